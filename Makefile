@@ -1,0 +1,36 @@
+# Loopback device driver system: build on Linux with mingw-w64 + clang, run under Wine.
+# `make demo` and `make test` do everything on a fresh Debian machine (see README.md).
+
+BUILD      ?= build
+MINGW_ROOT ?= /usr/x86_64-w64-mingw32
+DDK_INC    ?= /usr/share/mingw-w64/include/ddk
+
+CLANG_WIN  := clang --target=x86_64-w64-windows-gnu
+MINGW_CC   := x86_64-w64-mingw32-gcc
+HOST_CC    ?= clang
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+# The DDK headers use unnamed unions, MS extensions and multi-character constants of their own.
+DRIVER_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestanding -fno-builtin \
+                 -isystem $(DDK_INC) -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
+                 $(WARN) -Wno-microsoft-anon-tag -Wno-language-extension-token \
+                 -Wno-unknown-pragmas -Wno-pragma-pack
+DRIVER_LDFLAGS := -nostdlib -shared -fuse-ld=lld -Wl,--subsystem,native -Wl,--entry,DriverEntry \
+                  -Wl,--exclude-all-symbols -Wl,--image-base,0x140000000
+DRIVER_LIBS := -lntoskrnl -lhal
+
+CORE_SRC   := core/lbk_ring.c core/lbk_config.c
+DRIVER_SRC := windows/driver/driver.c windows/driver/dispatch.c windows/driver/queue.c windows/driver/pool.c
+DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h core/lbk_config.h core/lbk_base.h
+
+DRIVER     := $(BUILD)/windows/lbk.sys
+
+.PHONY: all driver
+all: driver
+
+driver: $(DRIVER)
+
+$(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh
+	@mkdir -p $(dir $@)
+	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@ $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_LIBS)
+	scripts/check-driver-image.sh $@

@@ -1,0 +1,103 @@
+/*
+ * lbk_config.c - configuration checks (any mode, any OS). See lbk_config.h for the rules.
+ */
+#include "lbk_config.h"
+
+const char *lbk_config_strerror(enum lbk_config_error error)
+{
+    switch (error) {
+    case LBK_CONFIG_OK: return "valid";
+    case LBK_CONFIG_EMPTY: return "the name is empty";
+    case LBK_CONFIG_TOO_LONG: return "the name is longer than 63 characters";
+    case LBK_CONFIG_BAD_CHARACTER: return "the name has a character outside A-Z a-z 0-9 _ . -";
+    case LBK_CONFIG_TOO_SMALL: return "the buffer size is below 1 byte";
+    case LBK_CONFIG_TOO_LARGE: return "the buffer size is above 256 MiB";
+    case LBK_CONFIG_UNKNOWN_METHOD: return "the I/O method is not buffered, direct or neither";
+    case LBK_CONFIG_BAD_TRACE_LEVEL: return "the trace level is above 3";
+    }
+    return "unknown configuration error";
+}
+
+size_t lbk_config_trim(const uint16_t *text, size_t max_chars)
+{
+    size_t chars = max_chars;
+
+    while (chars > 0 && text[chars - 1] == 0)
+        chars--;
+    return chars;
+}
+
+static int is_name_char(uint16_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+enum lbk_config_error lbk_config_check_name(const uint16_t *name, size_t chars)
+{
+    size_t i;
+
+    if (chars == 0)
+        return LBK_CONFIG_EMPTY;
+    if (chars > LBK_MAX_NAME_CHARS)
+        return LBK_CONFIG_TOO_LONG;
+    for (i = 0; i < chars; i++) {
+        if (!is_name_char(name[i]))
+            return LBK_CONFIG_BAD_CHARACTER;
+    }
+    return LBK_CONFIG_OK;
+}
+
+size_t lbk_config_last_component(const uint16_t *path, size_t chars)
+{
+    size_t i = chars;
+
+    while (i > 0 && path[i - 1] != '\\')
+        i--;
+    return i;
+}
+
+static uint16_t to_lower(uint16_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint16_t)(c - 'A' + 'a') : c;
+}
+
+/* Case-insensitive comparison of UTF-16 text with a lower-case ASCII word. */
+static int equals_word(const uint16_t *text, size_t chars, const char *word)
+{
+    size_t i;
+
+    for (i = 0; i < chars; i++) {
+        if (word[i] == '\0' || to_lower(text[i]) != (uint16_t)(unsigned char)word[i])
+            return 0;
+    }
+    return word[chars] == '\0';
+}
+
+enum lbk_config_error lbk_config_parse_io_method(const uint16_t *text, size_t chars,
+                                                 enum lbk_io_method *method)
+{
+    if (equals_word(text, chars, "buffered"))
+        *method = LBK_IO_BUFFERED;
+    else if (equals_word(text, chars, "direct"))
+        *method = LBK_IO_DIRECT;
+    else if (equals_word(text, chars, "neither"))
+        *method = LBK_IO_NEITHER;
+    else
+        return LBK_CONFIG_UNKNOWN_METHOD;
+    return LBK_CONFIG_OK;
+}
+
+enum lbk_config_error lbk_config_check_buffer_size(uint64_t bytes)
+{
+    if (bytes < LBK_MIN_BUFFER_SIZE)
+        return LBK_CONFIG_TOO_SMALL;
+    if (bytes > LBK_MAX_BUFFER_SIZE)
+        return LBK_CONFIG_TOO_LARGE;
+    return LBK_CONFIG_OK;
+}
+
+enum lbk_config_error lbk_config_check_trace_level(uint64_t level)
+{
+    return level > LBK_CONFIG_MAX_TRACE_LEVEL ? LBK_CONFIG_BAD_TRACE_LEVEL : LBK_CONFIG_OK;
+}
