@@ -34,3 +34,22 @@ $(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh
 	@mkdir -p $(dir $@)
 	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@ $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_LIBS)
 	scripts/check-driver-image.sh $@
+
+# ---- User-mode library, tool and tests (mingw-w64 gcc; Unicode) -----------------------------
+WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00
+LIB_SRC    := windows/lib/device.c windows/lib/service.c
+LIB_HDR    := windows/lib/lbk_client.h include/lbk_ioctl.h
+LIB        := $(BUILD)/windows/liblbk.a
+TOOL       := $(BUILD)/windows/lbkctl.exe
+
+all: $(LIB) $(TOOL)
+
+$(BUILD)/windows/lib/%.o: windows/lib/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(WIN_CFLAGS) -c -o $@ $<
+
+$(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
+	x86_64-w64-mingw32-ar rcs $@ $^
+
+$(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32

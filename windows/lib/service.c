@@ -1,0 +1,184 @@
+/*
+ * service.c - installing, starting, stopping and removing the driver as a kernel service
+ * through the service control manager (user mode, Windows). See lbk_client.h.
+ */
+#include <wchar.h>
+
+#include "lbk_client.h"
+
+#define LBK__SERVICES_KEY L"SYSTEM\\CurrentControlSet\\Services\\"
+
+/* Opens the SCM and one service with the given access; the caller closes both. */
+static DWORD lbk__open_service(const wchar_t *name, DWORD access, SC_HANDLE *manager, SC_HANDLE *service)
+{
+    *service = NULL;
+    *manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (*manager == NULL)
+        return GetLastError();
+    *service = OpenServiceW(*manager, name, access);
+    if (*service == NULL) {
+        DWORD error = GetLastError();
+
+        CloseServiceHandle(*manager);
+        *manager = NULL;
+        return error;
+    }
+    return ERROR_SUCCESS;
+}
+
+static void lbk__close_service(SC_HANDLE manager, SC_HANDLE service)
+{
+    if (service != NULL)
+        CloseServiceHandle(service);
+    if (manager != NULL)
+        CloseServiceHandle(manager);
+}
+
+static DWORD lbk__parameters_path(const wchar_t *name, wchar_t *path, size_t chars)
+{
+    if (wcslen(LBK__SERVICES_KEY) + wcslen(name) + wcslen(L"\\Parameters") >= chars)
+        return ERROR_INVALID_NAME;
+    wcscpy(path, LBK__SERVICES_KEY);
+    wcscat(path, name);
+    wcscat(path, L"\\Parameters");
+    return ERROR_SUCCESS;
+}
+
+static DWORD lbk__set_string(HKEY key, const wchar_t *value, const wchar_t *text)
+{
+    return (DWORD)RegSetValueExW(key, value, 0, REG_SZ, (const BYTE *)text, (DWORD)((wcslen(text) + 1) * sizeof(wchar_t)));
+}
+
+static DWORD lbk__set_dword(HKEY key, const wchar_t *value, DWORD number)
+{
+    return (DWORD)RegSetValueExW(key, value, 0, REG_DWORD, (const BYTE *)&number, sizeof(number));
+}
+
+/* Writes only what the config sets; the driver's defaults cover the rest. */
+static DWORD lbk__write_parameters(const lbk_service_config *config)
+{
+    wchar_t path[256];
+    DWORD error = lbk__parameters_path(config->name, path, sizeof(path) / sizeof(path[0]));
+    HKEY key;
+
+    if (error != ERROR_SUCCESS)
+        return error;
+    error = (DWORD)RegCreateKeyExW(HKEY_LOCAL_MACHINE, path, 0, NULL, 0, KEY_SET_VALUE, NULL, &key, NULL);
+    if (error != ERROR_SUCCESS)
+        return error;
+    if (config->device_name != NULL)
+        error = lbk__set_string(key, LBK_PARAM_DEVICE_NAME, config->device_name);
+    if (error == ERROR_SUCCESS && config->io_method != NULL)
+        error = lbk__set_string(key, LBK_PARAM_IO_METHOD, config->io_method);
+    if (error == ERROR_SUCCESS && config->buffer_size != 0)
+        error = lbk__set_dword(key, LBK_PARAM_BUFFER_SIZE, config->buffer_size);
+    if (error == ERROR_SUCCESS && config->trace_level != 0)
+        error = lbk__set_dword(key, LBK_PARAM_TRACE_LEVEL, config->trace_level);
+    RegCloseKey(key);
+    return error;
+}
+
+static void lbk__delete_parameters(const wchar_t *name)
+{
+    wchar_t path[256];
+
+    if (lbk__parameters_path(name, path, sizeof(path) / sizeof(path[0])) == ERROR_SUCCESS)
+        RegDeleteKeyW(HKEY_LOCAL_MACHINE, path);
+}
+
+DWORD lbk_service_install(const lbk_service_config *config)
+{
+    SC_HANDLE manager, service;
+    DWORD error;
+
+    manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CREATE_SERVICE);
+    if (manager == NULL)
+        return GetLastError();
+    service = CreateServiceW(manager, config->name, config->name, SERVICE_ALL_ACCESS, SERVICE_KERNEL_DRIVER,
+                             SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, config->image_path, NULL, NULL, NULL,
+                             NULL, NULL);
+    if (service == NULL) {
+        error = GetLastError();
+        CloseServiceHandle(manager);
+        return error;
+    }
+    error = lbk__write_parameters(config);
+    if (error != ERROR_SUCCESS) {
+        lbk__delete_parameters(config->name);
+        DeleteService(service);
+    }
+    lbk__close_service(manager, service);
+    return error;
+}
+
+DWORD lbk_service_start(const wchar_t *name)
+{
+    SC_HANDLE manager, service;
+    DWORD error = lbk__open_service(name, SERVICE_START, &manager, &service);
+
+    if (error != ERROR_SUCCESS)
+        return error;
+    if (!StartServiceW(service, 0, NULL))
+        error = GetLastError();
+    lbk__close_service(manager, service);
+    return error;
+}
+
+DWORD lbk_service_stop(const wchar_t *name, DWORD timeout_ms)
+{
+    SC_HANDLE manager, service;
+    SERVICE_STATUS status;
+    DWORD error = lbk__open_service(name, SERVICE_STOP | SERVICE_QUERY_STATUS, &manager, &service);
+    DWORD start = GetTickCount();
+
+    if (error != ERROR_SUCCESS)
+        return error;
+    if (!ControlService(service, SERVICE_CONTROL_STOP, &status)) {
+        error = GetLastError();
+        goto out;
+    }
+    while (status.dwCurrentState != SERVICE_STOPPED) {
+        if (GetTickCount() - start >= timeout_ms) {
+            error = ERROR_TIMEOUT;
+            goto out;
+        }
+        Sleep(20);
+        if (!QueryServiceStatus(service, &status)) {
+            error = GetLastError();
+            goto out;
+        }
+    }
+out:
+    lbk__close_service(manager, service);
+    return error;
+}
+
+DWORD lbk_service_uninstall(const wchar_t *name)
+{
+    SC_HANDLE manager, service;
+    DWORD error = lbk__open_service(name, DELETE, &manager, &service);
+
+    if (error != ERROR_SUCCESS)
+        return error;
+    lbk__delete_parameters(name);
+    if (!DeleteService(service))
+        error = GetLastError();
+    lbk__close_service(manager, service);
+    return error;
+}
+
+DWORD lbk_service_query(const wchar_t *name, DWORD *state)
+{
+    SC_HANDLE manager, service;
+    SERVICE_STATUS status;
+    DWORD error = lbk__open_service(name, SERVICE_QUERY_STATUS, &manager, &service);
+
+    if (error != ERROR_SUCCESS)
+        return error;
+    if (QueryServiceStatus(service, &status))
+        *state = status.dwCurrentState;
+    else
+        error = GetLastError();
+    lbk__close_service(manager, service);
+    return error;
+}

@@ -1,0 +1,363 @@
+/*
+ * lbkctl.c - command-line tool for the loopback driver (user mode, Windows, Unicode).
+ * Installs and controls the driver service, and writes, reads, inspects and purges devices,
+ * all through the client library. Run "lbkctl --help" for usage; exit codes are in usage().
+ */
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <wchar.h>
+
+#include "../lib/lbk_client.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_FAILED = 2, EXIT_TIMEOUT = 3 };
+
+static void usage(FILE *out)
+{
+    fwprintf(out,
+        L"usage: lbkctl COMMAND [OPTIONS]\n"
+        L"\n"
+        L"Driver service (needs administrator rights on Windows):\n"
+        L"  install   --image PATH [--name N] [--device-name D] [--io-method buffered|direct|neither]\n"
+        L"            [--buffer-size BYTES] [--trace-level 0-3]\n"
+        L"  start     [--name N]          load the driver (StartService)\n"
+        L"  stop      [--name N] [--timeout MS]\n"
+        L"  uninstall [--name N]          delete the service and its Parameters key\n"
+        L"  status    [--name N]          print the service state\n"
+        L"\n"
+        L"Devices (\\\\.\\D):\n"
+        L"  write     [--device D] [--timeout MS] [TEXT ...]   TEXT as UTF-8, else stdin to its end\n"
+        L"  read      [--device D] [--bytes N] [--timeout MS]  to stdout, binary; without --bytes,\n"
+        L"                                                     whatever is queued now\n"
+        L"  stats     [--device D]        counters of the device and of this handle\n"
+        L"  info      [--device D]        name, capacity, I/O method, protocol version\n"
+        L"  purge     [--device D]        discard every queued byte\n"
+        L"\n"
+        L"Defaults: --name LBK, --device LBK, --timeout infinite (stop: 10000).\n"
+        L"Exit codes: 0 done, 1 bad usage, 2 a Windows call failed (its code and text are printed),\n"
+        L"3 timed out (read/write: what was transferred is kept).\n");
+}
+
+typedef struct options {
+    const wchar_t *name, *image, *device_name, *io_method, *device;
+    DWORD buffer_size, trace_level, timeout_ms, bytes;
+    BOOL has_bytes;
+    int first_text, argc;
+    wchar_t **argv;
+} options;
+
+static int fail(const wchar_t *what, const wchar_t *object, DWORD error)
+{
+    wchar_t text[512];
+
+    lbk_format_error(error, text, sizeof(text) / sizeof(text[0]));
+    fwprintf(stderr, L"lbkctl: %ls %ls: error %lu: %ls\n", what, object, error, text);
+    return error == ERROR_TIMEOUT ? EXIT_TIMEOUT : EXIT_FAILED;
+}
+
+static int bad_usage(const wchar_t *message, const wchar_t *detail)
+{
+    fwprintf(stderr, L"lbkctl: %ls%ls\nTry \"lbkctl --help\".\n", message, detail);
+    return EXIT_USAGE;
+}
+
+/* A whole decimal number in 0..0xFFFFFFFF. */
+static BOOL parse_dword(const wchar_t *text, DWORD *value)
+{
+    wchar_t *end;
+    unsigned long long n;
+
+    if (text[0] < L'0' || text[0] > L'9')
+        return FALSE;
+    n = wcstoull(text, &end, 10);
+    if (*end != L'\0' || n > 0xFFFFFFFFull)
+        return FALSE;
+    *value = (DWORD)n;
+    return TRUE;
+}
+
+/* Fills opts from argv[2..]; TEXT words start at the first argument that is not an option. */
+static int parse_options(int argc, wchar_t **argv, options *opts)
+{
+    int i;
+
+    opts->name = L"LBK";
+    opts->device = L"LBK";
+    opts->timeout_ms = INFINITE;
+    opts->argc = argc;
+    opts->argv = argv;
+    for (i = 2; i < argc; i++) {
+        const wchar_t *arg = argv[i];
+        const wchar_t *value = i + 1 < argc ? argv[i + 1] : NULL;
+        DWORD *number = NULL;
+
+        if (wcsncmp(arg, L"--", 2) != 0)
+            break;
+        if (wcscmp(arg, L"--") == 0) {
+            i++;
+            break;
+        }
+        if (value == NULL)
+            return bad_usage(L"missing value for ", arg);
+        if (wcscmp(arg, L"--name") == 0) opts->name = value;
+        else if (wcscmp(arg, L"--image") == 0) opts->image = value;
+        else if (wcscmp(arg, L"--device-name") == 0) opts->device_name = value;
+        else if (wcscmp(arg, L"--io-method") == 0) opts->io_method = value;
+        else if (wcscmp(arg, L"--device") == 0) opts->device = value;
+        else if (wcscmp(arg, L"--buffer-size") == 0) number = &opts->buffer_size;
+        else if (wcscmp(arg, L"--trace-level") == 0) number = &opts->trace_level;
+        else if (wcscmp(arg, L"--timeout") == 0) number = &opts->timeout_ms;
+        else if (wcscmp(arg, L"--bytes") == 0) { number = &opts->bytes; opts->has_bytes = TRUE; }
+        else return bad_usage(L"unknown option ", arg);
+        if (number != NULL && !parse_dword(value, number))
+            return bad_usage(L"not a whole number from 0 to 4294967295: ", value);
+        i++;
+    }
+    opts->first_text = i;
+    return EXIT_OK;
+}
+
+static const wchar_t *state_name(DWORD state)
+{
+    switch (state) {
+    case SERVICE_STOPPED: return L"stopped";
+    case SERVICE_START_PENDING: return L"starting";
+    case SERVICE_STOP_PENDING: return L"stopping";
+    case SERVICE_RUNNING: return L"running";
+    default: return L"in another state";
+    }
+}
+
+static int cmd_install(const options *opts)
+{
+    lbk_service_config config = { 0 };
+    wchar_t full_path[MAX_PATH];
+    DWORD error;
+
+    if (opts->image == NULL)
+        return bad_usage(L"install needs --image PATH", L"");
+    /* The SCM keeps the path as given; a relative one would mean nothing to it. */
+    if (GetFullPathNameW(opts->image, MAX_PATH, full_path, NULL) == 0)
+        return fail(L"cannot resolve", opts->image, GetLastError());
+    if (GetFileAttributesW(full_path) == INVALID_FILE_ATTRIBUTES)
+        return fail(L"cannot find", full_path, GetLastError());
+    config.name = opts->name;
+    config.image_path = full_path;
+    config.device_name = opts->device_name;
+    config.io_method = opts->io_method;
+    config.buffer_size = opts->buffer_size;
+    config.trace_level = opts->trace_level;
+    error = lbk_service_install(&config);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot install service", opts->name, error);
+    wprintf(L"installed %ls from %ls\n", opts->name, full_path);
+    return EXIT_OK;
+}
+
+static int cmd_service(const wchar_t *command, const options *opts)
+{
+    DWORD error, state;
+
+    if (wcscmp(command, L"start") == 0) {
+        if ((error = lbk_service_start(opts->name)) != ERROR_SUCCESS)
+            return fail(L"cannot start service", opts->name, error);
+        wprintf(L"started %ls\n", opts->name);
+    } else if (wcscmp(command, L"stop") == 0) {
+        DWORD timeout = opts->timeout_ms == INFINITE ? 10000 : opts->timeout_ms;
+
+        if ((error = lbk_service_stop(opts->name, timeout)) != ERROR_SUCCESS)
+            return fail(L"cannot stop service", opts->name, error);
+        wprintf(L"stopped %ls\n", opts->name);
+    } else if (wcscmp(command, L"uninstall") == 0) {
+        if ((error = lbk_service_uninstall(opts->name)) != ERROR_SUCCESS)
+            return fail(L"cannot uninstall service", opts->name, error);
+        wprintf(L"uninstalled %ls\n", opts->name);
+    } else {
+        if ((error = lbk_service_query(opts->name, &state)) != ERROR_SUCCESS)
+            return fail(L"cannot query service", opts->name, error);
+        wprintf(L"%ls: %ls\n", opts->name, state_name(state));
+    }
+    return EXIT_OK;
+}
+
+/* Writes TEXT arguments (UTF-8, separated by spaces) or all of stdin. */
+static int cmd_write(HANDLE device, const options *opts)
+{
+    static char chunk[64 * 1024];
+    DWORD written, error;
+    int i;
+
+    if (opts->first_text < opts->argc) {
+        for (i = opts->first_text; i < opts->argc; i++) {
+            int len = WideCharToMultiByte(CP_UTF8, 0, opts->argv[i], -1, chunk, (int)sizeof(chunk) - 1, NULL, NULL);
+
+            if (len == 0)
+                return fail(L"cannot convert to UTF-8:", opts->argv[i], GetLastError());
+            len--; /* without the NUL */
+            if (i + 1 < opts->argc)
+                chunk[len++] = ' ';
+            error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
+            if (error != ERROR_SUCCESS)
+                return fail(L"cannot write to", opts->device, error);
+        }
+        return EXIT_OK;
+    }
+    _setmode(_fileno(stdin), _O_BINARY);
+    for (;;) {
+        size_t len = fread(chunk, 1, sizeof(chunk), stdin);
+
+        if (len == 0)
+            break;
+        error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
+        if (error != ERROR_SUCCESS)
+            return fail(L"cannot write to", opts->device, error);
+    }
+    if (ferror(stdin))
+        return fail(L"cannot read", L"stdin", ERROR_READ_FAULT);
+    return EXIT_OK;
+}
+
+static int cmd_read(HANDLE device, const options *opts)
+{
+    static char chunk[64 * 1024];
+    lbk_stats stats;
+    DWORD error, got;
+    uint64_t left;
+
+    if (opts->has_bytes) {
+        left = opts->bytes;
+    } else {
+        if ((error = lbk_get_stats(device, &stats)) != ERROR_SUCCESS)
+            return fail(L"cannot get statistics of", opts->device, error);
+        left = stats.bytes_queued;
+    }
+    _setmode(_fileno(stdout), _O_BINARY);
+    while (left > 0) {
+        DWORD want = left < sizeof(chunk) ? (DWORD)left : (DWORD)sizeof(chunk);
+
+        error = lbk_read(device, chunk, want, opts->has_bytes ? opts->timeout_ms : 0, &got);
+        if (got > 0 && fwrite(chunk, 1, got, stdout) != got)
+            return fail(L"cannot write", L"stdout", ERROR_WRITE_FAULT);
+        if (error == ERROR_TIMEOUT && !opts->has_bytes)
+            break; /* another reader took what was queued */
+        if (error != ERROR_SUCCESS) {
+            fflush(stdout);
+            return fail(L"cannot read from", opts->device, error);
+        }
+        left -= got;
+    }
+    fflush(stdout);
+    return EXIT_OK;
+}
+
+static int cmd_stats(HANDLE device, const options *opts)
+{
+    lbk_stats s;
+    DWORD error = lbk_get_stats(device, &s);
+
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot get statistics of", opts->device, error);
+    wprintf(L"device          %ls\n"
+            L"io method       %ls\n"
+            L"capacity        %llu bytes\n"
+            L"queued          %llu bytes\n"
+            L"bytes in        %llu\n"
+            L"bytes out       %llu\n"
+            L"bytes purged    %llu\n"
+            L"write requests  %llu\n"
+            L"read requests   %llu\n"
+            L"cancelled       %llu\n"
+            L"pending reads   %lu\n"
+            L"pending writes  %lu\n"
+            L"open handles    %lu\n"
+            L"pool            %llu bytes\n",
+            opts->device, lbk_io_method_name(s.io_method), (unsigned long long)s.capacity,
+            (unsigned long long)s.bytes_queued, (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
+            (unsigned long long)s.bytes_purged, (unsigned long long)s.write_requests,
+            (unsigned long long)s.read_requests, (unsigned long long)s.cancelled_requests,
+            (unsigned long)s.pending_reads, (unsigned long)s.pending_writes, (unsigned long)s.open_handles,
+            (unsigned long long)s.pool_bytes);
+    return EXIT_OK;
+}
+
+static int cmd_info(HANDLE device, const options *opts)
+{
+    lbk_device_info info;
+    DWORD error = lbk_get_info(device, &info);
+
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot get information of", opts->device, error);
+    info.name[LBK_MAX_NAME_CHARS] = 0;
+    wprintf(L"name      %ls\ncapacity  %lu bytes\nio method %ls\nprotocol  %lu\n", (const wchar_t *)info.name,
+            (unsigned long)info.capacity, lbk_io_method_name(info.io_method), (unsigned long)info.protocol_version);
+    return EXIT_OK;
+}
+
+static int cmd_purge(HANDLE device, const options *opts)
+{
+    uint64_t purged;
+    DWORD error = lbk_purge(device, &purged);
+
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot purge", opts->device, error);
+    wprintf(L"purged %llu bytes\n", (unsigned long long)purged);
+    return EXIT_OK;
+}
+
+static int cmd_device(const wchar_t *command, const options *opts)
+{
+    BOOL writes = wcscmp(command, L"write") == 0 || wcscmp(command, L"purge") == 0;
+    DWORD access = writes ? GENERIC_WRITE : GENERIC_READ;
+    HANDLE device;
+    DWORD error;
+    int result;
+
+    if (wcscmp(command, L"write") != 0 && opts->first_text < opts->argc)
+        return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
+    if ((error = lbk_open(opts->device, access, &device)) != ERROR_SUCCESS)
+        return fail(L"cannot open device", opts->device, error);
+    if (wcscmp(command, L"write") == 0) result = cmd_write(device, opts);
+    else if (wcscmp(command, L"read") == 0) result = cmd_read(device, opts);
+    else if (wcscmp(command, L"stats") == 0) result = cmd_stats(device, opts);
+    else if (wcscmp(command, L"info") == 0) result = cmd_info(device, opts);
+    else result = cmd_purge(device, opts);
+    CloseHandle(device);
+    return result;
+}
+
+int wmain(int argc, wchar_t **argv);
+int wmain(int argc, wchar_t **argv)
+{
+    static const wchar_t *const service_commands[] = { L"start", L"stop", L"uninstall", L"status" };
+    static const wchar_t *const device_commands[] = { L"write", L"read", L"stats", L"info", L"purge" };
+    const wchar_t *command;
+    options opts = { 0 };
+    int result;
+    size_t i;
+
+    if (argc < 2 || wcscmp(argv[1], L"--help") == 0 || wcscmp(argv[1], L"-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    command = argv[1];
+    if ((result = parse_options(argc, argv, &opts)) != EXIT_OK)
+        return result;
+    if (wcscmp(command, L"install") == 0) {
+        if (opts.first_text < argc)
+            return bad_usage(L"unexpected argument ", argv[opts.first_text]);
+        return cmd_install(&opts);
+    }
+    for (i = 0; i < sizeof(service_commands) / sizeof(service_commands[0]); i++) {
+        if (wcscmp(command, service_commands[i]) == 0) {
+            if (opts.first_text < argc)
+                return bad_usage(L"unexpected argument ", argv[opts.first_text]);
+            return cmd_service(command, &opts);
+        }
+    }
+    for (i = 0; i < sizeof(device_commands) / sizeof(device_commands[0]); i++) {
+        if (wcscmp(command, device_commands[i]) == 0)
+            return cmd_device(command, &opts);
+    }
+    return bad_usage(L"unknown command ", command);
+}
