@@ -25,8 +25,23 @@ DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h co
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver
+.PHONY: all driver setup demo test clean
 all: driver
+
+setup:
+	scripts/setup.sh
+
+demo: setup
+	$(MAKE) all
+	scripts/demo.sh $(BUILD)
+
+test: setup
+	$(MAKE) all
+	scripts/test.sh $(BUILD)
+
+clean:
+	-[ -d $(BUILD)/wineprefix ] && WINEPREFIX=$(abspath $(BUILD))/wineprefix wineserver -k 2>/dev/null; true
+	rm -rf $(BUILD)
 
 driver: $(DRIVER)
 
@@ -53,3 +68,16 @@ $(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
 
 $(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32
+
+INTEGRATION := $(BUILD)/windows/integration.exe
+all: $(INTEGRATION)
+
+$(INTEGRATION): tests/windows/integration.c tests/core/test_main.h $(LIB) $(LIB_HDR)
+	$(MINGW_CC) $(WIN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -ladvapi32
+
+TUTORIALS := $(patsubst tests/tutorials/%.c,$(BUILD)/windows/%.exe,$(wildcard tests/tutorials/*.c))
+all: $(TUTORIALS)
+
+$(BUILD)/windows/%.exe: tests/tutorials/%.c
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -std=gnu11 $(WARN) -Wno-missing-prototypes -o $@ $< -ladvapi32

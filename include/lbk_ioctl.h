@@ -93,7 +93,8 @@ enum lbk_io_method {
  * WRITE_ATOMIC: append the bytes of the "output" buffer (METHOD_IN_DIRECT: the driver reads it)
  * all at once or not at all, never pending (needs write access).
  * Not enough room now, or writers waiting -> STATUS_DEVICE_BUSY (ERROR_BUSY); more bytes than the
- * capacity -> STATUS_INVALID_BUFFER_SIZE. Information = bytes appended.
+ * capacity -> STATUS_INVALID_PARAMETER. Information = bytes appended.
+ * Wine (not Windows) also requires this buffer to be writable, or fails with ERROR_INVALID_USER_BUFFER.
  */
 #define IOCTL_LBK_WRITE_ATOMIC LBK_CTL_CODE(0x803, LBK_METHOD_IN_DIRECT, LBK_WRITE_ACCESS)
 

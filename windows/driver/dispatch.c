@@ -254,7 +254,7 @@ static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length
     if (length == 0)
         return STATUS_SUCCESS;
     if (length > ext->Ring.capacity)
-        return STATUS_INVALID_BUFFER_SIZE;
+        return STATUS_INVALID_PARAMETER;
     if (context == NULL)
         return STATUS_INVALID_DEVICE_STATE;
     buffer = LbkDirectBuffer(irp);

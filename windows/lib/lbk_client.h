@@ -60,8 +60,9 @@ DWORD lbk_peek(HANDLE handle, void *buffer, DWORD len, DWORD *copied);
 
 /*
  * Appends all len bytes at once or none, never waiting (IOCTL_LBK_WRITE_ATOMIC). Fails with
- * ERROR_BUSY when there is not room for all of them now, ERROR_INVALID_USER_BUFFER when len is
- * more than the capacity. Needs write access.
+ * ERROR_BUSY when there is not room for all of them now, ERROR_INVALID_PARAMETER when len is
+ * more than the capacity. Needs write access. Under Wine data must be writable memory
+ * (ERROR_INVALID_USER_BUFFER otherwise); Windows only reads it.
  */
 DWORD lbk_write_atomic(HANDLE handle, const void *data, DWORD len);
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a Debian machine, only if something is missing.
+# Needs root (apt-get); on a machine that has everything it does nothing.
+set -euo pipefail
+packages=(make clang lld llvm gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
+          wine wine64 libclang-rt-14-dev)
+commands=(make clang ld.lld x86_64-w64-mingw32-gcc x86_64-w64-mingw32-objdump wine wineserver wineboot)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    for c in "${commands[@]}"; do command -v "$c" >/dev/null || { echo "setup: $c not found" >&2; exit 1; }; done
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run as root, or install them with apt-get" >&2
+    exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

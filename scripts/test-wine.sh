@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The tests that need Wine: the integration suite once per I/O method, pool release at each
+# unload, configuration refusals, the tutorials' programs and the tool's exit codes.
+# Prints one PASS/FAIL line per check. Usage: test-wine.sh BUILD_DIR
+set -uo pipefail
+BUILD=$1
+. "$(dirname "$0")/wine-env.sh"
+bin=$BUILD/windows
+lbkctl() { wine "$bin/lbkctl.exe" "$@"; }
+check() { # check NAME COMMAND...: PASS when the command succeeds within 120 s (a hang fails)
+    local name=$1; shift
+    [ "$(type -t "$1")" = function ] || set -- timeout 120 "$@"
+    if "$@" >"$BUILD/check.out" 2>&1 </dev/null; then echo "PASS wine: $name"; else echo "FAIL wine: $name"; sed 's/^/  /' "$BUILD/check.out"; fi
+}
+# Runs with TraceLevel >= 2 log "no pool held" at each unload; a leak is logged at any level.
+unloads_clean() { [ "$(driver_log | grep -c 'unload: no pool held')" -eq "$1" ] && no_leak_logged; }
+no_leak_logged() { ! driver_log | grep -q 'still held'; }
+lines_in_log() { driver_log | grep -qF "$1"; }
+reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters' /f /v "$1" /t "$2" /d "$3" >/dev/null 2>&1; }
+
+: >"$LBK_DRIVER_LOG"
+wine_up
+image=$(win_path "$bin/lbk.sys")
+unloads=0
+
+for method in buffered direct neither; do
+    lbkctl uninstall >/dev/null 2>&1
+    lbkctl install --image "$image" --io-method "$method" --buffer-size 4096 --trace-level 2 >/dev/null &&
+        lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load the driver"; continue; }
+    timeout 600 wine "$bin/integration.exe" --device LBK --service LBK --method "$method" 2>&1 | tr -d '\r'
+    lbkctl stop >/dev/null
+    unloads=$((unloads + 2)) # the suite's own stop/start, then this stop
+    check "pool_released_at_every_unload[$method]" unloads_clean "$unloads"
+    lbkctl uninstall >/dev/null
+done
+
+# Configuration: bad values stop the load with a logged reason; the trace level is clamped.
+lbkctl install --image "$image" >/dev/null
+reg_add BufferSize REG_DWORD 0
+check "config_rejects_zero_buffer_size" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+check "config_logs_why_it_refused" lines_in_log 'Parameters\BufferSize: the buffer size is below 1 byte'
+reg_add BufferSize REG_DWORD 268435457
+check "config_rejects_buffer_over_256MiB" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add BufferSize REG_SZ 4096
+check "config_rejects_wrong_registry_type" bash -c '! wine "$0" start && true' "$bin/lbkctl.exe"
+check "config_logs_wrong_type" lines_in_log 'Parameters\BufferSize: wrong registry type'
+reg_add BufferSize REG_DWORD 1
+reg_add IoMethod REG_SZ sideways
+check "config_rejects_unknown_io_method" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add IoMethod REG_SZ Direct
+reg_add DeviceName REG_SZ 'bad name'
+check "config_rejects_bad_device_name" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add DeviceName REG_SZ Other
+reg_add TraceLevel REG_DWORD 9
+check "config_clamps_trace_level_and_loads" wine "$bin/lbkctl.exe" start
+check "config_logs_clamped_trace_level" lines_in_log 'TraceLevel 9 clamped to 3'
+check "config_device_name_and_one_byte_ring" bash -c \
+    'wine "$0" write --device Other a && [ "$(wine "$0" read --device Other)" = a ]' "$bin/lbkctl.exe"
+check "tool_write_timeout_on_full_ring_exits_3" bash -c \
+    'wine "$0" write --device Other a && { wine "$0" write --device Other --timeout 200 b; [ $? -eq 3 ]; } &&
+     [ "$(wine "$0" read --device Other)" = a ]' "$bin/lbkctl.exe"
+check "config_device_name_replaces_service_name" bash -c '! wine "$0" stats --device LBK' "$bin/lbkctl.exe"
+lbkctl stop >/dev/null; unloads=$((unloads + 1))
+lbkctl uninstall >/dev/null
+check "pool_released_after_config_runs" unloads_clean "$unloads"
+
+# The first tutorial: service "Example" from C:\example.sys, a client writing a C string.
+cp "$bin/lbk.sys" "$WINEPREFIX/drive_c/example.sys"
+check "tutorial_loader_creates_and_starts_Example" wine "$bin/example_loader.exe" load
+check "tutorial_client_writes_to_Example" wine "$bin/example_client.exe"
+check "tutorial_client_bytes_arrive" bash -c \
+    '[ "$(wine "$0" read --device Example | od -An -c | tr -s " ")" = "$(printf "Hello from user mode!\\0" | od -An -c | tr -s " ")" ]' "$bin/lbkctl.exe"
+check "tutorial_loader_stops_and_deletes_Example" wine "$bin/example_loader.exe" unload
+check "tutorial_Example_is_gone" bash -c '! wine "$0" status --name Example' "$bin/lbkctl.exe"
+
+
+# The second tutorial: LBK installed with sc create and net start, then its tester.
+cp "$bin/lbk.sys" "$WINEPREFIX/drive_c/lbk.sys"
+check "tutorial_sc_create_LBK" wine sc create LBK type= kernel start= demand binpath= 'C:\lbk.sys'
+check "tutorial_net_start_LBK" wine net start LBK
+check "tutorial_tester_round_trip" wine "$bin/lbk_tester.exe"
+check "tutorial_net_stop_LBK" wine net stop LBK
+check "tutorial_sc_delete_LBK" wine sc delete LBK
+check "no_pool_leak_logged_after_tutorials" no_leak_logged
+
+# The tool's documented exit codes and messages.
+check "tool_help_exits_0" wine "$bin/lbkctl.exe" --help
+check "tool_no_arguments_exits_1" bash -c 'wine "$0"; [ $? -eq 1 ]' "$bin/lbkctl.exe"
+check "tool_unknown_command_exits_1" bash -c 'wine "$0" frobnicate; [ $? -eq 1 ]' "$bin/lbkctl.exe"
+check "tool_bad_number_exits_1" bash -c 'wine "$0" read --bytes ten; [ $? -eq 1 ]' "$bin/lbkctl.exe"
+check "tool_missing_device_exits_2_with_message" bash -c \
+    'out=$(wine "$0" stats --device NoSuchDevice 2>&1); [ $? -eq 2 ] && grep -q "error 2: " <<<"$out"' "$bin/lbkctl.exe"
+check "tool_missing_service_exits_2" bash -c 'wine "$0" start --name NoSuchService; [ $? -eq 2 ]' "$bin/lbkctl.exe"
+lbkctl install --image "$image" >/dev/null && lbkctl start >/dev/null
+check "tool_read_timeout_exits_3" bash -c 'wine "$0" read --bytes 1 --timeout 100; [ $? -eq 3 ]' "$bin/lbkctl.exe"
+check "tool_stdin_binary_round_trip" bash -c \
+    'head -c 3000 /dev/urandom >"$1/rand.bin" && wine "$0" write <"$1/rand.bin" && wine "$0" read >"$1/rand.out" && cmp "$1/rand.bin" "$1/rand.out"' \
+    "$bin/lbkctl.exe" "$BUILD"
+lbkctl stop >/dev/null
+lbkctl uninstall >/dev/null

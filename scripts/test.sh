@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test and ends with "N passed, N failed". Usage: test.sh BUILD_DIR
+set -uo pipefail
+BUILD=$1
+here=$(dirname "$0")
+log=$BUILD/test.log
+mkdir -p "$BUILD"
+: >"$log"
+
+{
+    "$here/../tests/core/run_core_tests.sh" "$BUILD" 2>&1 || echo "FAIL core: the core test binary failed"
+    "$here/test-wine.sh" "$BUILD" 2>&1
+} | tee -a "$log"
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

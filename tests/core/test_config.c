@@ -1,0 +1,114 @@
+/* test_config.c - unit tests of the configuration checks (host, ASan/UBSan). */
+#include <stdint.h>
+#include <string.h>
+
+#include "../../core/lbk_config.h"
+#include "test_main.h"
+
+/* ASCII -> UTF-16 into out; returns the length in characters. */
+static size_t utf16(const char *text, uint16_t *out)
+{
+    size_t i;
+
+    for (i = 0; text[i] != '\0'; i++)
+        out[i] = (uint16_t)(unsigned char)text[i];
+    return i;
+}
+
+TEST(config_io_methods_in_any_case)
+{
+    uint16_t text[16];
+    enum lbk_io_method method = LBK_IO_NEITHER;
+
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("buffered", text), &method));
+    ASSERT_EQ(LBK_IO_BUFFERED, method);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("Direct", text), &method));
+    ASSERT_EQ(LBK_IO_DIRECT, method);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("NEITHER", text), &method));
+    ASSERT_EQ(LBK_IO_NEITHER, method);
+}
+
+TEST(config_io_method_rejects_near_misses)
+{
+    uint16_t text[16];
+    enum lbk_io_method method = LBK_IO_DIRECT;
+    static const char *const bad[] = { "", "buffer", "bufferedx", "direct ", " direct", "io", "neither2" };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_parse_io_method(text, utf16(bad[i], text), &method));
+    ASSERT_EQ(LBK_IO_DIRECT, method); /* untouched on failure */
+}
+
+TEST(config_io_method_rejects_non_ascii_lookalikes)
+{
+    uint16_t text[8] = { 'd', 'i', 'r', 'e', 'c', 0x0442, 0 }; /* Cyrillic 'т' */
+    enum lbk_io_method method;
+
+    ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_parse_io_method(text, 6, &method));
+}
+
+TEST(config_buffer_size_limits)
+{
+    ASSERT_EQ(LBK_CONFIG_TOO_SMALL, lbk_config_check_buffer_size(0));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_buffer_size(1));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_buffer_size(LBK_DEFAULT_BUFFER_SIZE));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_buffer_size(LBK_MAX_BUFFER_SIZE));
+    ASSERT_EQ(LBK_CONFIG_TOO_LARGE, lbk_config_check_buffer_size(LBK_MAX_BUFFER_SIZE + 1ull));
+    ASSERT_EQ(LBK_CONFIG_TOO_LARGE, lbk_config_check_buffer_size(UINT64_MAX));
+}
+
+TEST(config_trace_level_limits)
+{
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_trace_level(0));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_trace_level(3));
+    ASSERT_EQ(LBK_CONFIG_BAD_TRACE_LEVEL, lbk_config_check_trace_level(4));
+}
+
+TEST(config_names)
+{
+    uint16_t text[80];
+    size_t i;
+
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, utf16("LBK", text)));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, utf16("Example_2.a-b", text)));
+    ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_check_name(text, 0));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a\\b", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a b", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a:", text)));
+    for (i = 0; i < LBK_MAX_NAME_CHARS; i++)
+        text[i] = 'x';
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, LBK_MAX_NAME_CHARS));
+    text[LBK_MAX_NAME_CHARS] = 'x';
+    ASSERT_EQ(LBK_CONFIG_TOO_LONG, lbk_config_check_name(text, LBK_MAX_NAME_CHARS + 1));
+}
+
+TEST(config_trim_drops_trailing_nuls_only)
+{
+    uint16_t text[8] = { 'a', 0, 'b', 0, 0, 0 };
+
+    ASSERT_EQ(3, lbk_config_trim(text, 6));
+    ASSERT_EQ(0, lbk_config_trim(text + 3, 3));
+    ASSERT_EQ(0, lbk_config_trim(text, 0));
+}
+
+TEST(config_last_component_of_registry_path)
+{
+    uint16_t text[96];
+    size_t n = utf16("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\LBK", text);
+
+    ASSERT_EQ(n - 3, lbk_config_last_component(text, n));
+    n = utf16("Plain", text);
+    ASSERT_EQ(0, lbk_config_last_component(text, n));
+    n = utf16("Trailing\\", text);
+    ASSERT_EQ(n, lbk_config_last_component(text, n)); /* empty name: check_name rejects it */
+    ASSERT_EQ(0, lbk_config_last_component(text, 0));
+}
+
+TEST(config_every_error_has_text)
+{
+    int e;
+
+    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_BAD_TRACE_LEVEL; e++)
+        ASSERT_TRUE(strlen(lbk_config_strerror((enum lbk_config_error)e)) > 0);
+}

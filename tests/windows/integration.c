@@ -1,0 +1,821 @@
+/*
+ * integration.c - end-to-end tests of the driver through the client library (user mode, run
+ * under Wine against a loaded driver). Usage:
+ *   integration --device NAME --service NAME --method buffered|direct|neither
+ *   integration child-read NAME      (helper: blocks in a read until killed)
+ * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "../../windows/lib/lbk_client.h"
+#include "../core/test_main.h"
+
+int lbk_test_failed;
+static const wchar_t *g_device = L"LBK";
+static const wchar_t *g_service = L"LBK";
+static const wchar_t *g_method = L"buffered";
+static lbk_u64 g_capacity;
+
+#define DEADLINE_MS 5000
+#define ASSERT_OK(call) ASSERT_EQ(ERROR_SUCCESS, (call))
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static HANDLE open_device(DWORD access)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+
+    lbk_open(g_device, access, &h);
+    return h;
+}
+
+static lbk_stats get_stats(HANDLE h)
+{
+    lbk_stats s;
+
+    memset(&s, 0xCC, sizeof(s));
+    if (lbk_get_stats(h, &s) != ERROR_SUCCESS)
+        memset(&s, 0xEE, sizeof(s));
+    return s;
+}
+
+/* Polls the device until field(stats) == want or the deadline passes; returns the last value. */
+typedef lbk_u64 (*stat_field)(const lbk_stats *);
+static lbk_u64 f_pending_reads(const lbk_stats *s) { return s->pending_reads; }
+static lbk_u64 f_pending_writes(const lbk_stats *s) { return s->pending_writes; }
+static lbk_u64 f_open_handles(const lbk_stats *s) { return s->open_handles; }
+
+static lbk_u64 wait_stat(HANDLE h, stat_field field, lbk_u64 want)
+{
+    DWORD start = GetTickCount();
+    lbk_u64 value;
+
+    for (;;) {
+        lbk_stats s = get_stats(h);
+
+        value = field(&s);
+        if (value == want || GetTickCount() - start > DEADLINE_MS)
+            return value;
+        Sleep(5);
+    }
+}
+
+typedef struct pending_io {
+    OVERLAPPED overlapped;
+    HANDLE handle;
+} pending_io;
+
+static void pending_init(pending_io *io, HANDLE h)
+{
+    memset(io, 0, sizeof(*io));
+    io->handle = h;
+    io->overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+}
+
+/* Waits for an overlapped request; returns its Win32 result, or WAIT_TIMEOUT if it hangs. */
+static DWORD pending_finish(pending_io *io, DWORD *transferred)
+{
+    DWORD n = 0, error = ERROR_SUCCESS;
+
+    if (WaitForSingleObject(io->overlapped.hEvent, DEADLINE_MS) != WAIT_OBJECT_0) {
+        CancelIoEx(io->handle, &io->overlapped);
+        GetOverlappedResult(io->handle, &io->overlapped, &n, TRUE);
+        error = WAIT_TIMEOUT;
+    } else if (!GetOverlappedResult(io->handle, &io->overlapped, &n, FALSE)) {
+        error = GetLastError();
+    }
+    CloseHandle(io->overlapped.hEvent);
+    if (transferred != NULL)
+        *transferred = n;
+    return error;
+}
+
+static BOOL is_signaled(HANDLE event) { return WaitForSingleObject(event, 0) == WAIT_OBJECT_0; }
+
+static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed + i * 7 + (i >> 8));
+}
+
+/* Every test starts on an empty device with nobody waiting. */
+static int reset_device(void)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats s;
+    int ok;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return 0;
+    lbk_purge(h, NULL);
+    s = get_stats(h);
+    ok = s.bytes_queued == 0 && s.pending_reads == 0 && s.pending_writes == 0;
+    CloseHandle(h);
+    return ok;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+TEST(round_trip_between_two_handles)
+{
+    HANDLE writer = open_device(GENERIC_WRITE), reader = open_device(GENERIC_READ);
+    const char message[] = "Hello from user mode!";
+    char buffer[64] = { 0 };
+    DWORD n;
+
+    ASSERT_TRUE(writer != INVALID_HANDLE_VALUE && reader != INVALID_HANDLE_VALUE);
+    ASSERT_OK(lbk_write(writer, message, sizeof(message), DEADLINE_MS, &n));
+    ASSERT_EQ(sizeof(message), n);
+    ASSERT_OK(lbk_read(reader, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(sizeof(message), n);
+    ASSERT_TRUE(memcmp(buffer, message, sizeof(message)) == 0);
+    CloseHandle(writer);
+    CloseHandle(reader);
+}
+
+TEST(statistics_exact_after_each_step)
+{
+    HANDLE a = open_device(GENERIC_READ | GENERIC_WRITE), b = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats before = get_stats(a), s;
+    char buffer[16];
+    DWORD n;
+
+    ASSERT_EQ(sizeof(lbk_stats), before.struct_size);
+    ASSERT_TRUE(before.open_handles >= 2);
+    ASSERT_EQ(g_capacity, before.capacity);
+    ASSERT_TRUE(wcscmp(lbk_io_method_name(before.io_method), g_method) == 0);
+    ASSERT_TRUE(before.pool_bytes > before.capacity); /* the ring, at least */
+    ASSERT_EQ(before.bytes_in, before.bytes_out + before.bytes_purged + before.bytes_queued);
+
+    ASSERT_OK(lbk_write(a, "0123456789", 10, DEADLINE_MS, &n));
+    s = get_stats(a);
+    ASSERT_EQ(before.bytes_in + 10, s.bytes_in);
+    ASSERT_EQ(10, s.bytes_queued);
+    ASSERT_EQ(before.write_requests + 1, s.write_requests);
+    ASSERT_EQ(before.read_requests, s.read_requests);
+    ASSERT_EQ(10, s.handle_bytes_in);
+    ASSERT_EQ(0, s.handle_bytes_out);
+
+    ASSERT_OK(lbk_read(b, buffer, 4, DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    s = get_stats(b);
+    ASSERT_EQ(before.bytes_out + 4, s.bytes_out);
+    ASSERT_EQ(6, s.bytes_queued);
+    ASSERT_EQ(before.read_requests + 1, s.read_requests);
+    ASSERT_EQ(0, s.handle_bytes_in);
+    ASSERT_EQ(4, s.handle_bytes_out);
+    ASSERT_EQ(s.bytes_in, s.bytes_out + s.bytes_purged + s.bytes_queued);
+
+    CloseHandle(b);
+    ASSERT_EQ(before.open_handles - 1, get_stats(a).open_handles);
+    CloseHandle(a);
+}
+
+TEST(write_pends_when_full_and_completes_after_read)
+{
+    HANDLE writer = open_device(GENERIC_WRITE), reader = open_device(GENERIC_READ);
+    DWORD total = (DWORD)g_capacity + 100, n, error;
+    unsigned char *data = malloc(total), *back = malloc(total);
+    pending_io io;
+
+    ASSERT_TRUE(data != NULL && back != NULL);
+    fill_pattern(data, total, 1);
+    pending_init(&io, writer);
+    error = lbk_write_async(writer, data, total, &io.overlapped);
+    ASSERT_EQ(ERROR_IO_PENDING, error);
+    ASSERT_EQ(1, wait_stat(reader, f_pending_writes, 1));
+    ASSERT_EQ(g_capacity, get_stats(reader).bytes_queued);
+    ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
+
+    ASSERT_OK(lbk_read(reader, back, (DWORD)g_capacity, DEADLINE_MS, &n));
+    ASSERT_EQ(g_capacity, n);
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(total, n);
+    ASSERT_OK(lbk_read(reader, back + g_capacity, 100, DEADLINE_MS, &n));
+    ASSERT_EQ(100, n);
+    ASSERT_TRUE(memcmp(data, back, total) == 0);
+    ASSERT_EQ(0, get_stats(reader).pending_writes);
+    free(data);
+    free(back);
+    CloseHandle(writer);
+    CloseHandle(reader);
+}
+
+TEST(read_pends_on_empty_device_and_completes_after_write)
+{
+    HANDLE writer = open_device(GENERIC_WRITE), reader = open_device(GENERIC_READ);
+    char buffer[32] = { 0 };
+    pending_io io;
+    DWORD n;
+
+    pending_init(&io, reader);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(reader, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(writer, f_pending_reads, 1));
+    Sleep(50);
+    ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
+    ASSERT_OK(lbk_write(writer, "abc", 3, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(3, n);
+    ASSERT_TRUE(memcmp(buffer, "abc", 3) == 0);
+    ASSERT_EQ(0, get_stats(writer).pending_reads);
+    CloseHandle(writer);
+    CloseHandle(reader);
+}
+
+TEST(read_returns_at_once_with_what_is_queued)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[100];
+    pending_io io;
+    DWORD n;
+
+    ASSERT_OK(lbk_write(h, "xyz", 3, DEADLINE_MS, &n));
+    pending_init(&io, h);
+    /* Completes in the dispatch routine: no ERROR_IO_PENDING. */
+    ASSERT_OK(lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(3, n);
+    CloseHandle(h);
+}
+
+TEST(waiting_readers_served_in_arrival_order)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char first[8] = { 0 }, second[8] = { 0 };
+    pending_io io1, io2;
+    DWORD n;
+
+    pending_init(&io1, h);
+    pending_init(&io2, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, first, sizeof(first), &io1.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, second, sizeof(second), &io2.overlapped));
+    ASSERT_EQ(2, wait_stat(h, f_pending_reads, 2));
+    ASSERT_OK(lbk_write(h, "A", 1, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io1, &n));
+    ASSERT_EQ('A', first[0]);
+    ASSERT_EQ(1, get_stats(h).pending_reads);
+    ASSERT_OK(lbk_write(h, "B", 1, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io2, &n));
+    ASSERT_EQ('B', second[0]);
+    CloseHandle(h);
+}
+
+TEST(waiting_writes_never_interleave)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n, i;
+    unsigned char *filler = malloc(cap), *x = malloc(300), *y = malloc(300), *back = malloc(cap + 600);
+    pending_io w1, w2;
+
+    ASSERT_TRUE(filler && x && y && back);
+    memset(filler, 'f', cap);
+    memset(x, 'x', 300);
+    memset(y, 'y', 300);
+    ASSERT_OK(lbk_write(h, filler, cap, DEADLINE_MS, &n));
+    pending_init(&w1, h);
+    pending_init(&w2, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, x, 300, &w1.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, y, 300, &w2.overlapped));
+    ASSERT_EQ(2, wait_stat(h, f_pending_writes, 2));
+    for (i = 0; i < cap + 600; i += n) {
+        ASSERT_OK(lbk_read(h, back + i, 7, DEADLINE_MS, &n)); /* small reads: room frees a little at a time */
+        ASSERT_TRUE(n > 0);
+    }
+    ASSERT_OK(pending_finish(&w1, &n));
+    ASSERT_OK(pending_finish(&w2, &n));
+    for (i = 0; i < cap; i++)
+        ASSERT_EQ('f', back[i]);
+    for (i = 0; i < 300; i++) {
+        ASSERT_EQ('x', back[cap + i]);
+        ASSERT_EQ('y', back[cap + 300 + i]);
+    }
+    free(filler); free(x); free(y); free(back);
+    CloseHandle(h);
+}
+
+TEST(fifo_order_across_handles)
+{
+    HANDLE a = open_device(GENERIC_WRITE), b = open_device(GENERIC_WRITE), c = open_device(GENERIC_READ);
+    char buffer[16] = { 0 };
+    DWORD n;
+
+    ASSERT_OK(lbk_write(a, "one", 3, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(b, "two", 3, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(a, "three", 5, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(c, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(11, n);
+    ASSERT_TRUE(memcmp(buffer, "onetwothree", 11) == 0);
+    CloseHandle(a); CloseHandle(b); CloseHandle(c);
+}
+
+TEST(zero_lengths_complete_at_once)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats before = get_stats(h), after;
+    char buffer[1];
+    pending_io io;
+    DWORD n = 99;
+
+    pending_init(&io, h);
+    ASSERT_OK(lbk_read_async(h, buffer, 0, &io.overlapped)); /* empty device, yet no pending */
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(0, n);
+    pending_init(&io, h);
+    ASSERT_OK(lbk_write_async(h, buffer, 0, &io.overlapped));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(0, n);
+    after = get_stats(h);
+    ASSERT_EQ(before.read_requests + 1, after.read_requests);
+    ASSERT_EQ(before.write_requests + 1, after.write_requests);
+    ASSERT_EQ(before.bytes_in, after.bytes_in);
+    ASSERT_EQ(0, after.pending_reads);
+    ASSERT_EQ(0, lbk_peek(h, buffer, 0, &n));
+    ASSERT_EQ(0, n);
+    CloseHandle(h);
+}
+
+TEST(purge_discards_and_counts)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), ro = open_device(GENERIC_READ);
+    lbk_stats before, after;
+    uint64_t purged = 0;
+    DWORD n;
+
+    ASSERT_OK(lbk_write(h, "0123456789", 10, DEADLINE_MS, &n));
+    before = get_stats(h);
+    ASSERT_OK(lbk_purge(h, &purged));
+    ASSERT_EQ(10, purged);
+    after = get_stats(h);
+    ASSERT_EQ(0, after.bytes_queued);
+    ASSERT_EQ(before.bytes_purged + 10, after.bytes_purged);
+    ASSERT_EQ(after.bytes_in, after.bytes_out + after.bytes_purged + after.bytes_queued);
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_purge(ro, NULL)); /* purge needs FILE_WRITE_ACCESS */
+    CloseHandle(h);
+    CloseHandle(ro);
+}
+
+/* DeviceIoControl on an overlapped handle, waited for, returning the Win32 result. */
+static DWORD ioctl_sync(HANDLE h, DWORD code, void *in, DWORD in_len, void *out, DWORD out_len, DWORD *got)
+{
+    pending_io io;
+    DWORD error;
+
+    pending_init(&io, h);
+    if (DeviceIoControl(h, code, in, in_len, out, out_len, NULL, &io.overlapped))
+        error = ERROR_SUCCESS;
+    else
+        error = GetLastError();
+    if (error == ERROR_SUCCESS || error == ERROR_IO_PENDING)
+        return pending_finish(&io, got);
+    CloseHandle(io.overlapped.hEvent);
+    return error;
+}
+
+TEST(short_buffers_are_refused_and_change_nothing)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char buffer[sizeof(lbk_device_info)];
+    DWORD got, n;
+
+    ASSERT_OK(lbk_write(h, "keep", 4, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, ioctl_sync(h, IOCTL_LBK_GET_STATS, NULL, 0, buffer, sizeof(lbk_stats) - 1, &got));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, ioctl_sync(h, IOCTL_LBK_GET_STATS, NULL, 0, NULL, 0, &got));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, ioctl_sync(h, IOCTL_LBK_GET_INFO, NULL, 0, buffer, sizeof(lbk_device_info) - 1, &got));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, ioctl_sync(h, IOCTL_LBK_PURGE, NULL, 0, buffer, 1, &got));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, ioctl_sync(h, IOCTL_LBK_PURGE, NULL, 0, buffer, sizeof(lbk_purge_result) - 1, &got));
+    ASSERT_EQ(4, get_stats(h).bytes_queued);
+    CloseHandle(h);
+}
+
+TEST(unknown_ioctls_are_invalid_requests)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char buffer[256];
+    static const DWORD codes[] = {
+        LBK_CTL_CODE(0x805, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
+        LBK_CTL_CODE(0x7FF, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
+        LBK_CTL_CODE(0x800, LBK_METHOD_NEITHER, LBK_ANY_ACCESS), /* GET_STATS' number, wrong method */
+        (0x22u << 16) | (0x800u << 2),                          /* another device type */
+    };
+    size_t i;
+    DWORD got;
+
+    for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        ASSERT_EQ(ERROR_INVALID_FUNCTION, ioctl_sync(h, codes[i], buffer, 16, buffer, sizeof(buffer), &got));
+    ASSERT_EQ(0, get_stats(h).bytes_queued);
+    CloseHandle(h);
+}
+
+TEST(read_only_handle_cannot_write)
+{
+    HANDLE ro = open_device(GENERIC_READ);
+    char data[2] = { 'n', 'o' }; /* writable: Wine wants METHOD_IN_DIRECT buffers writable */
+    DWORD n = 0;
+
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_write(ro, data, 2, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_write_atomic(ro, data, 2));
+    ASSERT_EQ(0, get_stats(ro).bytes_queued);
+    CloseHandle(ro);
+}
+
+TEST(write_only_handle_cannot_peek)
+{
+    HANDLE wo = open_device(GENERIC_WRITE);
+    char buffer[4];
+    DWORD n;
+
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_peek(wo, buffer, sizeof(buffer), &n));
+    CloseHandle(wo);
+}
+
+TEST(peek_copies_without_consuming)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[16] = { 0 };
+    DWORD n;
+
+    ASSERT_OK(lbk_write(h, "peekaboo", 8, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_peek(h, buffer, 4, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_TRUE(memcmp(buffer, "peek", 4) == 0);
+    ASSERT_EQ(8, get_stats(h).bytes_queued);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(8, n);
+    ASSERT_TRUE(memcmp(buffer, "peekaboo", 8) == 0);
+    CloseHandle(h);
+}
+
+TEST(write_atomic_is_all_or_nothing)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n;
+    unsigned char *big = calloc(1, cap + 1);
+    char buffer[8] = { 0 }, abc[3] = { 'a', 'b', 'c' };
+
+    ASSERT_TRUE(big != NULL);
+    ASSERT_OK(lbk_write_atomic(h, abc, 3));
+    ASSERT_EQ(3, get_stats(h).bytes_queued);
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_write_atomic(h, big, cap + 1));
+    ASSERT_EQ(ERROR_BUSY, lbk_write_atomic(h, big, cap - 2)); /* one byte short of room */
+    ASSERT_EQ(3, get_stats(h).bytes_queued);
+    ASSERT_OK(lbk_write_atomic(h, big, cap - 3));
+    ASSERT_EQ(cap, get_stats(h).bytes_queued);
+    ASSERT_OK(lbk_read(h, buffer, 3, DEADLINE_MS, &n));
+    ASSERT_TRUE(memcmp(buffer, "abc", 3) == 0);
+    free(big);
+    CloseHandle(h);
+}
+
+TEST(get_info_describes_the_device)
+{
+    HANDLE h = open_device(GENERIC_READ);
+    lbk_device_info info;
+
+    ASSERT_OK(lbk_get_info(h, &info));
+    ASSERT_EQ(sizeof(info), info.struct_size);
+    ASSERT_EQ(LBK_PROTOCOL_VERSION, info.protocol_version);
+    ASSERT_EQ(g_capacity, info.capacity);
+    ASSERT_TRUE(wcscmp(lbk_io_method_name(info.io_method), g_method) == 0);
+    ASSERT_TRUE(wcscmp((const wchar_t *)info.name, g_device) == 0);
+    CloseHandle(h);
+}
+
+TEST(bad_user_pointers_fail_cleanly)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    void *bad = (void *)(ULONG_PTR)0x10;
+    DWORD n;
+
+    ASSERT_TRUE(lbk_write(h, bad, 16, DEADLINE_MS, &n) != ERROR_SUCCESS);
+    ASSERT_TRUE(ioctl_sync(h, IOCTL_LBK_GET_INFO, NULL, 0, bad, sizeof(lbk_device_info), &n) != ERROR_SUCCESS);
+    ASSERT_OK(lbk_write(h, "ok", 2, DEADLINE_MS, &n));
+    ASSERT_TRUE(lbk_read(h, bad, 16, DEADLINE_MS, &n) != ERROR_SUCCESS);
+    ASSERT_OK(lbk_purge(h, NULL));
+    ASSERT_OK(lbk_write(h, "fine", 4, DEADLINE_MS, &n));
+    {
+        char buffer[8] = { 0 };
+
+        ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+        ASSERT_EQ(4, n);
+        ASSERT_TRUE(memcmp(buffer, "fine", 4) == 0);
+    }
+    CloseHandle(h);
+}
+
+TEST(cancel_pending_read_with_CancelIoEx)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_u64 cancelled = get_stats(h).cancelled_requests;
+    char buffer[8];
+    pending_io io;
+    DWORD n;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_TRUE(CancelIoEx(h, &io.overlapped));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io, &n));
+    ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
+    ASSERT_EQ(cancelled + 1, get_stats(h).cancelled_requests);
+    ASSERT_OK(lbk_write(h, "again", 5, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    CloseHandle(h);
+}
+
+TEST(cancel_pending_write_keeps_what_went_in)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n;
+    unsigned char *data = malloc(cap + 10);
+    pending_io io;
+
+    ASSERT_TRUE(data != NULL);
+    fill_pattern(data, cap + 10, 3);
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, cap + 10, &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_writes, 1));
+    ASSERT_TRUE(CancelIoEx(h, &io.overlapped));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io, &n));
+    ASSERT_EQ(0, wait_stat(h, f_pending_writes, 0));
+    ASSERT_EQ(cap, get_stats(h).bytes_queued); /* the first cap bytes stay in the stream */
+    free(data);
+    CloseHandle(h);
+}
+
+TEST(close_handle_with_read_pending)
+{
+    HANDLE keep = open_device(GENERIC_READ | GENERIC_WRITE), h = open_device(GENERIC_READ);
+    lbk_stats before = get_stats(keep);
+    char buffer[8];
+    OVERLAPPED overlapped = { 0 };
+    DWORD n;
+
+    overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &overlapped));
+    ASSERT_EQ(1, wait_stat(keep, f_pending_reads, 1));
+    CloseHandle(h);
+    ASSERT_EQ(0, wait_stat(keep, f_pending_reads, 0));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(overlapped.hEvent, DEADLINE_MS));
+    ASSERT_EQ(before.open_handles - 1, wait_stat(keep, f_open_handles, before.open_handles - 1));
+    CloseHandle(overlapped.hEvent);
+    /* Nothing was lost to the closed reader. */
+    ASSERT_OK(lbk_write(keep, "after", 5, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(keep, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    CloseHandle(keep);
+}
+
+static char thread_buffer[8];
+static OVERLAPPED thread_overlapped;
+
+static DWORD WINAPI read_then_exit(void *handle)
+{
+    /* Leaves the read pending: the thread's exit must cancel it. */
+    return lbk_read_async((HANDLE)handle, thread_buffer, sizeof(thread_buffer), &thread_overlapped);
+}
+
+TEST(thread_exit_cancels_its_pending_read)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), thread;
+    lbk_u64 cancelled = get_stats(h).cancelled_requests;
+    DWORD code = 0, n;
+
+    memset(&thread_overlapped, 0, sizeof(thread_overlapped));
+    thread_overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    thread = CreateThread(NULL, 0, read_then_exit, h, 0, NULL);
+    ASSERT_TRUE(thread != NULL);
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(thread, DEADLINE_MS));
+    GetExitCodeThread(thread, &code);
+    ASSERT_EQ(ERROR_IO_PENDING, code);
+    ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(thread_overlapped.hEvent, DEADLINE_MS));
+    ASSERT_EQ(cancelled + 1, get_stats(h).cancelled_requests);
+    CloseHandle(thread);
+    CloseHandle(thread_overlapped.hEvent);
+    ASSERT_OK(lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, thread_buffer, 1, DEADLINE_MS, &n));
+    CloseHandle(h);
+}
+
+static DWORD WINAPI blocking_read(void *handle)
+{
+    char buffer[8];
+    DWORD n;
+
+    return ReadFile((HANDLE)handle, buffer, sizeof(buffer), &n, NULL) ? ERROR_SUCCESS : GetLastError();
+}
+
+TEST(CancelSynchronousIo_ends_a_blocking_read)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), thread, sync;
+    wchar_t path[80];
+    DWORD code = 0;
+
+    swprintf(path, 80, L"\\\\.\\%ls", g_device);
+    sync = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+    ASSERT_TRUE(sync != INVALID_HANDLE_VALUE);
+    thread = CreateThread(NULL, 0, blocking_read, sync, 0, NULL);
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_TRUE(CancelSynchronousIo(thread));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(thread, DEADLINE_MS));
+    GetExitCodeThread(thread, &code);
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, code);
+    ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
+    CloseHandle(thread);
+    CloseHandle(sync);
+    CloseHandle(h);
+}
+
+TEST(killed_client_with_io_pending_leaves_device_working)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats before = get_stats(h);
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    wchar_t self[MAX_PATH], command[MAX_PATH + 100];
+    char buffer[8];
+    DWORD n;
+
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    GetModuleFileNameW(NULL, self, MAX_PATH);
+    swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" child-read %ls", self, g_device);
+    ASSERT_TRUE(CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_EQ(before.open_handles + 1, get_stats(h).open_handles);
+    ASSERT_TRUE(TerminateProcess(pi.hProcess, 9));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(pi.hProcess, DEADLINE_MS));
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
+    ASSERT_EQ(before.open_handles, wait_stat(h, f_open_handles, before.open_handles));
+    ASSERT_OK(lbk_write(h, "alive", 5, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    ASSERT_TRUE(memcmp(buffer, "alive", 5) == 0);
+    CloseHandle(h);
+}
+
+typedef struct bulk {
+    HANDLE handle;
+    const unsigned char *data;
+    DWORD len;
+    DWORD result;
+} bulk;
+
+static DWORD WINAPI bulk_writer(void *arg)
+{
+    bulk *b = arg;
+    DWORD n;
+
+    b->result = lbk_write(b->handle, b->data, b->len, 30000, &n);
+    if (b->result == ERROR_SUCCESS && n != b->len)
+        b->result = ERROR_WRITE_FAULT;
+    return 0;
+}
+
+TEST(large_write_streams_through_a_small_ring)
+{
+    enum { TOTAL = 4 << 20 };
+    HANDLE w = open_device(GENERIC_WRITE), r = open_device(GENERIC_READ), thread;
+    unsigned char *data = malloc(TOTAL), *back = malloc(TOTAL);
+    bulk b;
+    DWORD got = 0, n;
+
+    ASSERT_TRUE(data && back);
+    fill_pattern(data, TOTAL, 11);
+    b.handle = w; b.data = data; b.len = TOTAL; b.result = 0;
+    thread = CreateThread(NULL, 0, bulk_writer, &b, 0, NULL);
+    while (got < TOTAL) {
+        DWORD want = TOTAL - got < 50000 ? TOTAL - got : 50000;
+
+        ASSERT_OK(lbk_read(r, back + got, want, DEADLINE_MS, &n));
+        ASSERT_TRUE(n > 0);
+        got += n;
+    }
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(thread, DEADLINE_MS));
+    ASSERT_OK(b.result);
+    ASSERT_TRUE(memcmp(data, back, TOTAL) == 0);
+    CloseHandle(thread);
+    free(data); free(back);
+    CloseHandle(w); CloseHandle(r);
+}
+
+/* Last: stops the service under a pending read, checks the device is gone, starts it again. */
+TEST(stop_with_read_pending_then_reload)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), again;
+    char buffer[8];
+    pending_io io;
+    DWORD n, error;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_OK(lbk_service_stop(g_service, 10000));
+    error = pending_finish(&io, &n);
+    ASSERT_TRUE(error != ERROR_SUCCESS && error != WAIT_TIMEOUT);
+    ASSERT_EQ(ERROR_FILE_NOT_FOUND, lbk_open(g_device, GENERIC_READ, &again));
+    ASSERT_TRUE(lbk_write(h, "x", 1, DEADLINE_MS, &n) != ERROR_SUCCESS); /* the old handle is dead */
+    CloseHandle(h);
+    ASSERT_OK(lbk_service_start(g_service));
+    h = open_device(GENERIC_READ | GENERIC_WRITE);
+    ASSERT_TRUE(h != INVALID_HANDLE_VALUE);
+    ASSERT_EQ(0, get_stats(h).bytes_in); /* a fresh driver */
+    ASSERT_OK(lbk_write(h, "reload", 6, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(6, n);
+    CloseHandle(h);
+}
+
+/* ---- runner ------------------------------------------------------------------------------ */
+
+typedef struct test_case {
+    const char *name;
+    void (*run)(void);
+} test_case;
+
+#define T(name) { #name, test_##name }
+static const test_case tests[] = {
+    T(round_trip_between_two_handles),
+    T(statistics_exact_after_each_step),
+    T(write_pends_when_full_and_completes_after_read),
+    T(read_pends_on_empty_device_and_completes_after_write),
+    T(read_returns_at_once_with_what_is_queued),
+    T(waiting_readers_served_in_arrival_order),
+    T(waiting_writes_never_interleave),
+    T(fifo_order_across_handles),
+    T(zero_lengths_complete_at_once),
+    T(purge_discards_and_counts),
+    T(short_buffers_are_refused_and_change_nothing),
+    T(unknown_ioctls_are_invalid_requests),
+    T(read_only_handle_cannot_write),
+    T(write_only_handle_cannot_peek),
+    T(peek_copies_without_consuming),
+    T(write_atomic_is_all_or_nothing),
+    T(get_info_describes_the_device),
+    T(bad_user_pointers_fail_cleanly),
+    T(cancel_pending_read_with_CancelIoEx),
+    T(cancel_pending_write_keeps_what_went_in),
+    T(close_handle_with_read_pending),
+    T(thread_exit_cancels_its_pending_read),
+    T(CancelSynchronousIo_ends_a_blocking_read),
+    T(killed_client_with_io_pending_leaves_device_working),
+    T(large_write_streams_through_a_small_ring),
+    T(stop_with_read_pending_then_reload),
+};
+
+static int child_read(const wchar_t *device)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+    char buffer[8];
+    DWORD n;
+
+    if (lbk_open(device, GENERIC_READ, &h) != ERROR_SUCCESS)
+        return 2;
+    lbk_read(h, buffer, sizeof(buffer), 60000, &n); /* killed while waiting here */
+    return 3;
+}
+
+int wmain(int argc, wchar_t **argv);
+int wmain(int argc, wchar_t **argv)
+{
+    int i, passed = 0, failed = 0;
+    const char *only = getenv("LBK_TEST_ONLY");
+    HANDLE h;
+
+    if (argc == 3 && wcscmp(argv[1], L"child-read") == 0)
+        return child_read(argv[2]);
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (wcscmp(argv[i], L"--device") == 0) g_device = argv[i + 1];
+        else if (wcscmp(argv[i], L"--service") == 0) g_service = argv[i + 1];
+        else if (wcscmp(argv[i], L"--method") == 0) g_method = argv[i + 1];
+    }
+    h = open_device(GENERIC_READ);
+    if (h == INVALID_HANDLE_VALUE) {
+        printf("FAIL wine[%ls]: cannot open the device: error %lu\n", g_method, GetLastError());
+        return 1;
+    }
+    g_capacity = get_stats(h).capacity;
+    CloseHandle(h);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    setvbuf(stderr, NULL, _IONBF, 0);
+    for (i = 0; i < (int)(sizeof(tests) / sizeof(tests[0])); i++) {
+        if (only != NULL && strcmp(only, tests[i].name) != 0)
+            continue;
+        lbk_test_failed = !reset_device();
+        if (!lbk_test_failed)
+            tests[i].run();
+        else
+            fprintf(stderr, "  device not empty before the test\n");
+        printf("%s wine[%ls]: %s\n", lbk_test_failed ? "FAIL" : "PASS", g_method, tests[i].name);
+        if (lbk_test_failed) failed++; else passed++;
+    }
+    return failed != 0;
+}
