@@ -6,10 +6,11 @@ BUILD=$1
 . "$(dirname "$0")/wine-env.sh"
 lbkctl() { wine "$BUILD/windows/lbkctl.exe" "$@"; }
 
+: >"$LBK_DRIVER_LOG"
 wine_up
 step() { printf '\n$ lbkctl %s\n' "$*"; lbkctl "$@"; }
 lbkctl uninstall >/dev/null 2>&1 || true # a demo interrupted earlier
-step install --image "$(win_path "$BUILD/windows/lbk.sys")"
+step install --image "$(win_path "$BUILD/windows/lbk.sys")" --trace-level 2
 step start
 step write "Hello from user mode!"
 printf '\n$ lbkctl read     (another process, so another handle)\n'

@@ -720,7 +720,7 @@ TEST(stop_with_read_pending_then_reload)
     ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
     ASSERT_OK(lbk_service_stop(g_service, 10000));
     error = pending_finish(&io, &n);
-    ASSERT_TRUE(error != ERROR_SUCCESS && error != WAIT_TIMEOUT);
+    ASSERT_EQ(ERROR_DEVICE_REMOVED, error); /* the driver completed it with STATUS_DEVICE_REMOVED */
     ASSERT_EQ(ERROR_FILE_NOT_FOUND, lbk_open(g_device, GENERIC_READ, &again));
     ASSERT_TRUE(lbk_write(h, "x", 1, DEADLINE_MS, &n) != ERROR_SUCCESS); /* the old handle is dead */
     CloseHandle(h);

@@ -211,7 +211,7 @@ static NTSTATUS LbkPurge(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(ext, &done);
 
-    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: purged %Iu bytes\n", ext->Name, purged);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: purged %Iu bytes\n", ext->Name, purged);
     if (outputLength != 0) {
         result->bytes_purged = purged;
         *information = sizeof(*result);

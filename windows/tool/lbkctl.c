@@ -186,6 +186,7 @@ static int cmd_write(HANDLE device, const options *opts)
 {
     static char chunk[64 * 1024];
     DWORD written, error;
+    uint64_t total = 0;
     int i;
 
     if (opts->first_text < opts->argc) {
@@ -198,9 +199,11 @@ static int cmd_write(HANDLE device, const options *opts)
             if (i + 1 < opts->argc)
                 chunk[len++] = ' ';
             error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
+            total += written;
             if (error != ERROR_SUCCESS)
                 return fail(L"cannot write to", opts->device, error);
         }
+        wprintf(L"wrote %llu bytes to %ls\n", (unsigned long long)total, opts->device);
         return EXIT_OK;
     }
     _setmode(_fileno(stdin), _O_BINARY);
@@ -210,9 +213,11 @@ static int cmd_write(HANDLE device, const options *opts)
         if (len == 0)
             break;
         error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
+        total += written;
         if (error != ERROR_SUCCESS)
             return fail(L"cannot write to", opts->device, error);
     }
+    wprintf(L"wrote %llu bytes to %ls\n", (unsigned long long)total, opts->device);
     if (ferror(stdin))
         return fail(L"cannot read", L"stdin", ERROR_READ_FAULT);
     return EXIT_OK;
