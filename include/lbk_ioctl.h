@@ -47,9 +47,9 @@ typedef uint64_t lbk_u64;
 #define LBK_PARAM_IO_METHOD L"IoMethod"       /* REG_SZ: buffered | direct | neither */
 #define LBK_PARAM_TRACE_LEVEL L"TraceLevel"   /* REG_DWORD: 0 errors (default) .. 3 verbose */
 
-#define LBK_DEFAULT_BUFFER_SIZE (64u * 1024u)
+#define LBK_DEFAULT_BUFFER_SIZE 0x10000u /* 64 KiB */
 #define LBK_MIN_BUFFER_SIZE 1u
-#define LBK_MAX_BUFFER_SIZE (256u * 1024u * 1024u)
+#define LBK_MAX_BUFFER_SIZE 0x10000000u /* 256 MiB */
 
 /* How READ and WRITE requests carry their data (DO_BUFFERED_IO, DO_DIRECT_IO, or neither). */
 enum lbk_io_method {
