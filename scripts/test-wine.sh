@@ -21,6 +21,10 @@ reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters'
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
+for stale in LBK Example; do # left by a run that was interrupted
+    lbkctl stop --name "$stale" >/dev/null 2>&1
+    lbkctl uninstall --name "$stale" >/dev/null 2>&1
+done
 unloads=0
 
 for method in buffered direct neither; do
