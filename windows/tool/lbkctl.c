@@ -181,16 +181,25 @@ static int cmd_service(const wchar_t *command, const options *opts)
     return EXIT_OK;
 }
 
+/* Writes one chunk and adds what went in to *total; returns an exit code. */
+static int write_chunk(HANDLE device, const options *opts, const char *chunk, DWORD len, uint64_t *total)
+{
+    DWORD written = 0;
+    DWORD error = lbk_write(device, chunk, len, opts->timeout_ms, &written);
+
+    *total += written;
+    return error == ERROR_SUCCESS ? EXIT_OK : fail(L"cannot write to", opts->device, error);
+}
+
 /* Writes TEXT arguments (UTF-8, separated by spaces) or all of stdin. */
 static int cmd_write(HANDLE device, const options *opts)
 {
     static char chunk[64 * 1024];
-    DWORD written, error;
     uint64_t total = 0;
-    int i;
+    int i, result = EXIT_OK;
 
     if (opts->first_text < opts->argc) {
-        for (i = opts->first_text; i < opts->argc; i++) {
+        for (i = opts->first_text; i < opts->argc && result == EXIT_OK; i++) {
             int len = WideCharToMultiByte(CP_UTF8, 0, opts->argv[i], -1, chunk, (int)sizeof(chunk) - 1, NULL, NULL);
 
             if (len == 0)
@@ -198,29 +207,23 @@ static int cmd_write(HANDLE device, const options *opts)
             len--; /* without the NUL */
             if (i + 1 < opts->argc)
                 chunk[len++] = ' ';
-            error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
-            total += written;
-            if (error != ERROR_SUCCESS)
-                return fail(L"cannot write to", opts->device, error);
+            result = write_chunk(device, opts, chunk, (DWORD)len, &total);
         }
-        wprintf(L"wrote %llu bytes to %ls\n", (unsigned long long)total, opts->device);
-        return EXIT_OK;
-    }
-    _setmode(_fileno(stdin), _O_BINARY);
-    for (;;) {
-        size_t len = fread(chunk, 1, sizeof(chunk), stdin);
+    } else {
+        _setmode(_fileno(stdin), _O_BINARY);
+        while (result == EXIT_OK) {
+            size_t len = fread(chunk, 1, sizeof(chunk), stdin);
 
-        if (len == 0)
-            break;
-        error = lbk_write(device, chunk, (DWORD)len, opts->timeout_ms, &written);
-        total += written;
-        if (error != ERROR_SUCCESS)
-            return fail(L"cannot write to", opts->device, error);
+            if (len == 0)
+                break;
+            result = write_chunk(device, opts, chunk, (DWORD)len, &total);
+        }
+        if (result == EXIT_OK && ferror(stdin))
+            result = fail(L"cannot read", L"stdin", ERROR_READ_FAULT);
     }
-    wprintf(L"wrote %llu bytes to %ls\n", (unsigned long long)total, opts->device);
-    if (ferror(stdin))
-        return fail(L"cannot read", L"stdin", ERROR_READ_FAULT);
-    return EXIT_OK;
+    if (result == EXIT_OK)
+        wprintf(L"wrote %llu bytes to %ls\n", (unsigned long long)total, opts->device);
+    return result;
 }
 
 static int cmd_read(HANDLE device, const options *opts)
