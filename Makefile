@@ -19,13 +19,13 @@ DRIVER_LDFLAGS := -nostdlib -shared -fuse-ld=lld -Wl,--subsystem,native -Wl,--en
                   -Wl,--exclude-all-symbols -Wl,--image-base,0x140000000
 DRIVER_LIBS := -lntoskrnl -lhal
 
-CORE_SRC   := core/lbk_ring.c core/lbk_config.c
+CORE_SRC   := core/lbk_ring.c core/lbk_config.c core/lbk_control.c
 DRIVER_SRC := windows/driver/driver.c windows/driver/dispatch.c windows/driver/queue.c windows/driver/pool.c
-DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h core/lbk_config.h core/lbk_base.h
+DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h core/lbk_config.h core/lbk_control.h core/lbk_base.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver setup demo test clean
+.PHONY: all driver setup demo test fuzz clean
 all: driver
 
 setup:
@@ -38,6 +38,11 @@ demo: setup
 test: setup
 	$(MAKE) all
 	scripts/test.sh $(BUILD)
+
+# The long fuzzing run: every target at once for FUZZ_SECONDS (make test runs 60 s each).
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS)
 
 clean:
 	-[ -d $(BUILD)/wineprefix ] && WINEPREFIX=$(abspath $(BUILD))/wineprefix wineserver -k 2>/dev/null; true

@@ -14,6 +14,8 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_TOO_LARGE: return "the buffer size is above 256 MiB";
     case LBK_CONFIG_UNKNOWN_METHOD: return "the I/O method is not buffered, direct or neither";
     case LBK_CONFIG_BAD_TRACE_LEVEL: return "the trace level is above 3";
+    case LBK_CONFIG_WRONG_TYPE: return "wrong registry type (REG_DWORD or REG_SZ expected)";
+    case LBK_CONFIG_CLAMPED: return "the trace level is above 3 and was clamped to 3";
     }
     return "unknown configuration error";
 }
@@ -100,4 +102,99 @@ enum lbk_config_error lbk_config_check_buffer_size(uint64_t bytes)
 enum lbk_config_error lbk_config_check_trace_level(uint64_t level)
 {
     return level > LBK_CONFIG_MAX_TRACE_LEVEL ? LBK_CONFIG_BAD_TRACE_LEVEL : LBK_CONFIG_OK;
+}
+
+enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t *registry_path,
+                                      size_t path_chars)
+{
+    size_t start = lbk_config_last_component(registry_path, path_chars);
+    size_t chars = path_chars - start;
+    enum lbk_config_error error = lbk_config_check_name(registry_path + start, chars);
+
+    if (error != LBK_CONFIG_OK)
+        return error;
+    lbk__copy(config->name, registry_path + start, chars * sizeof(uint16_t));
+    config->name[chars] = 0;
+    config->buffer_size = LBK_DEFAULT_BUFFER_SIZE;
+    config->io_method = LBK_IO_BUFFERED;
+    config->trace_level = 0;
+    return LBK_CONFIG_OK;
+}
+
+/* REG_SZ data may be unaligned and may end in an odd byte, which carries no character. */
+static enum lbk_config_error decode_text(uint32_t type, const void *data, size_t bytes,
+                                         uint16_t *text, size_t *chars)
+{
+    size_t units = bytes / sizeof(uint16_t);
+
+    if (type != LBK_REG_SZ)
+        return LBK_CONFIG_WRONG_TYPE;
+    /* Longer than any valid value even after trailing NULs are trimmed? Then say so unread. */
+    if (units > LBK_MAX_NAME_CHARS + 1) {
+        const unsigned char *tail = (const unsigned char *)data + (LBK_MAX_NAME_CHARS + 1) * sizeof(uint16_t);
+        size_t i;
+
+        for (i = 0; i < (units - LBK_MAX_NAME_CHARS - 1) * sizeof(uint16_t); i++) {
+            if (tail[i] != 0)
+                return LBK_CONFIG_TOO_LONG;
+        }
+        units = LBK_MAX_NAME_CHARS + 1;
+    }
+    lbk__copy(text, data, units * sizeof(uint16_t));
+    *chars = lbk_config_trim(text, units);
+    return LBK_CONFIG_OK;
+}
+
+static enum lbk_config_error decode_dword(uint32_t type, const void *data, size_t bytes, uint32_t *value)
+{
+    if (type != LBK_REG_DWORD || bytes != sizeof(*value))
+        return LBK_CONFIG_WRONG_TYPE;
+    lbk__copy(value, data, sizeof(*value));
+    return LBK_CONFIG_OK;
+}
+
+enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param param,
+                                       uint32_t type, const void *data, size_t bytes)
+{
+    uint16_t text[LBK_MAX_NAME_CHARS + 1];
+    enum lbk_config_error error;
+    uint32_t number = 0;
+    size_t chars = 0;
+
+    switch (param) {
+    case LBK_PARAM_ID_TRACE_LEVEL:
+        error = decode_dword(type, data, bytes, &number);
+        if (error != LBK_CONFIG_OK)
+            return error;
+        if (lbk_config_check_trace_level(number) != LBK_CONFIG_OK) {
+            config->trace_level = LBK_CONFIG_MAX_TRACE_LEVEL;
+            return LBK_CONFIG_CLAMPED;
+        }
+        config->trace_level = number;
+        return LBK_CONFIG_OK;
+    case LBK_PARAM_ID_BUFFER_SIZE:
+        error = decode_dword(type, data, bytes, &number);
+        if (error == LBK_CONFIG_OK)
+            error = lbk_config_check_buffer_size(number);
+        if (error == LBK_CONFIG_OK)
+            config->buffer_size = number;
+        return error;
+    case LBK_PARAM_ID_DEVICE_NAME:
+        error = decode_text(type, data, bytes, text, &chars);
+        if (error == LBK_CONFIG_OK)
+            error = lbk_config_check_name(text, chars);
+        if (error == LBK_CONFIG_OK) {
+            lbk__copy(config->name, text, chars * sizeof(uint16_t));
+            config->name[chars] = 0;
+        }
+        return error;
+    case LBK_PARAM_ID_IO_METHOD:
+        error = decode_text(type, data, bytes, text, &chars);
+        if (error == LBK_CONFIG_OK)
+            error = lbk_config_parse_io_method(text, chars, &config->io_method);
+        return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_UNKNOWN_METHOD : error;
+    case LBK_PARAM_ID_COUNT:
+        break;
+    }
+    return LBK_CONFIG_WRONG_TYPE;
 }

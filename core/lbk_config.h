@@ -17,7 +17,9 @@ enum lbk_config_error {
     LBK_CONFIG_TOO_SMALL,     /* a buffer size below LBK_MIN_BUFFER_SIZE */
     LBK_CONFIG_TOO_LARGE,     /* a buffer size above LBK_MAX_BUFFER_SIZE */
     LBK_CONFIG_UNKNOWN_METHOD, /* an I/O method other than buffered, direct, neither */
-    LBK_CONFIG_BAD_TRACE_LEVEL /* a trace level above LBK_CONFIG_MAX_TRACE_LEVEL */
+    LBK_CONFIG_BAD_TRACE_LEVEL, /* a trace level above LBK_CONFIG_MAX_TRACE_LEVEL */
+    LBK_CONFIG_WRONG_TYPE,    /* a registry value of another type, or a DWORD not 4 bytes long */
+    LBK_CONFIG_CLAMPED        /* not an error: the value was out of range and was clamped */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -43,5 +45,38 @@ enum lbk_config_error lbk_config_parse_io_method(const uint16_t *text, size_t ch
 
 enum lbk_config_error lbk_config_check_buffer_size(uint64_t bytes);
 enum lbk_config_error lbk_config_check_trace_level(uint64_t level);
+
+/* Registry value types, numbered as on every Windows version (winnt.h). */
+#define LBK_REG_SZ 1u
+#define LBK_REG_DWORD 4u
+
+/* The service's Parameters values, in the order the driver applies them. */
+enum lbk_param {
+    LBK_PARAM_ID_TRACE_LEVEL,
+    LBK_PARAM_ID_DEVICE_NAME,
+    LBK_PARAM_ID_BUFFER_SIZE,
+    LBK_PARAM_ID_IO_METHOD,
+    LBK_PARAM_ID_COUNT
+};
+
+/* A device's configuration once every value has been applied. */
+struct lbk_config {
+    uint16_t name[LBK_MAX_NAME_CHARS + 1]; /* NUL-terminated */
+    uint32_t buffer_size;
+    enum lbk_io_method io_method;
+    uint32_t trace_level;
+};
+
+/* Defaults, with the name taken from the last component of the service's registry path. */
+enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t *registry_path,
+                                      size_t path_chars);
+
+/*
+ * Decodes and checks one raw registry value (its type, and data of any length and alignment, as
+ * the registry hands it over) and stores it in config. On an error config is unchanged; on
+ * LBK_CONFIG_CLAMPED (TraceLevel above 3) the clamped value is stored.
+ */
+enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param param,
+                                       uint32_t type, const void *data, size_t bytes);
 
 #endif /* LBK_CONFIG_H */

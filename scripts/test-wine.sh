@@ -57,7 +57,7 @@ check "config_rejects_bad_device_name" bash -c '! wine "$0" start' "$bin/lbkctl.
 reg_add DeviceName REG_SZ Other
 reg_add TraceLevel REG_DWORD 9
 check "config_clamps_trace_level_and_loads" wine "$bin/lbkctl.exe" start
-check "config_logs_clamped_trace_level" lines_in_log 'TraceLevel 9 clamped to 3'
+check "config_logs_clamped_trace_level" lines_in_log 'Parameters\TraceLevel: the trace level is above 3 and was clamped to 3'
 check "config_device_name_and_one_byte_ring" bash -c \
     'wine "$0" write --device Other a && [ "$(wine "$0" read --device Other)" = a ]' "$bin/lbkctl.exe"
 check "tool_write_timeout_on_full_ring_exits_3" bash -c \

@@ -109,6 +109,88 @@ TEST(config_every_error_has_text)
 {
     int e;
 
-    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_BAD_TRACE_LEVEL; e++)
+    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_CLAMPED; e++)
         ASSERT_TRUE(strlen(lbk_config_strerror((enum lbk_config_error)e)) > 0);
+}
+
+static struct lbk_config default_config(void)
+{
+    struct lbk_config config;
+    uint16_t path[64];
+
+    memset(&config, 0xA5, sizeof(config));
+    (void)lbk_config_init(&config, path, utf16("\\Registry\\Machine\\Services\\LBK", path));
+    return config;
+}
+
+TEST(config_init_takes_service_name_and_defaults)
+{
+    struct lbk_config config = default_config();
+    uint16_t path[64];
+
+    ASSERT_EQ('L', config.name[0]);
+    ASSERT_EQ('K', config.name[2]);
+    ASSERT_EQ(0, config.name[3]);
+    ASSERT_EQ(LBK_DEFAULT_BUFFER_SIZE, config.buffer_size);
+    ASSERT_EQ(LBK_IO_BUFFERED, config.io_method);
+    ASSERT_EQ(0, config.trace_level);
+    ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_init(&config, path, utf16("\\Services\\", path)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_init(&config, path, utf16("\\Services\\a b", path)));
+}
+
+TEST(config_apply_dwords_checks_type_length_and_range)
+{
+    struct lbk_config config = default_config();
+    struct lbk_config before;
+    unsigned char raw[9] = { 0 };
+    uint32_t value = 4096;
+
+    memcpy(raw + 1, &value, sizeof(value)); /* unaligned, as registry data may be */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, raw + 1, 4));
+    ASSERT_EQ(4096, config.buffer_size);
+    before = config;
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_SZ, raw, 4));
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, raw, 8));
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, raw, 0));
+    value = 0;
+    ASSERT_EQ(LBK_CONFIG_TOO_SMALL, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, &value, 4));
+    value = UINT32_MAX;
+    ASSERT_EQ(LBK_CONFIG_TOO_LARGE, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, &value, 4));
+    ASSERT_TRUE(memcmp(&before, &config, sizeof(config)) == 0); /* errors change nothing */
+    ASSERT_EQ(LBK_CONFIG_CLAMPED, lbk_config_apply(&config, LBK_PARAM_ID_TRACE_LEVEL, LBK_REG_DWORD, &value, 4));
+    ASSERT_EQ(LBK_CONFIG_MAX_TRACE_LEVEL, config.trace_level);
+    value = 2;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_TRACE_LEVEL, LBK_REG_DWORD, &value, 4));
+    ASSERT_EQ(2, config.trace_level);
+}
+
+TEST(config_apply_strings_trims_and_bounds)
+{
+    struct lbk_config config = default_config();
+    uint16_t text[200] = { 0 };
+    size_t n;
+
+    n = utf16("Other", text);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, (n + 3) * 2));
+    ASSERT_EQ('O', config.name[0]);
+    ASSERT_EQ(0, config.name[5]);
+    /* An odd trailing byte carries no character. */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, n * 2 + 1));
+    ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, 1));
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_DWORD, text, 4));
+    /* 63 characters and any number of trailing NULs fit; a 64th character does not. */
+    for (n = 0; n < LBK_MAX_NAME_CHARS; n++)
+        text[n] = 'n';
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, sizeof(text)));
+    ASSERT_EQ(0, config.name[LBK_MAX_NAME_CHARS]);
+    text[LBK_MAX_NAME_CHARS] = 'n';
+    ASSERT_EQ(LBK_CONFIG_TOO_LONG, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, sizeof(text)));
+    text[LBK_MAX_NAME_CHARS] = 0;
+    text[150] = 'z'; /* far past the limit, after NULs */
+    ASSERT_EQ(LBK_CONFIG_TOO_LONG, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, sizeof(text)));
+    ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_apply(&config, LBK_PARAM_ID_IO_METHOD, LBK_REG_SZ, text, sizeof(text)));
+    n = utf16("neither", text);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_IO_METHOD, LBK_REG_SZ, text, n * 2));
+    ASSERT_EQ(LBK_IO_NEITHER, config.io_method);
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_COUNT, LBK_REG_SZ, text, n * 2));
 }

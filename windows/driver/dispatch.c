@@ -168,8 +168,7 @@ static NTSTATUS LbkGetStats(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLen
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     KLOCK_QUEUE_HANDLE lockHandle;
 
-    if (outputLength < sizeof(*stats))
-        return STATUS_BUFFER_TOO_SMALL;
+    UNREFERENCED_PARAMETER(outputLength);
     RtlZeroMemory(stats, sizeof(*stats));
     stats->struct_size = sizeof(*stats);
     stats->io_method = (lbk_u32)ext->IoMethod;
@@ -202,8 +201,6 @@ static NTSTATUS LbkPurge(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength
     LIST_ENTRY done;
     SIZE_T purged;
 
-    if (outputLength != 0 && outputLength < sizeof(*result))
-        return STATUS_BUFFER_TOO_SMALL;
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
     purged = lbk_ring_purge(&ext->Ring);
@@ -253,8 +250,6 @@ static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length
 
     if (length == 0)
         return STATUS_SUCCESS;
-    if (length > ext->Ring.capacity)
-        return STATUS_INVALID_PARAMETER;
     if (context == NULL)
         return STATUS_INVALID_DEVICE_STATE;
     buffer = LbkDirectBuffer(irp);
@@ -281,8 +276,7 @@ static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLeng
     NTSTATUS status = STATUS_SUCCESS;
     lbk_device_info info;
 
-    if (outputLength < sizeof(info))
-        return STATUS_BUFFER_TOO_SMALL;
+    UNREFERENCED_PARAMETER(outputLength);
     RtlZeroMemory(&info, sizeof(info));
     info.struct_size = sizeof(info);
     info.protocol_version = LBK_PROTOCOL_VERSION;
@@ -310,6 +304,21 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
     ULONG_PTR information = 0;
     NTSTATUS status;
 
+    /* Lengths first, by the contract's one table; the handlers below can trust them. */
+    switch (lbk_control_check(code, stack->Parameters.DeviceIoControl.InputBufferLength, outputLength,
+                              ext->Ring.capacity)) {
+    case LBK_CONTROL_OK:
+        break;
+    case LBK_CONTROL_BUFFER_TOO_SMALL:
+        return LbkCompleteIrp(irp, STATUS_BUFFER_TOO_SMALL, 0);
+    case LBK_CONTROL_INVALID_PARAMETER:
+        return LbkCompleteIrp(irp, STATUS_INVALID_PARAMETER, 0);
+    case LBK_CONTROL_UNKNOWN_CODE:
+    default:
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unknown IOCTL 0x%08lx\n", ext->Name, code);
+        return LbkCompleteIrp(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
+
     switch (code) {
     case IOCTL_LBK_GET_STATS:
         status = LbkGetStats(ext, irp, outputLength, &information);
@@ -326,8 +335,7 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
     case IOCTL_LBK_GET_INFO:
         status = LbkGetInfo(ext, irp, outputLength, &information);
         break;
-    default:
-        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unknown IOCTL 0x%08lx\n", ext->Name, code);
+    default: /* lbk_control_check knows no other code */
         status = STATUS_INVALID_DEVICE_REQUEST;
         break;
     }

@@ -10,66 +10,54 @@ static DRIVER_UNLOAD LbkUnload;
 
 ULONG LbkTraceLevel = LBK_TRACE_ERROR;
 
-/* The values of the service's Parameters key, checked. */
-typedef struct _LBK_CONFIG {
-    WCHAR Name[LBK_MAX_NAME_CHARS + 1];
-    ULONG BufferSize;
-    enum lbk_io_method IoMethod;
-    ULONG TraceLevel;
-} LBK_CONFIG, *PLBK_CONFIG;
-
-/* Room for a REG_SZ of LBK_MAX_NAME_CHARS characters plus a few terminators, or a REG_DWORD. */
+/* Room for a REG_SZ somewhat longer than any valid value (the core says why it is invalid). */
 typedef union _LBK_VALUE_BUFFER {
     KEY_VALUE_PARTIAL_INFORMATION Info;
-    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + (LBK_MAX_NAME_CHARS + 4) * sizeof(WCHAR)];
+    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + 2 * (LBK_MAX_NAME_CHARS + 1) * sizeof(WCHAR)];
 } LBK_VALUE_BUFFER;
 
+/* The Parameters values, by the core's numbering. */
+static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
+    [LBK_PARAM_ID_TRACE_LEVEL] = LBK_PARAM_TRACE_LEVEL,
+    [LBK_PARAM_ID_DEVICE_NAME] = LBK_PARAM_DEVICE_NAME,
+    [LBK_PARAM_ID_BUFFER_SIZE] = LBK_PARAM_BUFFER_SIZE,
+    [LBK_PARAM_ID_IO_METHOD] = LBK_PARAM_IO_METHOD,
+};
+
 /*
- * Reads one value of the expected type. Returns STATUS_SUCCESS, STATUS_OBJECT_NAME_NOT_FOUND
- * when it is absent (the default applies), STATUS_OBJECT_TYPE_MISMATCH for another type, or
- * STATUS_BUFFER_OVERFLOW when its data is larger than any valid value.
+ * Reads one Parameters value, if present, and applies it through the core's checks.
+ * Returns STATUS_SUCCESS (absent, applied or clamped) or STATUS_INVALID_PARAMETER, logged.
  */
-static NTSTATUS LbkQueryValue(HANDLE key, PCWSTR name, ULONG type, LBK_VALUE_BUFFER *value)
+static NTSTATUS LbkApplyValue(HANDLE key, enum lbk_param param, struct lbk_config *config)
 {
+    PCWSTR name = LbkParameterNames[param];
     UNICODE_STRING valueName;
+    LBK_VALUE_BUFFER value;
     ULONG resultLength;
+    enum lbk_config_error error;
     NTSTATUS status;
 
     RtlInitUnicodeString(&valueName, name);
-    status = ZwQueryValueKey(key, &valueName, KeyValuePartialInformation, value, sizeof(*value), &resultLength);
-    if (status == STATUS_BUFFER_OVERFLOW || status == STATUS_BUFFER_TOO_SMALL)
-        return STATUS_BUFFER_OVERFLOW;
-    if (!NT_SUCCESS(status))
-        return status;
-    if (value->Info.Type != type || (type == REG_DWORD && value->Info.DataLength != sizeof(ULONG)))
-        return STATUS_OBJECT_TYPE_MISMATCH;
-    return STATUS_SUCCESS;
-}
-
-static NTSTATUS LbkRejectValue(PCWSTR name, PCSTR reason)
-{
-    LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\%ls: %s\n", name, reason);
-    return STATUS_INVALID_PARAMETER;
-}
-
-static PCSTR LbkValueError(NTSTATUS status)
-{
-    if (status == STATUS_OBJECT_TYPE_MISMATCH)
-        return "wrong registry type";
-    if (status == STATUS_BUFFER_OVERFLOW)
-        return "the value is too long";
-    return "the value cannot be read";
-}
-
-/* REG_SZ -> UTF-16 text without terminators, or an error status. */
-static NTSTATUS LbkQueryString(HANDLE key, PCWSTR name, LBK_VALUE_BUFFER *value, const uint16_t **text, size_t *chars)
-{
-    NTSTATUS status = LbkQueryValue(key, name, REG_SZ, value);
-
-    if (!NT_SUCCESS(status))
-        return status;
-    *text = (const uint16_t *)value->Info.Data;
-    *chars = lbk_config_trim(*text, value->Info.DataLength / sizeof(WCHAR));
+    status = ZwQueryValueKey(key, &valueName, KeyValuePartialInformation, &value, sizeof(value), &resultLength);
+    if (status == STATUS_OBJECT_NAME_NOT_FOUND)
+        return STATUS_SUCCESS;
+    if (status == STATUS_BUFFER_OVERFLOW || status == STATUS_BUFFER_TOO_SMALL) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\%ls: the value is too long\n", name);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\%ls cannot be read: 0x%08x\n", name, status);
+        return STATUS_INVALID_PARAMETER;
+    }
+    error = lbk_config_apply(config, param, value.Info.Type, value.Info.Data, value.Info.DataLength);
+    if (error == LBK_CONFIG_CLAMPED) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: Parameters\\%ls: %s\n", name, lbk_config_strerror(error));
+    } else if (error != LBK_CONFIG_OK) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\%ls: %s\n", name, lbk_config_strerror(error));
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (param == LBK_PARAM_ID_TRACE_LEVEL)
+        LbkTraceLevel = config->trace_level; /* so that the other values' messages obey it */
     return STATUS_SUCCESS;
 }
 
@@ -77,33 +65,22 @@ static NTSTATUS LbkQueryString(HANDLE key, PCWSTR name, LBK_VALUE_BUFFER *value,
  * Reads Parameters\* under the service key into config, defaults first. A value that is present
  * but unusable stops the load with a logged reason, except TraceLevel, which is clamped.
  */
-static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, PLBK_CONFIG config)
+static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *config)
 {
     static const WCHAR parametersSuffix[] = L"\\Parameters";
-    const uint16_t *path = (const uint16_t *)registryPath->Buffer;
-    size_t pathChars = registryPath->Length / sizeof(WCHAR);
-    size_t nameStart = lbk_config_last_component(path, pathChars);
     OBJECT_ATTRIBUTES attributes;
     UNICODE_STRING keyPath;
-    LBK_VALUE_BUFFER value;
     enum lbk_config_error error;
-    const uint16_t *text;
-    size_t chars;
     HANDLE key;
+    ULONG param;
     NTSTATUS status;
 
     /* Default name: the service's, the last part of ...\Services\<service>. */
-    chars = pathChars - nameStart;
-    error = lbk_config_check_name(path + nameStart, chars);
+    error = lbk_config_init(config, (const uint16_t *)registryPath->Buffer, registryPath->Length / sizeof(WCHAR));
     if (error != LBK_CONFIG_OK) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: service name: %s\n", lbk_config_strerror(error));
         return STATUS_INVALID_PARAMETER;
     }
-    RtlCopyMemory(config->Name, path + nameStart, chars * sizeof(WCHAR));
-    config->Name[chars] = L'\0';
-    config->BufferSize = LBK_DEFAULT_BUFFER_SIZE;
-    config->IoMethod = LBK_IO_BUFFERED;
-    config->TraceLevel = LBK_TRACE_ERROR;
 
     keyPath.Length = 0;
     keyPath.MaximumLength = (USHORT)(registryPath->Length + sizeof(parametersSuffix));
@@ -121,63 +98,8 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, PLBK_CONFIG config)
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: cannot open Parameters: 0x%08x\n", status);
         return status;
     }
-
-    status = LbkQueryValue(key, LBK_PARAM_TRACE_LEVEL, REG_DWORD, &value);
-    if (NT_SUCCESS(status)) {
-        ULONG level = *(const ULONG *)value.Info.Data;
-
-        config->TraceLevel = lbk_config_check_trace_level(level) == LBK_CONFIG_OK ? level : LBK_CONFIG_MAX_TRACE_LEVEL;
-        LbkTraceLevel = config->TraceLevel;
-        if (config->TraceLevel != level)
-            LbkTrace(LBK_TRACE_ERROR, "lbk: Parameters\\TraceLevel %lu clamped to %lu\n", level, config->TraceLevel);
-    } else if (status != STATUS_OBJECT_NAME_NOT_FOUND) {
-        status = LbkRejectValue(LBK_PARAM_TRACE_LEVEL, LbkValueError(status));
-        goto CloseKey;
-    }
-
-    status = LbkQueryString(key, LBK_PARAM_DEVICE_NAME, &value, &text, &chars);
-    if (NT_SUCCESS(status)) {
-        error = lbk_config_check_name(text, chars);
-        if (error != LBK_CONFIG_OK) {
-            status = LbkRejectValue(LBK_PARAM_DEVICE_NAME, lbk_config_strerror(error));
-            goto CloseKey;
-        }
-        RtlCopyMemory(config->Name, text, chars * sizeof(WCHAR));
-        config->Name[chars] = L'\0';
-    } else if (status != STATUS_OBJECT_NAME_NOT_FOUND) {
-        status = LbkRejectValue(LBK_PARAM_DEVICE_NAME, LbkValueError(status));
-        goto CloseKey;
-    }
-
-    status = LbkQueryValue(key, LBK_PARAM_BUFFER_SIZE, REG_DWORD, &value);
-    if (NT_SUCCESS(status)) {
-        ULONG bytes = *(const ULONG *)value.Info.Data;
-
-        error = lbk_config_check_buffer_size(bytes);
-        if (error != LBK_CONFIG_OK) {
-            status = LbkRejectValue(LBK_PARAM_BUFFER_SIZE, lbk_config_strerror(error));
-            goto CloseKey;
-        }
-        config->BufferSize = bytes;
-    } else if (status != STATUS_OBJECT_NAME_NOT_FOUND) {
-        status = LbkRejectValue(LBK_PARAM_BUFFER_SIZE, LbkValueError(status));
-        goto CloseKey;
-    }
-
-    status = LbkQueryString(key, LBK_PARAM_IO_METHOD, &value, &text, &chars);
-    if (NT_SUCCESS(status)) {
-        error = lbk_config_parse_io_method(text, chars, &config->IoMethod);
-        if (error != LBK_CONFIG_OK) {
-            status = LbkRejectValue(LBK_PARAM_IO_METHOD, lbk_config_strerror(error));
-            goto CloseKey;
-        }
-    } else if (status != STATUS_OBJECT_NAME_NOT_FOUND) {
-        status = LbkRejectValue(LBK_PARAM_IO_METHOD, LbkValueError(status));
-        goto CloseKey;
-    }
-    status = STATUS_SUCCESS;
-
-CloseKey:
+    for (param = 0; param < LBK_PARAM_ID_COUNT && NT_SUCCESS(status); param++)
+        status = LbkApplyValue(key, (enum lbk_param)param, config);
     ZwClose(key);
     return status;
 }
@@ -213,7 +135,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     PDEVICE_OBJECT deviceObject = NULL;
     PLBK_DEVICE_EXTENSION ext;
     UNICODE_STRING deviceName = { 0 };
-    LBK_CONFIG config;
+    struct lbk_config config;
     PVOID ringStorage;
     ULONG i;
     NTSTATUS status;
@@ -222,12 +144,12 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     if (!NT_SUCCESS(status))
         return status;
 
-    ringStorage = LbkAllocate(config.BufferSize, LBK_TAG_RING);
+    ringStorage = LbkAllocate(config.buffer_size, LBK_TAG_RING);
     if (ringStorage == NULL) {
-        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config.BufferSize);
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config.buffer_size);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, config.Name, &deviceName);
+    status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, config.name, &deviceName);
     if (!NT_SUCCESS(status))
         goto FreeRing;
     status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName, LBK_DEVICE_TYPE,
@@ -240,15 +162,15 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     ext = deviceObject->DeviceExtension;
     RtlZeroMemory(ext, sizeof(*ext));
     ext->DeviceObject = deviceObject;
-    ext->IoMethod = config.IoMethod;
-    RtlCopyMemory(ext->Name, config.Name, sizeof(ext->Name));
-    LbkQueueInitialize(ext, ringStorage, config.BufferSize);
-    if (config.IoMethod == LBK_IO_BUFFERED)
+    ext->IoMethod = config.io_method;
+    RtlCopyMemory(ext->Name, config.name, sizeof(ext->Name));
+    LbkQueueInitialize(ext, ringStorage, config.buffer_size);
+    if (config.io_method == LBK_IO_BUFFERED)
         deviceObject->Flags |= DO_BUFFERED_IO;
-    else if (config.IoMethod == LBK_IO_DIRECT)
+    else if (config.io_method == LBK_IO_DIRECT)
         deviceObject->Flags |= DO_DIRECT_IO;
 
-    status = LbkBuildName(LBK_KERNEL_LINK_PREFIX, config.Name, &ext->LinkName);
+    status = LbkBuildName(LBK_KERNEL_LINK_PREFIX, config.name, &ext->LinkName);
     if (!NT_SUCCESS(status))
         goto DeleteDevice;
     status = IoCreateSymbolicLink(&ext->LinkName, &deviceName);
@@ -268,8 +190,8 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     driverObject->DriverUnload = LbkUnload;
     deviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
 
-    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu-byte buffer, %s I/O\n", config.Name, config.BufferSize,
-             LbkIoMethodName(config.IoMethod));
+    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu-byte buffer, %s I/O\n", config.name, config.buffer_size,
+             LbkIoMethodName(config.io_method));
     LbkFree(deviceName.Buffer, LBK_TAG_NAME);
     return STATUS_SUCCESS;
 

@@ -17,6 +17,7 @@
 
 #include "../../include/lbk_ioctl.h"
 #include "../../core/lbk_config.h"
+#include "../../core/lbk_control.h"
 #include "../../core/lbk_ring.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */

@@ -1,0 +1,52 @@
+/*
+ * fuzz_control.c - libFuzzer target: the IOCTL length rules (host, ASan/UBSan).
+ * Input: code, input length, output length (32 bits each) and capacity (64 bits). An accepted
+ * request must be one the handler can serve: a known code with room for its reply.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/lbk_control.h"
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint32_t code, input_length, output_length;
+    uint64_t capacity;
+    enum lbk_control_verdict verdict;
+
+    if (size < 20)
+        return 0;
+    memcpy(&code, data, 4);
+    memcpy(&input_length, data + 4, 4);
+    memcpy(&output_length, data + 8, 4);
+    memcpy(&capacity, data + 12, 8);
+    /* Half the inputs use the device's own type, so the fuzzer need not guess it. */
+    if (size > 20 && (data[20] & 1))
+        code = (code & 0xFFFFu) | (LBK_DEVICE_TYPE << 16);
+    verdict = lbk_control_check(code, input_length, output_length, capacity);
+    switch (verdict) {
+    case LBK_CONTROL_OK:
+        CHECK(code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
+              code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO);
+        CHECK(code != IOCTL_LBK_GET_STATS || output_length >= sizeof(lbk_stats));
+        CHECK(code != IOCTL_LBK_GET_INFO || output_length >= sizeof(lbk_device_info));
+        CHECK(code != IOCTL_LBK_PURGE || output_length == 0 || output_length >= sizeof(lbk_purge_result));
+        CHECK(code != IOCTL_LBK_WRITE_ATOMIC || output_length <= capacity);
+        break;
+    case LBK_CONTROL_UNKNOWN_CODE:
+        CHECK(code != IOCTL_LBK_GET_STATS && code != IOCTL_LBK_PURGE && code != IOCTL_LBK_PEEK &&
+              code != IOCTL_LBK_WRITE_ATOMIC && code != IOCTL_LBK_GET_INFO);
+        break;
+    case LBK_CONTROL_BUFFER_TOO_SMALL:
+    case LBK_CONTROL_INVALID_PARAMETER:
+        break;
+    default:
+        abort();
+    }
+    return 0;
+}
