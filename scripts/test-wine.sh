@@ -5,26 +5,13 @@
 set -uo pipefail
 BUILD=$1
 . "$(dirname "$0")/wine-env.sh"
-bin=$BUILD/windows
-lbkctl() { wine "$bin/lbkctl.exe" "$@"; }
-check() { # check NAME COMMAND...: PASS when the command succeeds within 120 s (a hang fails)
-    local name=$1; shift
-    [ "$(type -t "$1")" = function ] || set -- timeout 120 "$@"
-    if "$@" >"$BUILD/check.out" 2>&1 </dev/null; then echo "PASS wine: $name"; else echo "FAIL wine: $name"; sed 's/^/  /' "$BUILD/check.out"; fi
-}
-# Runs with TraceLevel >= 2 log "no pool held" at each unload; a leak is logged at any level.
-unloads_clean() { [ "$(driver_log | grep -c 'unload: no pool held')" -eq "$1" ] && no_leak_logged; }
-no_leak_logged() { ! driver_log | grep -q 'still held'; }
-lines_in_log() { driver_log | grep -qF "$1"; }
+. "$(dirname "$0")/wine-checks.sh"
 reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters' /f /v "$1" /t "$2" /d "$3" >/dev/null 2>&1; }
 
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
-for stale in LBK Example; do # left by a run that was interrupted
-    lbkctl stop --name "$stale" >/dev/null 2>&1
-    lbkctl uninstall --name "$stale" >/dev/null 2>&1
-done
+remove_stale_services LBK Example LBKCYCLE
 unloads=0
 
 for method in buffered direct neither; do
@@ -54,7 +41,29 @@ check "config_rejects_unknown_io_method" bash -c '! wine "$0" start' "$bin/lbkct
 reg_add IoMethod REG_SZ Direct
 reg_add DeviceName REG_SZ 'bad name'
 check "config_rejects_bad_device_name" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+long_name=$(printf 'n%.0s' $(seq 64))
+reg_add DeviceName REG_SZ "$long_name"
+check "config_rejects_64_character_name" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+check "config_logs_name_too_long" lines_in_log 'Parameters\DeviceName: the name is longer than 63 characters'
+reg_add DeviceName REG_SZ "$(printf 'x%.0s' $(seq 5000))"
+check "config_rejects_5000_character_name" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+check "config_logs_value_too_long" lines_in_log 'Parameters\DeviceName: the value is too long'
 reg_add DeviceName REG_SZ Other
+reg_add IoMethod REG_SZ "$(printf 'b%.0s' $(seq 300))"
+check "config_rejects_300_character_io_method" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add IoMethod REG_SZ Direct
+reg_add BufferSize REG_DWORD 4294967295
+check "config_rejects_buffer_size_0xffffffff" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add BufferSize REG_QWORD 4096
+check "config_rejects_qword_buffer_size" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add BufferSize REG_BINARY 00100000
+check "config_rejects_binary_buffer_size" bash -c '! wine "$0" start' "$bin/lbkctl.exe"
+reg_add BufferSize REG_DWORD 268435456
+check "config_loads_largest_buffer_256MiB" bash -c 'wine "$0" start && wine "$0" stop' "$bin/lbkctl.exe"
+reg_add BufferSize REG_DWORD 1
+reg_add TraceLevel REG_DWORD 4294967295
+check "config_clamps_trace_level_0xffffffff" bash -c 'wine "$0" start && wine "$0" stop' "$bin/lbkctl.exe"
+unloads=$((unloads + 1)) # the clamped level (3) logs its unload
 reg_add TraceLevel REG_DWORD 9
 check "config_clamps_trace_level_and_loads" wine "$bin/lbkctl.exe" start
 check "config_logs_clamped_trace_level" lines_in_log 'Parameters\TraceLevel: the trace level is above 3 and was clamped to 3'

@@ -315,7 +315,7 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         return LbkCompleteIrp(irp, STATUS_INVALID_PARAMETER, 0);
     case LBK_CONTROL_UNKNOWN_CODE:
     default:
-        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unknown IOCTL 0x%08lx\n", ext->Name, code);
+        LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: unknown IOCTL 0x%08lx\n", ext->Name, code);
         return LbkCompleteIrp(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
     }
 

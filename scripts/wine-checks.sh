@@ -1,0 +1,21 @@
+# wine-checks.sh - what the Wine test scripts share (sourced after wine-env.sh).
+# check NAME COMMAND... prints PASS or FAIL (with the command's output) for one check.
+bin=$BUILD/windows
+lbkctl() { wine "$bin/lbkctl.exe" "$@"; }
+check() { # PASS when the command succeeds within 120 s (a hang fails)
+    local name=$1; shift
+    [ "$(type -t "$1")" = function ] || set -- timeout 120 "$@"
+    if "$@" >"$BUILD/check.out" 2>&1 </dev/null; then echo "PASS wine: $name"; else echo "FAIL wine: $name"; sed 's/^/  /' "$BUILD/check.out"; fi
+}
+# Runs with TraceLevel >= 2 log "no pool held" at each unload; a leak is logged at any level.
+unloads_clean() { [ "$(driver_log | grep -c 'unload: no pool held')" -eq "$1" ] && no_leak_logged; }
+no_leak_logged() { ! driver_log | grep -q 'still held'; }
+lines_in_log() { driver_log | grep -qF "$1"; }
+# Services that a run which was interrupted may have left behind.
+remove_stale_services() {
+    local stale
+    for stale in "$@"; do
+        lbkctl stop --name "$stale" >/dev/null 2>&1
+        lbkctl uninstall --name "$stale" >/dev/null 2>&1
+    done
+}

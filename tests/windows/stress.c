@@ -1,0 +1,1613 @@
+/*
+ * stress.c - load, cancellation and bad-input tests of a loaded device (user mode, under Wine
+ * or Windows). Each subcommand prints PASS/FAIL lines with its figures and exits non-zero when
+ * one failed. A watchdog ends the process with a FAIL line when a phase outlives its deadline,
+ * so a hang is a failure, never a stuck run.
+ *
+ *   lbkstress stream  --device NAME --bytes N [--writers W] [--readers R] [--seed S] [--label L]
+ *   lbkstress cancel  --device NAME --requests N [--kills K] [--storms MASK] [--seed S] [--label L]
+ *   lbkstress ioctls  --device NAME [--codes all|near] [--label L]
+ *   lbkstress badbuffers --device NAME [--label L]
+ *   lbkstress cycles  --image PATH --count N [--seed S] [--label L]
+ *   lbkstress child   --device NAME --seed S      (helper of cancel: I/O until it is killed)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "../../windows/lib/lbk_client.h"
+#include <winternl.h> /* RtlNtStatusToDosError: the result of a request whose handle is closed */
+
+#define CELL_BYTES 16u       /* the unit writers tag: writer id, sequence number, two checks */
+#define DEEP 8               /* overlapped requests each completion-port worker keeps in flight */
+#define MAX_THREADS 16
+#define WAIT_MS 10000        /* no single request may take longer than this */
+#define STORM_SLOTS 64       /* requests in flight at once in the CancelIoEx storm */
+#define FILL_BYTE 0x5A       /* what the cancellation storm writes, so reads can check it */
+
+static const wchar_t *g_device = L"LBK";
+static const wchar_t *g_label = L"";
+static int g_failed;
+
+/* ---- reporting, deadlines, randomness --------------------------------------------------- */
+
+static void report(int ok, const char *name, const char *format, ...)
+{
+    va_list args;
+
+    printf("%s stress: %s[%ls] ", ok ? "PASS" : "FAIL", name, g_label);
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    printf("\n");
+    fflush(stdout);
+    if (!ok)
+        g_failed = 1;
+}
+
+static volatile LONG g_error_count;
+
+/* Counts an integrity error; the first few are described on stderr. */
+static void integrity_error(const char *format, ...)
+{
+    va_list args;
+
+    if (InterlockedIncrement(&g_error_count) > 20)
+        return;
+    va_start(args, format);
+    fprintf(stderr, "  error: ");
+    vfprintf(stderr, format, args);
+    fprintf(stderr, "\n");
+    va_end(args);
+}
+
+static const char *volatile g_phase = "start";
+static volatile LONG g_deadline_seconds = 600;
+
+static DWORD WINAPI watchdog(void *unused)
+{
+    DWORD started = GetTickCount();
+    const char *phase = g_phase;
+
+    (void)unused;
+    for (;;) {
+        Sleep(250);
+        if (g_phase != phase) {
+            phase = g_phase;
+            started = GetTickCount();
+        } else if (GetTickCount() - started > (DWORD)g_deadline_seconds * 1000u) {
+            printf("FAIL stress: %s[%ls] hung: no end after %ld s\n", phase, g_label, g_deadline_seconds);
+            fflush(stdout);
+            ExitProcess(4);
+        }
+    }
+}
+
+/* Each phase has its own deadline, counted from when it starts. */
+static void phase(const char *name, LONG seconds)
+{
+    g_deadline_seconds = seconds;
+    g_phase = name;
+}
+
+typedef struct rng { uint64_t state; } rng;
+
+static uint64_t rng_next(rng *r)
+{
+    /* xorshift64*: fast, and reproducible from the printed seed. */
+    r->state ^= r->state >> 12;
+    r->state ^= r->state << 25;
+    r->state ^= r->state >> 27;
+    return r->state * 0x2545F4914F6CDD1Dull;
+}
+
+static uint32_t rng_below(rng *r, uint32_t bound) /* 0 .. bound-1; bound > 0 */
+{
+    return (uint32_t)(rng_next(r) % bound);
+}
+
+static rng rng_seeded(uint64_t seed, uint64_t stream)
+{
+    rng r = { seed * 0x9E3779B97F4A7C15ull + stream * 0xD1B54A32D192ED03ull + 1 };
+
+    rng_next(&r);
+    return r;
+}
+
+static double seconds_since(LARGE_INTEGER start)
+{
+    LARGE_INTEGER now, frequency;
+
+    QueryPerformanceCounter(&now);
+    QueryPerformanceFrequency(&frequency);
+    return (double)(now.QuadPart - start.QuadPart) / (double)frequency.QuadPart;
+}
+
+static void *checked_malloc(size_t bytes)
+{
+    void *p = malloc(bytes != 0 ? bytes : 1);
+
+    if (p == NULL) {
+        fprintf(stderr, "lbkstress: out of memory (%zu bytes)\n", bytes);
+        ExitProcess(2);
+    }
+    return p;
+}
+
+/* ---- the device ------------------------------------------------------------------------- */
+
+static HANDLE open_overlapped(void)
+{
+    HANDLE h;
+    DWORD error = lbk_open(g_device, GENERIC_READ | GENERIC_WRITE, &h);
+
+    if (error != ERROR_SUCCESS) {
+        fprintf(stderr, "lbkstress: cannot open %ls: error %lu\n", g_device, error);
+        ExitProcess(2);
+    }
+    return h;
+}
+
+/* A handle without FILE_FLAG_OVERLAPPED: ReadFile and WriteFile block in the calling thread. */
+static HANDLE open_synchronous(void)
+{
+    wchar_t path[LBK_MAX_NAME_CHARS + 8];
+    HANDLE h;
+
+    swprintf(path, sizeof(path) / sizeof(path[0]), L"\\\\.\\%ls", g_device);
+    h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        fprintf(stderr, "lbkstress: cannot open %ls: error %lu\n", path, GetLastError());
+        ExitProcess(2);
+    }
+    return h;
+}
+
+static lbk_stats stats_of(HANDLE h)
+{
+    lbk_stats s;
+    DWORD error = lbk_get_stats(h, &s);
+
+    if (error != ERROR_SUCCESS) {
+        fprintf(stderr, "lbkstress: GET_STATS failed: error %lu\n", error);
+        ExitProcess(2);
+    }
+    return s;
+}
+
+static int stats_balanced(const lbk_stats *s)
+{
+    return s->bytes_in == s->bytes_out + s->bytes_purged + s->bytes_queued;
+}
+
+/* Waits (polling, with a deadline) until nothing is queued in the driver and only `handles` are open. */
+static int wait_quiet(HANDLE h, uint32_t handles)
+{
+    DWORD start = GetTickCount();
+
+    for (;;) {
+        lbk_stats s = stats_of(h);
+
+        if (s.pending_reads == 0 && s.pending_writes == 0 && s.open_handles == handles)
+            return 1;
+        if (GetTickCount() - start > WAIT_MS) {
+            fprintf(stderr, "  still %u reads and %u writes queued, %u handles open (want %u)\n", s.pending_reads,
+                    s.pending_writes, s.open_handles, handles);
+            return 0;
+        }
+        Sleep(10);
+    }
+}
+
+/* Reads until the device is empty; returns the bytes read. Nothing else may be reading. */
+static uint64_t drain(HANDLE h, int check_fill)
+{
+    static uint8_t buffer[1 << 16];
+    uint64_t total = 0;
+    DWORD n, i;
+
+    while (stats_of(h).bytes_queued != 0 && lbk_read(h, buffer, sizeof(buffer), WAIT_MS, &n) == ERROR_SUCCESS) {
+        for (i = 0; check_fill && i < n; i++) {
+            if (buffer[i] != FILL_BYTE) {
+                integrity_error("drained byte %lu is 0x%02x", i, buffer[i]);
+                break;
+            }
+        }
+        total += n;
+    }
+    return total;
+}
+
+static int round_trip(HANDLE h)
+{
+    static const char ping[] = "still alive";
+    char buffer[sizeof(ping)] = { 0 };
+    DWORD n = 0, m = 0;
+
+    return lbk_write(h, ping, sizeof(ping), WAIT_MS, &n) == ERROR_SUCCESS && n == sizeof(ping) &&
+           lbk_read(h, buffer, sizeof(buffer), WAIT_MS, &m) == ERROR_SUCCESS && m == sizeof(ping) &&
+           memcmp(buffer, ping, sizeof(ping)) == 0;
+}
+
+/* ==== stream: integrity under load ======================================================= */
+
+/*
+ * Writers send cells {writer, sequence, check, check}. Every write and read is a whole number
+ * of cells and the capacity is too, so reads never split a cell and each cell can be checked on
+ * its own: corrupted (checks), duplicated (a bitmap per writer), reordered (sequence numbers
+ * from one writer rise within each reader's stream, taken in issue order), lost (count).
+ */
+typedef struct stream_run {
+    uint32_t writers, readers, capacity, max_cells;
+    uint64_t cells_per_writer;
+    volatile LONG *seen; /* bit per (writer, sequence) */
+    volatile LONG64 cells_received, requests;
+    volatile LONG writers_done, stop;
+    HANDLE reader_handles[MAX_THREADS];
+    uint64_t seed;
+} stream_run;
+
+static stream_run g_run;
+
+static uint32_t cell_check(uint32_t writer, uint32_t sequence, uint32_t salt)
+{
+    uint64_t x = ((uint64_t)writer << 32 | sequence) * 0x9E3779B97F4A7C15ull + salt;
+
+    return (uint32_t)(x >> 29) ^ (uint32_t)x;
+}
+
+static void fill_cells(uint8_t *buffer, uint32_t writer, uint64_t first, uint32_t cells)
+{
+    uint32_t i;
+
+    for (i = 0; i < cells; i++) {
+        uint32_t cell[4];
+
+        cell[0] = writer;
+        cell[1] = (uint32_t)(first + i);
+        cell[2] = cell_check(cell[0], cell[1], 1);
+        cell[3] = cell_check(cell[0], cell[1], 2);
+        memcpy(buffer + (size_t)i * CELL_BYTES, cell, CELL_BYTES);
+    }
+}
+
+/* Checks what one read returned; last[w] is the reader's last sequence from writer w, or -1. */
+static void verify_cells(const uint8_t *buffer, DWORD bytes, int64_t *last, uint32_t reader)
+{
+    uint32_t i, cells = bytes / CELL_BYTES;
+
+    if (bytes % CELL_BYTES != 0)
+        integrity_error("reader %u got %lu bytes, not whole cells", reader, bytes);
+    for (i = 0; i < cells; i++) {
+        uint32_t cell[4];
+        uint64_t index;
+        LONG bit, before;
+
+        memcpy(cell, buffer + (size_t)i * CELL_BYTES, CELL_BYTES);
+        if (cell[0] >= g_run.writers || cell[1] >= g_run.cells_per_writer ||
+            cell[2] != cell_check(cell[0], cell[1], 1) || cell[3] != cell_check(cell[0], cell[1], 2)) {
+            integrity_error("reader %u: corrupted cell %08x %08x %08x %08x", reader, cell[0], cell[1], cell[2], cell[3]);
+            continue;
+        }
+        index = cell[0] * g_run.cells_per_writer + cell[1];
+        bit = (LONG)(1u << (index % 32));
+        before = InterlockedOr(&g_run.seen[index / 32], bit);
+        if (before & bit)
+            integrity_error("writer %u cell %u arrived twice", cell[0], cell[1]);
+        if ((int64_t)cell[1] <= last[cell[0]])
+            integrity_error("reader %u: writer %u cell %u after cell %lld", reader, cell[0], cell[1], last[cell[0]]);
+        last[cell[0]] = cell[1];
+    }
+    InterlockedExchangeAdd64(&g_run.cells_received, cells);
+}
+
+typedef struct io_slot {
+    OVERLAPPED overlapped;
+    uint8_t *buffer;
+    DWORD length;
+    int busy, done;
+    DWORD result, transferred;
+} io_slot;
+
+/* Writers with an even id block in WriteFile; odd ones keep DEEP writes in flight on a port. */
+static DWORD WINAPI stream_writer(void *param)
+{
+    uint32_t id = (uint32_t)(uintptr_t)param;
+    rng r = rng_seeded(g_run.seed, 100 + id);
+    uint64_t next = 0;
+    size_t max_bytes = (size_t)g_run.max_cells * CELL_BYTES;
+
+    if (id % 2 == 0) {
+        HANDLE h = open_synchronous();
+        uint8_t *buffer = checked_malloc(max_bytes);
+
+        while (next < g_run.cells_per_writer) {
+            uint32_t cells = rng_below(&r, g_run.max_cells + 1);
+            DWORD n = 0;
+
+            if (cells > g_run.cells_per_writer - next)
+                cells = (uint32_t)(g_run.cells_per_writer - next);
+            fill_cells(buffer, id, next, cells);
+            if (!WriteFile(h, buffer, cells * CELL_BYTES, &n, NULL) || n != cells * CELL_BYTES)
+                integrity_error("writer %u: WriteFile of %u bytes: %lu bytes, error %lu", id, cells * CELL_BYTES, n,
+                                GetLastError());
+            InterlockedIncrement64(&g_run.requests);
+            next += cells;
+        }
+        free(buffer);
+        CloseHandle(h);
+    } else {
+        HANDLE h = open_overlapped();
+        HANDLE port = CreateIoCompletionPort(h, NULL, 0, 1);
+        io_slot slots[DEEP];
+        int in_flight = 0, i;
+
+        memset(slots, 0, sizeof(slots));
+        for (i = 0; i < DEEP; i++)
+            slots[i].buffer = checked_malloc(max_bytes);
+        for (;;) {
+            OVERLAPPED *overlapped;
+            ULONG_PTR key;
+            DWORD n;
+            BOOL ok;
+
+            for (i = 0; i < DEEP && next < g_run.cells_per_writer; i++) {
+                uint32_t cells = rng_below(&r, g_run.max_cells + 1);
+
+                if (slots[i].busy)
+                    continue;
+                if (cells > g_run.cells_per_writer - next)
+                    cells = (uint32_t)(g_run.cells_per_writer - next);
+                fill_cells(slots[i].buffer, id, next, cells);
+                memset(&slots[i].overlapped, 0, sizeof(slots[i].overlapped));
+                slots[i].length = cells * CELL_BYTES;
+                if (!WriteFile(h, slots[i].buffer, slots[i].length, NULL, &slots[i].overlapped) &&
+                    GetLastError() != ERROR_IO_PENDING) {
+                    integrity_error("writer %u: WriteFile failed at once: error %lu", id, GetLastError());
+                    continue;
+                }
+                slots[i].busy = 1;
+                in_flight++;
+                next += cells;
+                InterlockedIncrement64(&g_run.requests);
+            }
+            if (in_flight == 0)
+                break;
+            ok = GetQueuedCompletionStatus(port, &n, &key, &overlapped, WAIT_MS);
+            if (overlapped == NULL) {
+                integrity_error("writer %u: no completion in %u ms", id, WAIT_MS);
+                continue;
+            }
+            i = (int)(CONTAINING_RECORD(overlapped, io_slot, overlapped) - slots);
+            if (!slots[i].busy)
+                integrity_error("writer %u: a write completed twice", id);
+            if (!ok || n != slots[i].length)
+                integrity_error("writer %u: write of %lu bytes: %lu bytes, error %lu", id, slots[i].length, n,
+                                ok ? 0 : GetLastError());
+            slots[i].busy = 0;
+            in_flight--;
+        }
+        for (i = 0; i < DEEP; i++)
+            free(slots[i].buffer);
+        CloseHandle(port);
+        CloseHandle(h);
+    }
+    InterlockedIncrement(&g_run.writers_done);
+    return 0;
+}
+
+static DWORD stream_read_length(rng *r)
+{
+    /* Mostly whole cells up to a few capacities; now and then a zero-length read. */
+    return rng_below(r, 50) == 0 ? 0 : (1 + rng_below(r, g_run.max_cells)) * CELL_BYTES;
+}
+
+/* Readers with an even id block in ReadFile; odd ones keep DEEP reads in flight on a port. */
+static DWORD WINAPI stream_reader(void *param)
+{
+    uint32_t id = (uint32_t)(uintptr_t)param;
+    rng r = rng_seeded(g_run.seed, 200 + id);
+    size_t max_bytes = (size_t)g_run.max_cells * CELL_BYTES;
+    int64_t *last = checked_malloc(sizeof(int64_t) * g_run.writers);
+    uint32_t w;
+
+    for (w = 0; w < g_run.writers; w++)
+        last[w] = -1;
+    if (id % 2 == 0) {
+        HANDLE h = g_run.reader_handles[id];
+        uint8_t *buffer = checked_malloc(max_bytes);
+
+        while (!g_run.stop) {
+            DWORD length = stream_read_length(&r), n = 0;
+
+            if (!ReadFile(h, buffer, length, &n, NULL)) {
+                if (GetLastError() != ERROR_OPERATION_ABORTED || !g_run.stop)
+                    integrity_error("reader %u: ReadFile: error %lu", id, GetLastError());
+            }
+            InterlockedIncrement64(&g_run.requests);
+            verify_cells(buffer, n, last, id);
+        }
+        free(buffer);
+    } else {
+        HANDLE h = g_run.reader_handles[id];
+        HANDLE port = CreateIoCompletionPort(h, NULL, 0, 1);
+        io_slot slots[DEEP];
+        int in_flight = 0, oldest = 0, next_issue = 0, i;
+
+        /* Slots are issued and handled in one circular order, so data is checked in issue order. */
+        memset(slots, 0, sizeof(slots));
+        for (i = 0; i < DEEP; i++)
+            slots[i].buffer = checked_malloc(max_bytes);
+        for (;;) {
+            OVERLAPPED *overlapped;
+            ULONG_PTR key;
+            DWORD n;
+            BOOL ok;
+
+            while (!g_run.stop && !slots[next_issue].busy && !slots[next_issue].done) {
+                io_slot *slot = &slots[next_issue];
+
+                memset(&slot->overlapped, 0, sizeof(slot->overlapped));
+                slot->length = stream_read_length(&r);
+                if (!ReadFile(h, slot->buffer, slot->length, NULL, &slot->overlapped) &&
+                    GetLastError() != ERROR_IO_PENDING) {
+                    integrity_error("reader %u: ReadFile failed at once: error %lu", id, GetLastError());
+                    break;
+                }
+                slot->busy = 1;
+                in_flight++;
+                next_issue = (next_issue + 1) % DEEP;
+                InterlockedIncrement64(&g_run.requests);
+            }
+            if (in_flight == 0 && g_run.stop)
+                break;
+            ok = GetQueuedCompletionStatus(port, &n, &key, &overlapped, 50);
+            if (overlapped == NULL) {
+                if (g_run.stop)
+                    CancelIoEx(h, NULL);
+                continue;
+            }
+            i = (int)(CONTAINING_RECORD(overlapped, io_slot, overlapped) - slots);
+            if (!slots[i].busy)
+                integrity_error("reader %u: a read completed twice", id);
+            slots[i].busy = 0;
+            slots[i].done = 1;
+            slots[i].transferred = n;
+            slots[i].result = ok ? ERROR_SUCCESS : GetLastError();
+            in_flight--;
+            while (slots[oldest].done) {
+                io_slot *done = &slots[oldest];
+
+                if (done->result != ERROR_SUCCESS && !(done->result == ERROR_OPERATION_ABORTED && g_run.stop))
+                    integrity_error("reader %u: read: error %lu", id, done->result);
+                verify_cells(done->buffer, done->transferred, last, id);
+                done->done = 0;
+                oldest = (oldest + 1) % DEEP;
+            }
+        }
+        for (i = 0; i < DEEP; i++)
+            free(slots[i].buffer);
+        CloseHandle(port);
+    }
+    free(last);
+    return 0;
+}
+
+/* One writer and one reader, any byte count: the stream's bytes must come out exactly. */
+static uint8_t stream_byte(uint64_t position)
+{
+    uint64_t x = (position >> 3) * 0x9E3779B97F4A7C15ull;
+
+    return (uint8_t)(x >> (8 * (position & 7)));
+}
+
+typedef struct byte_stream { uint64_t bytes; uint64_t seed; uint32_t capacity; } byte_stream;
+
+static DWORD WINAPI byte_writer(void *param)
+{
+    const byte_stream *plan = param;
+    rng r = rng_seeded(plan->seed, 300);
+    uint8_t *buffer = checked_malloc((size_t)plan->capacity * 4);
+    HANDLE h = open_synchronous();
+    uint64_t position = 0;
+
+    while (position < plan->bytes) {
+        DWORD length = rng_below(&r, plan->capacity * 4 + 1), n = 0, i;
+
+        if (length > plan->bytes - position)
+            length = (DWORD)(plan->bytes - position);
+        for (i = 0; i < length; i++)
+            buffer[i] = stream_byte(position + i);
+        if (!WriteFile(h, buffer, length, &n, NULL) || n != length)
+            integrity_error("byte writer: %lu of %lu bytes, error %lu", n, length, GetLastError());
+        position += length;
+    }
+    free(buffer);
+    CloseHandle(h);
+    return 0;
+}
+
+static uint64_t byte_stream_read(const byte_stream *plan)
+{
+    rng r = rng_seeded(plan->seed, 301);
+    uint8_t *buffer = checked_malloc((size_t)plan->capacity * 4);
+    HANDLE h = open_synchronous();
+    uint64_t position = 0;
+    int reported = 0;
+
+    while (position < plan->bytes) {
+        DWORD length = 1 + rng_below(&r, plan->capacity * 4), n = 0, i;
+
+        if (!ReadFile(h, buffer, length, &n, NULL) || n == 0 || n > length) {
+            integrity_error("byte reader: %lu of %lu bytes, error %lu", n, length, GetLastError());
+            break;
+        }
+        for (i = 0; i < n && !reported; i++) {
+            if (buffer[i] != stream_byte(position + i)) {
+                integrity_error("byte reader: byte %llu is 0x%02x, not 0x%02x", position + i, buffer[i],
+                                stream_byte(position + i));
+                reported = 1;
+            }
+        }
+        position += n;
+    }
+    free(buffer);
+    CloseHandle(h);
+    return position;
+}
+
+static HANDLE start_thread(LPTHREAD_START_ROUTINE routine, void *param)
+{
+    HANDLE thread = CreateThread(NULL, 0, routine, param, 0, NULL);
+
+    if (thread == NULL) {
+        fprintf(stderr, "lbkstress: CreateThread: error %lu\n", GetLastError());
+        ExitProcess(2);
+    }
+    return thread;
+}
+
+static int command_stream(uint64_t bytes, uint32_t writers, uint32_t readers, uint64_t seed)
+{
+    HANDLE control = open_overlapped();
+    HANDLE threads[2 * MAX_THREADS];
+    lbk_device_info info;
+    lbk_stats before, after;
+    LARGE_INTEGER start;
+    uint64_t cells_total, stream_bytes, byte_bytes, through;
+    byte_stream plan;
+    double elapsed, byte_elapsed;
+    uint32_t i;
+    DWORD last_progress;
+    LONG64 last_count = -1;
+
+    if (lbk_get_info(control, &info) != ERROR_SUCCESS || info.capacity % CELL_BYTES != 0 || info.capacity == 0) {
+        fprintf(stderr, "lbkstress: stream needs a capacity that is a multiple of %u bytes\n", CELL_BYTES);
+        return 1;
+    }
+    if (writers == 0 || readers == 0 || writers > MAX_THREADS || readers > MAX_THREADS) {
+        fprintf(stderr, "lbkstress: 1..%d writers and readers\n", MAX_THREADS);
+        return 1;
+    }
+    memset(&g_run, 0, sizeof(g_run));
+    g_run.writers = writers;
+    g_run.readers = readers;
+    g_run.capacity = info.capacity;
+    g_run.max_cells = info.capacity / CELL_BYTES * 4; /* requests up to four times the ring */
+    g_run.seed = seed;
+    g_run.cells_per_writer = bytes / 2 / CELL_BYTES / writers; /* half the bytes as cells... */
+    cells_total = g_run.cells_per_writer * writers;
+    stream_bytes = cells_total * CELL_BYTES;
+    g_run.seen = checked_malloc((size_t)(cells_total / 32 + 1) * sizeof(LONG));
+    memset((void *)g_run.seen, 0, (size_t)(cells_total / 32 + 1) * sizeof(LONG));
+    g_error_count = 0;
+    before = stats_of(control);
+
+    phase("stream_integrity", 600);
+    QueryPerformanceCounter(&start);
+    for (i = 0; i < readers; i++) {
+        g_run.reader_handles[i] = i % 2 == 0 ? open_synchronous() : open_overlapped();
+        threads[i] = start_thread(stream_reader, (void *)(uintptr_t)i);
+    }
+    for (i = 0; i < writers; i++)
+        threads[readers + i] = start_thread(stream_writer, (void *)(uintptr_t)i);
+
+    /* Done when every cell has arrived, or when nothing has moved for a while after the writers finished. */
+    last_progress = GetTickCount();
+    while (g_run.cells_received < (LONG64)cells_total) {
+        Sleep(5);
+        if (g_run.cells_received != last_count) {
+            last_count = g_run.cells_received;
+            last_progress = GetTickCount();
+        } else if (g_run.writers_done == (LONG)writers && GetTickCount() - last_progress > 3000) {
+            integrity_error("%lld of %llu cells never arrived", (long long)(cells_total - g_run.cells_received),
+                            cells_total);
+            break;
+        }
+    }
+    elapsed = seconds_since(start);
+    WaitForMultipleObjects(writers, threads + readers, TRUE, WAIT_MS);
+    g_run.stop = 1;
+    /* Blocked synchronous readers: cancel until every reader thread has left. */
+    while (WaitForMultipleObjects(readers, threads, TRUE, 20) == WAIT_TIMEOUT) {
+        for (i = 0; i < readers; i += 2) {
+            CancelSynchronousIo(threads[i]);
+            CancelIoEx(g_run.reader_handles[i], NULL);
+        }
+    }
+    for (i = 0; i < readers + writers; i++)
+        CloseHandle(threads[i]);
+    for (i = 0; i < readers; i++)
+        CloseHandle(g_run.reader_handles[i]);
+
+    /* ...and the other half as a plain byte stream of any sizes, one writer to one reader. */
+    plan.bytes = bytes - stream_bytes;
+    plan.seed = seed;
+    plan.capacity = info.capacity;
+    QueryPerformanceCounter(&start);
+    threads[0] = start_thread(byte_writer, &plan);
+    byte_bytes = byte_stream_read(&plan);
+    WaitForSingleObject(threads[0], WAIT_MS);
+    CloseHandle(threads[0]);
+    byte_elapsed = seconds_since(start);
+
+    after = stats_of(control);
+    through = stream_bytes + byte_bytes;
+    report(g_error_count == 0 && g_run.cells_received == (LONG64)cells_total && byte_bytes == plan.bytes,
+           "stream_integrity",
+           "%llu bytes through (%llu as %llu tagged cells from %u writers to %u readers at %.1f MB/s, %llu as a byte "
+           "stream at %.1f MB/s), %lld requests, %ld errors",
+           through, stream_bytes, cells_total, writers, readers, stream_bytes / elapsed / 1e6, byte_bytes,
+           byte_bytes / byte_elapsed / 1e6, (long long)g_run.requests, g_error_count);
+    report(after.bytes_in - before.bytes_in == through && after.bytes_out - before.bytes_out == through &&
+               after.bytes_queued == 0 && stats_balanced(&after),
+           "stream_statistics_exact", "in +%llu, out +%llu, queued %llu, in == out + purged + queued: %s",
+           after.bytes_in - before.bytes_in, after.bytes_out - before.bytes_out, after.bytes_queued,
+           stats_balanced(&after) ? "yes" : "no");
+    free((void *)g_run.seen);
+    CloseHandle(control);
+    return g_failed;
+}
+
+/* ==== cancel: storms of cancellation racing with completions ============================== */
+
+/* What the in-process clients saw: every byte a write moved and every byte a read got. */
+static volatile LONG64 g_bytes_written, g_bytes_read, g_aborted, g_completed, g_unreported;
+
+static void account(BOOL is_write, DWORD result, DWORD transferred, const uint8_t *data, const char *who)
+{
+    DWORD i;
+
+    if (result == ERROR_OPERATION_ABORTED)
+        InterlockedIncrement64(&g_aborted);
+    else if (result == ERROR_SUCCESS)
+        InterlockedIncrement64(&g_completed);
+    else
+        integrity_error("%s: %s failed: error %lu", who, is_write ? "write" : "read", result);
+    InterlockedExchangeAdd64(is_write ? &g_bytes_written : &g_bytes_read, transferred);
+    for (i = 0; !is_write && i < transferred; i++) {
+        if (data[i] != FILL_BYTE) {
+            integrity_error("%s: read byte %lu is 0x%02x", who, i, data[i]);
+            break;
+        }
+    }
+}
+
+/* Traffic on handles of its own, so that cancellations race with real completions. */
+static volatile LONG g_pump_stop;
+static uint32_t g_capacity;
+static uint32_t g_storms = ~0u; /* which storms run: 1 CancelIoEx, 2 CancelSynchronousIo, 4 close, 8 pumps */
+
+static DWORD WINAPI pump(void *param)
+{
+    rng r = rng_seeded((uint64_t)(uintptr_t)param, 400);
+    uint8_t *buffer = checked_malloc(g_capacity * 2u);
+    HANDLE h = open_overlapped();
+
+    while (!g_pump_stop) {
+        DWORD length = 1 + rng_below(&r, g_capacity * 2u), n = 0, error;
+        BOOL is_write = rng_below(&r, 2) == 0;
+
+        memset(buffer, FILL_BYTE, length);
+        error = is_write ? lbk_write(h, buffer, length, 1 + rng_below(&r, 5), &n)
+                         : lbk_read(h, buffer, length, 1 + rng_below(&r, 5), &n);
+        account(is_write, error == ERROR_TIMEOUT ? ERROR_OPERATION_ABORTED : error, n, buffer, "pump");
+    }
+    free(buffer);
+    CloseHandle(h);
+    return 0;
+}
+
+typedef struct storm_slot {
+    OVERLAPPED overlapped;
+    uint8_t *buffer;
+    DWORD length;
+    BOOL is_write;
+    int busy;
+    HANDLE handle;
+} storm_slot;
+
+/* Handles one completion packet of the storm; returns 0 when none came within the wait. */
+static int storm_complete(HANDLE port, DWORD wait_ms, int *in_flight)
+{
+    OVERLAPPED *overlapped;
+    ULONG_PTR key;
+    DWORD n = 0;
+    BOOL ok = GetQueuedCompletionStatus(port, &n, &key, &overlapped, wait_ms);
+    storm_slot *slot;
+
+    if (overlapped == NULL)
+        return 0;
+    slot = CONTAINING_RECORD(overlapped, storm_slot, overlapped);
+    if (!slot->busy) {
+        integrity_error("CancelIoEx storm: a request completed twice");
+        return 1;
+    }
+    if (n > slot->length)
+        integrity_error("CancelIoEx storm: %lu bytes done of a %lu-byte request", n, slot->length);
+    account(slot->is_write, ok ? ERROR_SUCCESS : GetLastError(), n, slot->buffer, "CancelIoEx storm");
+    slot->busy = 0;
+    (*in_flight)--;
+    return 1;
+}
+
+/* Issues `requests` overlapped reads and writes on several handles and cancels them at random. */
+static void storm_cancel_io_ex(uint32_t requests, rng *r)
+{
+    enum { HANDLES = 4 };
+    HANDLE handles[HANDLES], port = NULL;
+    storm_slot slots[STORM_SLOTS];
+    int in_flight = 0, i;
+    uint32_t issued = 0;
+
+    memset(slots, 0, sizeof(slots));
+    for (i = 0; i < HANDLES; i++) {
+        handles[i] = open_overlapped();
+        port = CreateIoCompletionPort(handles[i], port, (ULONG_PTR)i, 1);
+    }
+    for (i = 0; i < STORM_SLOTS; i++)
+        slots[i].buffer = checked_malloc(g_capacity * 2u);
+    while (issued < requests) {
+        storm_slot *slot = &slots[rng_below(r, STORM_SLOTS)];
+        uint32_t action = rng_below(r, 100);
+
+        if (!slot->busy) {
+            slot->handle = handles[rng_below(r, HANDLES)];
+            slot->is_write = rng_below(r, 2) == 0;
+            slot->length = rng_below(r, 20) == 0 ? 0 : 1 + rng_below(r, g_capacity * 2u);
+            memset(slot->buffer, slot->is_write ? FILL_BYTE : 0, slot->length);
+            memset(&slot->overlapped, 0, sizeof(slot->overlapped));
+            slot->busy = 1;
+            in_flight++;
+            issued++;
+            if (!(slot->is_write ? WriteFile(slot->handle, slot->buffer, slot->length, NULL, &slot->overlapped)
+                                 : ReadFile(slot->handle, slot->buffer, slot->length, NULL, &slot->overlapped)) &&
+                GetLastError() != ERROR_IO_PENDING) {
+                /* No packet comes for a request that failed at once. */
+                account(slot->is_write, GetLastError(), 0, slot->buffer, "CancelIoEx storm");
+                slot->busy = 0;
+                in_flight--;
+            }
+        }
+        /* Cancel something at a random moment: one request (maybe done already), or a handle's all. */
+        if (action < 45) {
+            storm_slot *victim = &slots[rng_below(r, STORM_SLOTS)];
+
+            if (victim->busy)
+                CancelIoEx(victim->handle, &victim->overlapped);
+        } else if (action < 48) {
+            CancelIoEx(handles[rng_below(r, HANDLES)], NULL);
+        } else if (action < 50) {
+            Sleep(rng_below(r, 2));
+        }
+        while (storm_complete(port, 0, &in_flight))
+            ;
+        if (in_flight >= STORM_SLOTS)
+            storm_complete(port, WAIT_MS, &in_flight);
+    }
+    for (i = 0; i < HANDLES; i++)
+        CancelIoEx(handles[i], NULL);
+    while (in_flight > 0) {
+        if (!storm_complete(port, WAIT_MS, &in_flight)) {
+            integrity_error("CancelIoEx storm: %d requests never completed", in_flight);
+            break;
+        }
+    }
+    for (i = 0; i < STORM_SLOTS; i++)
+        free(slots[i].buffer);
+    for (i = 0; i < HANDLES; i++)
+        CloseHandle(handles[i]);
+    CloseHandle(port);
+}
+
+/* Threads blocked in synchronous ReadFile/WriteFile, cancelled by CancelSynchronousIo. */
+typedef struct sync_worker {
+    HANDLE handle;
+    uint64_t seed;
+    uint32_t id;
+    volatile LONG *stop;
+    int mode;               /* 0: reads and writes at random; 1: reads only; 2: writes only */
+    uint64_t written;       /* bytes its writes reported */
+    uint64_t aborted_room;  /* bytes its cancelled writes did not report as written */
+} sync_worker;
+
+static DWORD WINAPI sync_io_worker(void *param)
+{
+    sync_worker *worker = param;
+    rng r = rng_seeded(worker->seed, 500 + worker->id);
+    uint8_t *buffer = checked_malloc(g_capacity * 2u);
+
+    while (!*worker->stop) {
+        DWORD length = 1 + rng_below(&r, g_capacity * 2u), n = 0;
+        BOOL is_write = worker->mode == 0 ? rng_below(&r, 2) == 0 : worker->mode == 2, ok;
+
+        memset(buffer, is_write ? FILL_BYTE : 0, length);
+        ok = is_write ? WriteFile(worker->handle, buffer, length, &n, NULL) : ReadFile(worker->handle, buffer, length, &n, NULL);
+        account(is_write, ok ? ERROR_SUCCESS : GetLastError(), n, buffer, "CancelSynchronousIo");
+        if (is_write) {
+            worker->written += n;
+            if (!ok)
+                worker->aborted_room += length - n;
+        }
+    }
+    free(buffer);
+    return 0;
+}
+
+/*
+ * Bytes the driver took from cancelled synchronous writes that the writer was not told of.
+ * Windows reports them (0 here); Wine completes a synchronous request cancelled by
+ * CancelSynchronousIo before the driver answers, so the writer learns 0. The driver's count for
+ * the handle is the truth; the gap must fit in what the cancelled writes left unreported.
+ */
+static volatile LONG64 g_sync_unreported;
+
+static void storm_cancel_synchronous_io_round(uint32_t cancels, int mode, rng *r)
+{
+    enum { WORKERS = 4 };
+    sync_worker workers[WORKERS];
+    HANDLE threads[WORKERS];
+    volatile LONG stop = 0;
+    uint32_t i;
+
+    for (i = 0; i < WORKERS; i++) {
+        workers[i].handle = open_synchronous();
+        workers[i].seed = rng_next(r);
+        workers[i].id = i;
+        workers[i].stop = &stop;
+        workers[i].mode = mode;
+        workers[i].written = workers[i].aborted_room = 0;
+        threads[i] = start_thread(sync_io_worker, &workers[i]);
+    }
+    for (i = 0; i < cancels; i++) {
+        CancelSynchronousIo(threads[rng_below(r, WORKERS)]);
+        if (rng_below(r, 4) == 0)
+            Sleep(rng_below(r, 2));
+    }
+    stop = 1;
+    while (WaitForMultipleObjects(WORKERS, threads, TRUE, 20) == WAIT_TIMEOUT) {
+        for (i = 0; i < WORKERS; i++)
+            CancelSynchronousIo(threads[i]);
+    }
+    for (i = 0; i < WORKERS; i++) {
+        lbk_stats own = stats_of(workers[i].handle);
+
+        if (own.handle_bytes_in < workers[i].written || own.handle_bytes_in - workers[i].written > workers[i].aborted_room)
+            integrity_error("CancelSynchronousIo: handle %u: driver took %llu bytes, writer saw %llu (+ at most %llu "
+                            "unreported)", i, own.handle_bytes_in, workers[i].written, workers[i].aborted_room);
+        else
+            g_sync_unreported += (LONG64)(own.handle_bytes_in - workers[i].written);
+        CloseHandle(threads[i]);
+        CloseHandle(workers[i].handle);
+    }
+}
+
+/*
+ * Wine 8.0 (not Windows) crashes winedevice when a cancel races with the driver's completion of
+ * the same request: the server queues the cancel with the IRP's address, the driver completes and
+ * Wine frees the IRP, then Wine calls IoCancelIrp on the freed memory (docs/reliability.md has
+ * the trace). CancelSynchronousIo hits that race often, so under Wine its storm cancels only
+ * requests that nothing else can complete: reads of an empty device, then writes to a full one,
+ * with no other traffic. On Windows readers and writers complete each other's requests meanwhile.
+ */
+static int running_under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != NULL;
+}
+
+static void storm_cancel_synchronous_io(uint32_t cancels, HANDLE control, rng *r)
+{
+    static uint8_t fill[1 << 16];
+    DWORD n;
+
+    if (!running_under_wine()) {
+        storm_cancel_synchronous_io_round(cancels, 0, r);
+        return;
+    }
+    g_bytes_read += (LONG64)drain(control, 1);
+    storm_cancel_synchronous_io_round(cancels / 2, 1, r);
+    memset(fill, FILL_BYTE, sizeof(fill));
+    while (stats_of(control).bytes_queued < g_capacity) {
+        DWORD room = g_capacity - (DWORD)stats_of(control).bytes_queued;
+
+        if (lbk_write(control, fill, room < sizeof(fill) ? room : sizeof(fill), WAIT_MS, &n) != ERROR_SUCCESS)
+            break;
+        g_bytes_written += n;
+    }
+    storm_cancel_synchronous_io_round(cancels / 2, 2, r);
+}
+
+/* Requests left behind by a thread that exits, or on a handle that is closed, with events. */
+typedef struct orphan_batch {
+    HANDLE handle;
+    uint32_t count;
+    OVERLAPPED overlapped[4];
+    uint8_t *buffers[4];
+    DWORD lengths[4];
+    BOOL is_write[4];
+    uint64_t seed;
+} orphan_batch;
+
+static void orphan_issue(orphan_batch *batch)
+{
+    rng r = rng_seeded(batch->seed, 600);
+    uint32_t i;
+
+    for (i = 0; i < batch->count; i++) {
+        batch->is_write[i] = rng_below(&r, 2) == 0;
+        batch->lengths[i] = 1 + rng_below(&r, g_capacity * 2u);
+        memset(batch->buffers[i], batch->is_write[i] ? FILL_BYTE : 0, batch->lengths[i]);
+        memset(&batch->overlapped[i], 0, sizeof(batch->overlapped[i]));
+        batch->overlapped[i].hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (!(batch->is_write[i] ? WriteFile(batch->handle, batch->buffers[i], batch->lengths[i], NULL, &batch->overlapped[i])
+                                 : ReadFile(batch->handle, batch->buffers[i], batch->lengths[i], NULL, &batch->overlapped[i])) &&
+            GetLastError() != ERROR_IO_PENDING) {
+            account(batch->is_write[i], GetLastError(), 0, batch->buffers[i], "orphan");
+            SetEvent(batch->overlapped[i].hEvent);
+            batch->lengths[i] = 0; /* settled */
+        }
+    }
+}
+
+static DWORD WINAPI orphan_thread(void *param)
+{
+    orphan_issue(param);
+    return 0; /* exits with its requests pending: the system cancels them */
+}
+
+/* Waits for every request of a batch; the event is set exactly when the request completes. */
+static void orphan_settle(orphan_batch *batch, const char *who)
+{
+    uint32_t i;
+
+    for (i = 0; i < batch->count; i++) {
+        DWORD n = 0;
+
+        if (WaitForSingleObject(batch->overlapped[i].hEvent, WAIT_MS) != WAIT_OBJECT_0) {
+            integrity_error("%s: a request never completed", who);
+            continue;
+        }
+        if (batch->lengths[i] != 0) {
+            /* The handle may be closed already: the result is in the OVERLAPPED itself. */
+            /* Wine sets the event of a request whose thread has exited but never writes its result. */
+            if (batch->overlapped[i].Internal == STATUS_PENDING) {
+                InterlockedIncrement64(&g_unreported);
+                CloseHandle(batch->overlapped[i].hEvent);
+                continue;
+            }
+            n = (DWORD)batch->overlapped[i].InternalHigh;
+            account(batch->is_write[i], RtlNtStatusToDosError((NTSTATUS)batch->overlapped[i].Internal), n,
+                    batch->buffers[i], who);
+        }
+        CloseHandle(batch->overlapped[i].hEvent);
+    }
+}
+
+static void storm_orphans(uint32_t rounds, int by_thread_exit, rng *r)
+{
+    orphan_batch batch;
+    HANDLE shared = by_thread_exit ? open_overlapped() : NULL;
+    uint32_t i, k;
+
+    for (k = 0; k < 4; k++)
+        batch.buffers[k] = checked_malloc(g_capacity * 2u);
+    for (i = 0; i < rounds; i++) {
+        batch.count = 1 + rng_below(r, 4);
+        batch.seed = rng_next(r);
+        if (by_thread_exit) {
+            HANDLE thread;
+
+            batch.handle = shared;
+            thread = start_thread(orphan_thread, &batch);
+            if (WaitForSingleObject(thread, WAIT_MS) != WAIT_OBJECT_0)
+                integrity_error("thread exit: the thread did not end");
+            CloseHandle(thread);
+        } else {
+            batch.handle = open_overlapped();
+            orphan_issue(&batch);
+            if (rng_below(r, 2) == 0)
+                Sleep(rng_below(r, 3));
+            CloseHandle(batch.handle);
+        }
+        orphan_settle(&batch, by_thread_exit ? "thread exit" : "handle close");
+    }
+    for (k = 0; k < 4; k++)
+        free(batch.buffers[k]);
+    if (shared != NULL)
+        CloseHandle(shared);
+}
+
+/*
+ * The child: batches of pending reads and writes on one handle and a blocking read on another,
+ * until the parent kills it. Each batch has its own memory, as a pending request still owns its.
+ */
+static int command_child(uint64_t seed)
+{
+    rng r = rng_seeded(seed, 700);
+    HANDLE blocked = open_synchronous();
+    HANDLE h = open_overlapped();
+    uint32_t round, k;
+
+    for (round = 0; round < 64; round++) {
+        orphan_batch *batch = checked_malloc(sizeof(*batch));
+
+        for (k = 0; k < 4; k++)
+            batch->buffers[k] = checked_malloc(g_capacity * 2u);
+        batch->handle = h;
+        batch->count = 4;
+        batch->seed = rng_next(&r);
+        orphan_issue(batch); /* never settled: the process dies with them pending */
+        if (rng_below(&r, 2) == 0) {
+            uint8_t byte;
+            DWORD n;
+
+            ReadFile(blocked, &byte, 1, &n, NULL); /* returns when data comes; else the kill ends it */
+        }
+        Sleep(rng_below(&r, 3));
+    }
+    Sleep(INFINITE);
+    return 0;
+}
+
+static void storm_kills(uint32_t kills, uint64_t seed, rng *r)
+{
+    wchar_t self[MAX_PATH], command[MAX_PATH + 128];
+    uint32_t i;
+
+    GetModuleFileNameW(NULL, self, MAX_PATH);
+    for (i = 0; i < kills; i++) {
+        STARTUPINFOW startup;
+        PROCESS_INFORMATION process;
+
+        memset(&startup, 0, sizeof(startup));
+        startup.cb = sizeof(startup);
+
+        swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" child --device %ls --seed %llu --capacity %u",
+                 self, g_device, seed + i, g_capacity);
+        if (!CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process)) {
+            integrity_error("TerminateProcess: cannot start a child: error %lu", GetLastError());
+            return;
+        }
+        /* Process start-up under Wine takes a while; kill at a random point in or after it. */
+        Sleep(rng_below(r, 400));
+        TerminateProcess(process.hProcess, 9);
+        if (WaitForSingleObject(process.hProcess, WAIT_MS) != WAIT_OBJECT_0)
+            integrity_error("TerminateProcess: the child did not die");
+        CloseHandle(process.hThread);
+        CloseHandle(process.hProcess);
+    }
+}
+
+static int command_cancel(uint32_t requests, uint32_t kills, uint64_t seed)
+{
+    HANDLE control = open_overlapped();
+    rng r = rng_seeded(seed, 1);
+    lbk_device_info info;
+    lbk_stats before, after;
+    HANDLE pumps[2];
+    LARGE_INTEGER start;
+    uint64_t drained, in, out;
+    int i, quiet;
+
+    if (lbk_get_info(control, &info) != ERROR_SUCCESS)
+        return 1;
+    g_capacity = info.capacity;
+    g_error_count = 0;
+    drain(control, 0);
+    before = stats_of(control);
+    QueryPerformanceCounter(&start);
+
+    g_pump_stop = 0;
+    g_pump_stop = !(g_storms & 8);
+    for (i = 0; i < 2; i++)
+        pumps[i] = start_thread(pump, (void *)(uintptr_t)(seed + (uint64_t)i));
+    phase("cancel_storm_CancelIoEx", 600);
+    if (g_storms & 1)
+        storm_cancel_io_ex(requests, &r);
+    phase("cancel_storm_CancelSynchronousIo", 600);
+    if (running_under_wine()) { /* see storm_cancel_synchronous_io */
+        g_pump_stop = 1;
+        WaitForMultipleObjects(2, pumps, TRUE, WAIT_MS);
+        CloseHandle(pumps[0]);
+        CloseHandle(pumps[1]);
+    }
+    if (g_storms & 2)
+        storm_cancel_synchronous_io(requests / 4, control, &r);
+    if (running_under_wine()) {
+        g_pump_stop = !(g_storms & 8);
+        for (i = 0; i < 2; i++)
+            pumps[i] = start_thread(pump, (void *)(uintptr_t)(seed + 2 + (uint64_t)i));
+    }
+    phase("cancel_storm_handle_close", 600);
+    if (g_storms & 4)
+        storm_orphans(requests / 16, 0, &r);
+    g_pump_stop = 1;
+    WaitForMultipleObjects(2, pumps, TRUE, WAIT_MS);
+    CloseHandle(pumps[0]);
+    CloseHandle(pumps[1]);
+
+    /* Everything the clients saw must match the driver's own accounting, to the byte. */
+    phase("cancel_storm_accounting", 60);
+    quiet = wait_quiet(control, 1);
+    drained = drain(control, 1);
+    after = stats_of(control);
+    in = after.bytes_in - before.bytes_in;
+    out = after.bytes_out - before.bytes_out;
+    report(g_error_count == 0 && quiet && in == (uint64_t)(g_bytes_written + g_sync_unreported) &&
+               out == (uint64_t)g_bytes_read + drained && after.bytes_purged == before.bytes_purged,
+           "cancel_storm_exact_once",
+           "CancelIoEx, CancelSynchronousIo, handle close: %llu requests in %.1f s, %lld completed, %lld cancelled "
+           "(driver counted %llu), %llu bytes written (%lld of them by cancelled synchronous writes that Wine "
+           "did not report) = %llu read + %llu drained = driver's in +%llu = out +%llu, %ld errors",
+           (unsigned long long)(g_completed + g_aborted), seconds_since(start), (long long)g_completed,
+           (long long)g_aborted, after.cancelled_requests - before.cancelled_requests,
+           (unsigned long long)(g_bytes_written + g_sync_unreported), (long long)g_sync_unreported,
+           (unsigned long long)g_bytes_read, drained, in, out, g_error_count);
+
+    /*
+     * Thread exit and killed processes: some results are the dead thread's or process's alone
+     * (Wine does not even write a dead thread's OVERLAPPED), so the check is the driver's: every
+     * request ends, nothing stays queued or open, the counters balance, and no hang.
+     */
+    g_error_count = 0;
+    g_completed = g_aborted = 0;
+    g_pump_stop = 0;
+    pumps[0] = start_thread(pump, (void *)(uintptr_t)(seed + 7));
+    before = stats_of(control);
+    phase("cancel_storm_thread_exit", 600);
+    storm_orphans(requests / 16, 1, &r);
+    phase("cancel_storm_TerminateProcess", 600);
+    storm_kills(kills, seed, &r);
+    g_pump_stop = 1;
+    WaitForSingleObject(pumps[0], WAIT_MS);
+    CloseHandle(pumps[0]);
+    quiet = wait_quiet(control, 1);
+    drain(control, 0);
+    after = stats_of(control);
+    report(g_error_count == 0 && quiet && stats_balanced(&after) && after.bytes_queued == 0,
+           "cancel_storm_thread_exit_and_kills",
+           "%u threads exited and %u client processes were killed with requests pending; %lld completed, %lld "
+           "cancelled, %lld without a result from Wine, driver cancelled %llu; nothing left queued or open, "
+           "in == out + purged + queued: %s, %ld errors",
+           requests / 16, kills, (long long)g_completed, (long long)g_aborted, (long long)g_unreported,
+           after.cancelled_requests - before.cancelled_requests, stats_balanced(&after) ? "yes" : "no", g_error_count);
+    report(round_trip(control), "device_works_after_storms", "a write and a read round-trip");
+    CloseHandle(control);
+    return g_failed;
+}
+
+/* ==== ioctls: every code, every length =================================================== */
+
+#define STATE_BYTES 100u
+
+/* A fixed content the device holds during the sweep; an error must leave it as it is. */
+static void state_set(HANDLE h)
+{
+    uint8_t state[STATE_BYTES];
+    DWORD i, n;
+
+    lbk_purge(h, NULL);
+    for (i = 0; i < STATE_BYTES; i++)
+        state[i] = (uint8_t)(i * 7 + 3);
+    lbk_write(h, state, STATE_BYTES, WAIT_MS, &n);
+}
+
+static int state_intact(HANDLE h)
+{
+    uint8_t seen[STATE_BYTES + 1];
+    lbk_stats s = stats_of(h);
+    DWORD i, n = 0;
+
+    if (s.bytes_queued != STATE_BYTES || lbk_peek(h, seen, sizeof(seen), &n) != ERROR_SUCCESS || n != STATE_BYTES)
+        return 0;
+    for (i = 0; i < STATE_BYTES; i++) {
+        if (seen[i] != (uint8_t)(i * 7 + 3))
+            return 0;
+    }
+    return 1;
+}
+
+/* One synchronous DeviceIoControl on an overlapped handle; returns the Win32 result. */
+static DWORD ioctl(HANDLE h, DWORD code, void *in, DWORD in_len, void *out, DWORD out_len, DWORD *returned)
+{
+    OVERLAPPED overlapped = { 0 };
+    DWORD error = ERROR_SUCCESS;
+
+    *returned = 0;
+    overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!DeviceIoControl(h, code, in, in_len, out, out_len, NULL, &overlapped)) {
+        error = GetLastError();
+        if (error == ERROR_IO_PENDING) {
+            if (WaitForSingleObject(overlapped.hEvent, WAIT_MS) != WAIT_OBJECT_0) {
+                CancelIoEx(h, &overlapped);
+                integrity_error("IOCTL 0x%08lx hung", code);
+            }
+            error = GetOverlappedResult(h, &overlapped, returned, TRUE) ? ERROR_SUCCESS : GetLastError();
+        }
+    } else {
+        GetOverlappedResult(h, &overlapped, returned, TRUE);
+    }
+    CloseHandle(overlapped.hEvent);
+    return error;
+}
+
+static int is_known_code(DWORD code)
+{
+    return code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
+           code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO;
+}
+
+/* What the contract says a known code must answer for these lengths, given STATE_BYTES queued. */
+static DWORD expected_result(DWORD code, DWORD out_len, DWORD capacity, DWORD *returned)
+{
+    *returned = 0;
+    switch (code) {
+    case IOCTL_LBK_GET_STATS:
+        if (out_len < sizeof(lbk_stats))
+            return ERROR_INSUFFICIENT_BUFFER;
+        *returned = sizeof(lbk_stats);
+        return ERROR_SUCCESS;
+    case IOCTL_LBK_PURGE:
+        if (out_len != 0 && out_len < sizeof(lbk_purge_result))
+            return ERROR_INSUFFICIENT_BUFFER;
+        *returned = out_len == 0 ? 0 : sizeof(lbk_purge_result);
+        return ERROR_SUCCESS;
+    case IOCTL_LBK_PEEK:
+        *returned = out_len < STATE_BYTES ? out_len : STATE_BYTES;
+        return ERROR_SUCCESS;
+    case IOCTL_LBK_WRITE_ATOMIC:
+        if (out_len > capacity)
+            return ERROR_INVALID_PARAMETER;
+        if (out_len > capacity - STATE_BYTES)
+            return ERROR_BUSY;
+        *returned = out_len;
+        return ERROR_SUCCESS;
+    default: /* IOCTL_LBK_GET_INFO */
+        if (out_len < sizeof(lbk_device_info))
+            return ERROR_INSUFFICIENT_BUFFER;
+        *returned = sizeof(lbk_device_info);
+        return ERROR_SUCCESS;
+    }
+}
+
+static int command_ioctls(int all_codes)
+{
+    HANDLE h = open_overlapped();
+    lbk_device_info info;
+    const DWORD huge = 16u << 20;
+    uint8_t *in = checked_malloc(huge), *out = checked_malloc(huge);
+    static const DWORD known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK, IOCTL_LBK_WRITE_ATOMIC,
+                                   IOCTL_LBK_GET_INFO };
+    static const DWORD other_types[] = { LBK_DEVICE_TYPE - 1, LBK_DEVICE_TYPE + 1, 0x22, 0x0, 0xFFFF };
+    uint32_t function, method, access, k, t, sent = 0, wrong = 0, unchanged_failures = 0;
+    DWORD returned, error, capacity;
+    LARGE_INTEGER start;
+
+    if (lbk_get_info(h, &info) != ERROR_SUCCESS)
+        return 1;
+    capacity = info.capacity;
+    memset(in, 0xA5, huge);
+    g_error_count = 0;
+    phase("ioctl_sweep", 600);
+    QueryPerformanceCounter(&start);
+
+    /* 1. Every other code of the device type: 4096 functions (or those near ours) x 4 methods x 4 access bits. */
+    state_set(h);
+    for (function = all_codes ? 0 : 0x7F0; function < (all_codes ? 0x1000u : 0x820u); function++) {
+        for (method = 0; method < 4; method++) {
+            for (access = 0; access < 4; access++) {
+                DWORD code = LBK_CTL_CODE(function, method, access);
+                DWORD in_len = (function + method) % 3 == 0 ? 0 : 16, out_len = (function + access) % 3 == 0 ? 0 : 16;
+
+                if (is_known_code(code))
+                    continue;
+                error = ioctl(h, code, in, in_len, out, out_len, &returned);
+                sent++;
+                if (error != ERROR_INVALID_FUNCTION || returned != 0) {
+                    if (wrong++ < 5)
+                        integrity_error("unknown IOCTL 0x%08lx: error %lu, %lu bytes", code, error, returned);
+                }
+            }
+        }
+    }
+    if (!state_intact(h))
+        unchanged_failures++;
+    report(wrong == 0 && unchanged_failures == 0, "ioctl_unknown_codes_refused",
+           "%u unknown codes of device type 0x%04x (%s): all ERROR_INVALID_FUNCTION, device state unchanged", sent,
+           LBK_DEVICE_TYPE, all_codes ? "every function" : "functions 0x7f0-0x81f");
+
+    /* 2. The known functions under other device types. */
+    sent = wrong = 0;
+    for (t = 0; t < sizeof(other_types) / sizeof(other_types[0]); t++) {
+        for (function = 0x7FF; function <= 0x805; function++) {
+            for (method = 0; method < 4; method++) {
+                DWORD code = (other_types[t] << 16) | (function << 2) | method;
+
+                error = ioctl(h, code, in, 16, out, 16, &returned);
+                sent++;
+                if (error == ERROR_SUCCESS) {
+                    if (wrong++ < 5)
+                        integrity_error("foreign IOCTL 0x%08lx succeeded", code);
+                }
+            }
+        }
+    }
+    report(wrong == 0 && state_intact(h), "ioctl_foreign_device_types_refused",
+           "%u codes of 5 other device types: all refused, device state unchanged", sent);
+
+    /* 3. The device's own codes with input and output lengths around each structure's size. */
+    sent = wrong = unchanged_failures = 0;
+    for (k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+        DWORD size = known[k] == IOCTL_LBK_GET_STATS ? sizeof(lbk_stats)
+                   : known[k] == IOCTL_LBK_PURGE ? sizeof(lbk_purge_result)
+                   : known[k] == IOCTL_LBK_GET_INFO ? sizeof(lbk_device_info)
+                   : capacity - STATE_BYTES;
+        DWORD lengths[] = { 0, 1, size - 1, size, size + 1, capacity, capacity + 1, huge };
+        uint32_t a, b;
+
+        for (a = 0; a < sizeof(lengths) / sizeof(lengths[0]); a++) {
+            for (b = 0; b < sizeof(lengths) / sizeof(lengths[0]); b++) {
+                DWORD want_returned, want = expected_result(known[k], lengths[b], capacity, &want_returned);
+                int changes = want == ERROR_SUCCESS && (known[k] == IOCTL_LBK_PURGE || known[k] == IOCTL_LBK_WRITE_ATOMIC);
+
+                state_set(h);
+                memset(out, 0x3C, lengths[b] < 4096 ? lengths[b] : 4096);
+                error = ioctl(h, known[k], in, lengths[a], out, lengths[b], &returned);
+                sent++;
+                if (error != want || returned != want_returned) {
+                    if (wrong++ < 10)
+                        integrity_error("IOCTL 0x%08lx in %lu out %lu: error %lu with %lu bytes, expected %lu with %lu",
+                                        known[k], lengths[a], lengths[b], error, returned, want, want_returned);
+                } else if (known[k] == IOCTL_LBK_PEEK && returned != 0 && out[0] != 3) {
+                    wrong++;
+                    integrity_error("PEEK returned other bytes than those queued");
+                } else if (known[k] == IOCTL_LBK_GET_STATS && returned != 0 && ((lbk_stats *)out)->struct_size != sizeof(lbk_stats)) {
+                    wrong++;
+                    integrity_error("GET_STATS struct_size wrong");
+                }
+                if (!changes && !state_intact(h))
+                    unchanged_failures++;
+            }
+        }
+    }
+    report(wrong == 0 && unchanged_failures == 0, "ioctl_lengths_around_each_structure",
+           "%u requests (5 codes x 8 input x 8 output lengths, 0 to 16 MiB): each the contract's result, state "
+           "unchanged by every error and read-only code", sent);
+
+    /* 4. Bad user pointers, which METHOD_NEITHER hands to the driver as they are. */
+    {
+        void *read_only = VirtualAlloc(NULL, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READONLY);
+        void *bad[] = { (void *)(uintptr_t)0x10, (void *)(uintptr_t)0xFFFF800000000000ull, read_only,
+                        (uint8_t *)read_only + 4096 - 8 };
+        uint32_t refused = 0;
+
+        state_set(h);
+        for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            error = ioctl(h, IOCTL_LBK_GET_INFO, NULL, 0, bad[k], sizeof(lbk_device_info), &returned);
+            refused += error != ERROR_SUCCESS;
+            if (error == ERROR_SUCCESS)
+                integrity_error("GET_INFO into %p succeeded", bad[k]);
+        }
+        report(refused == sizeof(bad) / sizeof(bad[0]) && state_intact(h) && lbk_purge(h, NULL) == ERROR_SUCCESS &&
+                   round_trip(h),
+               "ioctl_neither_bad_pointers_fail", "GET_INFO into 4 invalid or read-only buffers: %u refused with an "
+               "error, device still works", refused);
+        VirtualFree(read_only, 0, MEM_RELEASE);
+    }
+
+    /* 5. Lengths far beyond the buffers they describe (a client bug the system must catch). */
+    {
+        static const DWORD liars[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PEEK, IOCTL_LBK_WRITE_ATOMIC, IOCTL_LBK_GET_INFO };
+        uint8_t *small = VirtualAlloc(NULL, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+        uint32_t refused = 0;
+
+        state_set(h);
+        for (k = 0; k < sizeof(liars) / sizeof(liars[0]); k++) {
+            /* The page after `small` is not mapped, so these lengths run off the end. */
+            error = ioctl(h, liars[k], small, 0x7FFFFFF0u, small, 0x7FFFFFF0u, &returned);
+            refused += error != ERROR_SUCCESS;
+            if (error == ERROR_SUCCESS)
+                integrity_error("IOCTL 0x%08lx with 2 GiB lengths over a 4 KiB buffer succeeded", liars[k]);
+        }
+        report(refused == sizeof(liars) / sizeof(liars[0]) && state_intact(h), "ioctl_lengths_beyond_buffers_fail",
+               "4 codes with 2 GiB lengths over a 4 KiB buffer: %u refused, device state unchanged", refused);
+        VirtualFree(small, 0, MEM_RELEASE);
+    }
+    fprintf(stderr, "lbkstress ioctls: %.1f s\n", seconds_since(start));
+    lbk_purge(h, NULL);
+    free(in);
+    free(out);
+    CloseHandle(h);
+    return g_failed;
+}
+
+/* Reads and writes with invalid buffers: refused, and nothing is lost from the stream. */
+static int command_bad_buffers(void)
+{
+    HANDLE h = open_overlapped();
+    void *read_only = VirtualAlloc(NULL, 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READONLY);
+    void *bad[] = { (void *)(uintptr_t)0x10, (void *)(uintptr_t)0xFFFF800000000000ull };
+    uint32_t k, refused = 0, tried = 0;
+    DWORD n, error;
+
+    g_error_count = 0;
+    phase("bad_buffers", 60);
+    state_set(h);
+    for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        error = lbk_write(h, bad[k], 64, WAIT_MS, &n);
+        tried++;
+        refused += error != ERROR_SUCCESS && n == 0;
+        error = lbk_read(h, bad[k], 64, WAIT_MS, &n);
+        tried++;
+        refused += error != ERROR_SUCCESS;
+    }
+    error = lbk_read(h, read_only, 64, WAIT_MS, &n); /* a read into memory it may not write */
+    tried++;
+    refused += error != ERROR_SUCCESS;
+    report(refused == tried && state_intact(h), "bad_buffers_refused",
+           "%u reads and writes with invalid or read-only buffers: %u refused, queued bytes intact", tried, refused);
+    lbk_purge(h, NULL);
+    VirtualFree(read_only, 0, MEM_RELEASE);
+    CloseHandle(h);
+    return g_failed;
+}
+
+/* ==== cycles: install, start, traffic, stop, uninstall ==================================== */
+
+static int command_cycles(const wchar_t *image, uint32_t count, uint64_t seed)
+{
+    static const wchar_t *methods[] = { L"buffered", L"direct", L"neither" };
+    rng r = rng_seeded(seed, 800);
+    uint8_t data[3000], back[3000];
+    uint32_t i, done = 0, with_pending = 0;
+    LARGE_INTEGER start;
+
+    phase("service_cycles", 60 + count * 10);
+    QueryPerformanceCounter(&start);
+    g_error_count = 0;
+    for (i = 0; i < count; i++) {
+        lbk_service_config config = { L"LBKCYCLE", image, NULL, methods[i % 3], 1024 + rng_below(&r, 8192), 2 };
+        HANDLE h = INVALID_HANDLE_VALUE;
+        OVERLAPPED overlapped = { 0 };
+        DWORD error, n = 0, m = 0, len = 1 + rng_below(&r, sizeof(data)), j;
+        int leave_pending = i % 4 == 3;
+
+        if ((error = lbk_service_install(&config)) != ERROR_SUCCESS || (error = lbk_service_start(L"LBKCYCLE")) != ERROR_SUCCESS) {
+            integrity_error("cycle %u: install/start: error %lu", i, error);
+            lbk_service_uninstall(L"LBKCYCLE");
+            continue;
+        }
+        g_device = L"LBKCYCLE";
+        h = open_overlapped();
+        for (j = 0; j < len; j++)
+            data[j] = (uint8_t)rng_next(&r);
+        if (len > config.buffer_size)
+            len = config.buffer_size;
+        if (lbk_write(h, data, len, WAIT_MS, &n) != ERROR_SUCCESS || n != len ||
+            lbk_read(h, back, sizeof(back), WAIT_MS, &m) != ERROR_SUCCESS || m != len || memcmp(data, back, len) != 0)
+            integrity_error("cycle %u (%ls): %lu bytes did not round-trip", i, methods[i % 3], len);
+        /* Every fourth cycle stops the service under a client with a read pending. */
+        if (leave_pending) {
+            overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+            if (ReadFile(h, back, sizeof(back), NULL, &overlapped) || GetLastError() != ERROR_IO_PENDING)
+                integrity_error("cycle %u: the read did not pend", i);
+        } else {
+            CloseHandle(h);
+        }
+        if ((error = lbk_service_stop(L"LBKCYCLE", WAIT_MS)) != ERROR_SUCCESS)
+            integrity_error("cycle %u: stop: error %lu", i, error);
+        if (leave_pending) {
+            BOOL ok;
+
+            if (WaitForSingleObject(overlapped.hEvent, WAIT_MS) != WAIT_OBJECT_0) {
+                integrity_error("cycle %u: the pending read outlived the stop", i);
+            } else {
+                ok = GetOverlappedResult(h, &overlapped, &n, FALSE);
+                if (ok || GetLastError() != ERROR_DEVICE_REMOVED)
+                    integrity_error("cycle %u: the pending read ended with %lu, not ERROR_DEVICE_REMOVED", i,
+                                    ok ? 0 : GetLastError());
+                else
+                    with_pending++;
+            }
+            CloseHandle(overlapped.hEvent);
+            CloseHandle(h);
+        }
+        if ((error = lbk_service_uninstall(L"LBKCYCLE")) != ERROR_SUCCESS)
+            integrity_error("cycle %u: uninstall: error %lu", i, error);
+        else
+            done++;
+    }
+    report(g_error_count == 0 && done == count, "service_cycles",
+           "%u install/start/traffic/stop/uninstall cycles in %.1f s (all 3 I/O methods; %u stopped under a client "
+           "with a read pending, which ended with ERROR_DEVICE_REMOVED), %ld errors",
+           done, seconds_since(start), with_pending, g_error_count);
+    return g_failed;
+}
+
+/* ==== command line ======================================================================= */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: lbkstress stream|cancel|ioctls|badbuffers|cycles|child [--device NAME] [--bytes N] "
+                    "[--writers N] [--readers N] [--requests N] [--kills N] [--count N] [--image PATH] [--seed N] "
+                    "[--label TEXT]\n");
+    ExitProcess(1);
+}
+
+static uint64_t number(const wchar_t *text)
+{
+    wchar_t *end;
+    uint64_t value = wcstoull(text, &end, 0);
+
+    if (*text == L'\0' || *end != L'\0')
+        usage();
+    return value;
+}
+
+int wmain(int argc, wchar_t **argv);
+int wmain(int argc, wchar_t **argv)
+{
+    uint64_t bytes = 16u << 20, seed = GetTickCount(), writers = 4, readers = 3, requests = 4000, kills = 20;
+    uint64_t count = 10;
+    const wchar_t *image = NULL;
+    int i, codes_all = 1;
+
+    if (argc < 2)
+        usage();
+    for (i = 2; i + 1 < argc; i += 2) {
+        if (!wcscmp(argv[i], L"--device")) g_device = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--label")) g_label = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--image")) image = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--bytes")) bytes = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--writers")) writers = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--readers")) readers = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--requests")) requests = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--kills")) kills = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--count")) count = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--seed")) seed = number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--codes")) codes_all = wcscmp(argv[i + 1], L"near") != 0;
+        else if (!wcscmp(argv[i], L"--storms")) g_storms = (uint32_t)number(argv[i + 1]);
+        else if (!wcscmp(argv[i], L"--capacity")) g_capacity = (uint32_t)number(argv[i + 1]);
+        else usage();
+    }
+    if (i != argc)
+        usage();
+    if (wcscmp(argv[1], L"child") == 0)
+        return command_child(seed);
+    CloseHandle(start_thread(watchdog, NULL));
+    fprintf(stderr, "lbkstress %ls: seed %llu\n", argv[1], (unsigned long long)seed);
+    if (wcscmp(argv[1], L"stream") == 0)
+        return command_stream(bytes, (uint32_t)writers, (uint32_t)readers, seed);
+    if (wcscmp(argv[1], L"cancel") == 0)
+        return command_cancel((uint32_t)requests, (uint32_t)kills, seed);
+    if (wcscmp(argv[1], L"ioctls") == 0)
+        return command_ioctls(codes_all);
+    if (wcscmp(argv[1], L"badbuffers") == 0)
+        return command_bad_buffers();
+    if (wcscmp(argv[1], L"cycles") == 0 && image != NULL)
+        return command_cycles(image, (uint32_t)count, seed);
+    usage();
+    return 1;
+}
