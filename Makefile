@@ -25,7 +25,7 @@ DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h co
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver setup demo test fuzz stress clean
+.PHONY: all driver setup demo test lint fuzz stress clean
 all: driver
 
 setup:
@@ -38,6 +38,10 @@ demo: setup
 test: setup
 	$(MAKE) all
 	scripts/test.sh $(BUILD)
+
+# clang-tidy, cppcheck and the second compiler of each pair (make test runs it too).
+lint: setup
+	scripts/lint.sh $(BUILD)
 
 # The long stress run: 256 MiB per I/O method, 40000-request cancellation storms, 300 cycles.
 stress: setup

@@ -51,12 +51,11 @@ static lbk_u64 f_open_handles(const lbk_stats *s) { return s->open_handles; }
 static lbk_u64 wait_stat(HANDLE h, stat_field field, lbk_u64 want)
 {
     DWORD start = GetTickCount();
-    lbk_u64 value;
 
     for (;;) {
         lbk_stats s = get_stats(h);
+        lbk_u64 value = field(&s);
 
-        value = field(&s);
         if (value == want || GetTickCount() - start > DEADLINE_MS)
             return value;
         Sleep(5);

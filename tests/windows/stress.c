@@ -69,16 +69,16 @@ static volatile LONG g_deadline_seconds = 600;
 static DWORD WINAPI watchdog(void *unused)
 {
     DWORD started = GetTickCount();
-    const char *phase = g_phase;
+    const char *watched = g_phase;
 
     (void)unused;
     for (;;) {
         Sleep(250);
-        if (g_phase != phase) {
-            phase = g_phase;
+        if (g_phase != watched) {
+            watched = g_phase;
             started = GetTickCount();
         } else if (GetTickCount() - started > (DWORD)g_deadline_seconds * 1000u) {
-            printf("FAIL stress: %s[%ls] hung: no end after %ld s\n", phase, g_label, g_deadline_seconds);
+            printf("FAIL stress: %s[%ls] hung: no end after %ld s\n", watched, g_label, g_deadline_seconds);
             fflush(stdout);
             ExitProcess(4);
         }
@@ -283,7 +283,6 @@ static void verify_cells(const uint8_t *buffer, DWORD bytes, int64_t *last, uint
     for (i = 0; i < cells; i++) {
         uint32_t cell[4];
         uint64_t index;
-        LONG bit, before;
 
         memcpy(cell, buffer + (size_t)i * CELL_BYTES, CELL_BYTES);
         if (cell[0] >= g_run.writers || cell[1] >= g_run.cells_per_writer ||
@@ -292,9 +291,7 @@ static void verify_cells(const uint8_t *buffer, DWORD bytes, int64_t *last, uint
             continue;
         }
         index = cell[0] * g_run.cells_per_writer + cell[1];
-        bit = (LONG)(1u << (index % 32));
-        before = InterlockedOr(&g_run.seen[index / 32], bit);
-        if (before & bit)
+        if (InterlockedBitTestAndSet(&g_run.seen[index / 32], (LONG)(index % 32)))
             integrity_error("writer %u cell %u arrived twice", cell[0], cell[1]);
         if ((int64_t)cell[1] <= last[cell[0]])
             integrity_error("reader %u: writer %u cell %u after cell %lld", reader, cell[0], cell[1], last[cell[0]]);
@@ -659,8 +656,8 @@ static int command_stream(uint64_t bytes, uint32_t writers, uint32_t readers, ui
            "stream_integrity",
            "%llu bytes through (%llu as %llu tagged cells from %u writers to %u readers at %.1f MB/s, %llu as a byte "
            "stream at %.1f MB/s), %lld requests, %ld errors",
-           through, stream_bytes, cells_total, writers, readers, stream_bytes / elapsed / 1e6, byte_bytes,
-           byte_bytes / byte_elapsed / 1e6, (long long)g_run.requests, g_error_count);
+           through, stream_bytes, cells_total, writers, readers, (double)stream_bytes / elapsed / 1e6, byte_bytes,
+           (double)byte_bytes / byte_elapsed / 1e6, (long long)g_run.requests, g_error_count);
     report(after.bytes_in - before.bytes_in == through && after.bytes_out - before.bytes_out == through &&
                after.bytes_queued == 0 && stats_balanced(&after),
            "stream_statistics_exact", "in +%llu, out +%llu, queued %llu, in == out + purged + queued: %s",
@@ -703,7 +700,7 @@ static uint32_t g_storms = ~0u; /* which storms run: 1 CancelIoEx, 2 CancelSynch
 static DWORD WINAPI pump(void *param)
 {
     rng r = rng_seeded((uint64_t)(uintptr_t)param, 400);
-    uint8_t *buffer = checked_malloc(g_capacity * 2u);
+    uint8_t *buffer = checked_malloc((size_t)g_capacity * 2);
     HANDLE h = open_overlapped();
 
     while (!g_pump_stop) {
@@ -768,7 +765,7 @@ static void storm_cancel_io_ex(uint32_t requests, rng *r)
         port = CreateIoCompletionPort(handles[i], port, (ULONG_PTR)i, 1);
     }
     for (i = 0; i < STORM_SLOTS; i++)
-        slots[i].buffer = checked_malloc(g_capacity * 2u);
+        slots[i].buffer = checked_malloc((size_t)g_capacity * 2);
     while (issued < requests) {
         storm_slot *slot = &slots[rng_below(r, STORM_SLOTS)];
         uint32_t action = rng_below(r, 100);
@@ -826,18 +823,18 @@ static void storm_cancel_io_ex(uint32_t requests, rng *r)
 typedef struct sync_worker {
     HANDLE handle;
     uint64_t seed;
-    uint32_t id;
     volatile LONG *stop;
-    int mode;               /* 0: reads and writes at random; 1: reads only; 2: writes only */
     uint64_t written;       /* bytes its writes reported */
     uint64_t aborted_room;  /* bytes its cancelled writes did not report as written */
+    uint32_t id;
+    int mode;               /* 0: reads and writes at random; 1: reads only; 2: writes only */
 } sync_worker;
 
 static DWORD WINAPI sync_io_worker(void *param)
 {
     sync_worker *worker = param;
     rng r = rng_seeded(worker->seed, 500 + worker->id);
-    uint8_t *buffer = checked_malloc(g_capacity * 2u);
+    uint8_t *buffer = checked_malloc((size_t)g_capacity * 2);
 
     while (!*worker->stop) {
         DWORD length = 1 + rng_below(&r, g_capacity * 2u), n = 0;
@@ -1012,7 +1009,7 @@ static void storm_orphans(uint32_t rounds, int by_thread_exit, rng *r)
     uint32_t i, k;
 
     for (k = 0; k < 4; k++)
-        batch.buffers[k] = checked_malloc(g_capacity * 2u);
+        batch.buffers[k] = checked_malloc((size_t)g_capacity * 2);
     for (i = 0; i < rounds; i++) {
         batch.count = 1 + rng_below(r, 4);
         batch.seed = rng_next(r);
@@ -1054,7 +1051,7 @@ static int command_child(uint64_t seed)
         orphan_batch *batch = checked_malloc(sizeof(*batch));
 
         for (k = 0; k < 4; k++)
-            batch->buffers[k] = checked_malloc(g_capacity * 2u);
+            batch->buffers[k] = checked_malloc((size_t)g_capacity * 2);
         batch->handle = h;
         batch->count = 4;
         batch->seed = rng_next(&r);
@@ -1085,7 +1082,7 @@ static void storm_kills(uint32_t kills, uint64_t seed, rng *r)
         startup.cb = sizeof(startup);
 
         swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" child --device %ls --seed %llu --capacity %u",
-                 self, g_device, seed + i, g_capacity);
+                 self, g_device, (unsigned long long)(seed + i), g_capacity);
         if (!CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process)) {
             integrity_error("TerminateProcess: cannot start a child: error %lu", GetLastError());
             return;
@@ -1297,7 +1294,7 @@ static int command_ioctls(int all_codes)
     HANDLE h = open_overlapped();
     lbk_device_info info;
     const DWORD huge = 16u << 20;
-    uint8_t *in = checked_malloc(huge), *out = checked_malloc(huge);
+    uint8_t *in, *out;
     static const DWORD known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK, IOCTL_LBK_WRITE_ATOMIC,
                                    IOCTL_LBK_GET_INFO };
     static const DWORD other_types[] = { LBK_DEVICE_TYPE - 1, LBK_DEVICE_TYPE + 1, 0x22, 0x0, 0xFFFF };
@@ -1308,6 +1305,8 @@ static int command_ioctls(int all_codes)
     if (lbk_get_info(h, &info) != ERROR_SUCCESS)
         return 1;
     capacity = info.capacity;
+    in = checked_malloc(huge);
+    out = checked_malloc(huge);
     memset(in, 0xA5, huge);
     g_error_count = 0;
     phase("ioctl_sweep", 600);
@@ -1484,7 +1483,7 @@ static int command_cycles(const wchar_t *image, uint32_t count, uint64_t seed)
     uint32_t i, done = 0, with_pending = 0;
     LARGE_INTEGER start;
 
-    phase("service_cycles", 60 + count * 10);
+    phase("service_cycles", 60 + 10 * (LONG)count);
     QueryPerformanceCounter(&start);
     g_error_count = 0;
     for (i = 0; i < count; i++) {

@@ -13,7 +13,7 @@ ULONG LbkTraceLevel = LBK_TRACE_ERROR;
 /* Room for a REG_SZ somewhat longer than any valid value (the core says why it is invalid). */
 typedef union _LBK_VALUE_BUFFER {
     KEY_VALUE_PARTIAL_INFORMATION Info;
-    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + 2 * (LBK_MAX_NAME_CHARS + 1) * sizeof(WCHAR)];
+    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + sizeof(WCHAR) * 2 * (LBK_MAX_NAME_CHARS + 1)];
 } LBK_VALUE_BUFFER;
 
 /* The Parameters values, by the core's numbering. */
@@ -216,7 +216,7 @@ static VOID LbkUnload(PDRIVER_OBJECT driverObject)
 {
     PDEVICE_OBJECT deviceObject = driverObject->DeviceObject;
     PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
-    LARGE_INTEGER pause = { .QuadPart = -10 * 1000 }; /* 1 ms, relative */
+    LARGE_INTEGER pause = { .QuadPart = -10000LL }; /* 1 ms, in 100-ns units; negative: relative */
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
     ULONG waits = 0, left;

@@ -43,9 +43,15 @@
 
 extern ULONG LbkTraceLevel;
 
+/* A function, not an expression, so that "0 <= level" for errors draws no compiler warning. */
+static inline BOOLEAN LbkTraceEnabled(ULONG level)
+{
+    return level <= LbkTraceLevel;
+}
+
 #define LbkTrace(level, ...)                                                                 \
     do {                                                                                     \
-        if ((level) <= LbkTraceLevel)                                                        \
+        if (LbkTraceEnabled(level))                                                          \
             DbgPrintEx(DPFLTR_IHVDRIVER_ID,                                                  \
                        (level) == LBK_TRACE_ERROR ? DPFLTR_ERROR_LEVEL : DPFLTR_INFO_LEVEL,  \
                        __VA_ARGS__);                                                         \

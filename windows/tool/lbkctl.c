@@ -87,7 +87,9 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
     opts->timeout_ms = INFINITE;
     opts->argc = argc;
     opts->argv = argv;
-    for (i = 2; i < argc; i++) {
+    /* Options come in pairs (--name value); "--" ends them. */
+    i = 2;
+    while (i < argc) {
         const wchar_t *arg = argv[i];
         const wchar_t *value = i + 1 < argc ? argv[i + 1] : NULL;
         DWORD *number = NULL;
@@ -112,7 +114,7 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else return bad_usage(L"unknown option ", arg);
         if (number != NULL && !parse_dword(value, number))
             return bad_usage(L"not a whole number from 0 to 4294967295: ", value);
-        i++;
+        i += 2;
     }
     opts->first_text = i;
     return EXIT_OK;
@@ -196,10 +198,10 @@ static int cmd_write(HANDLE device, const options *opts)
 {
     static char chunk[64 * 1024];
     uint64_t total = 0;
-    int i, result = EXIT_OK;
+    int result = EXIT_OK;
 
     if (opts->first_text < opts->argc) {
-        for (i = opts->first_text; i < opts->argc && result == EXIT_OK; i++) {
+        for (int i = opts->first_text; i < opts->argc && result == EXIT_OK; i++) {
             int len = WideCharToMultiByte(CP_UTF8, 0, opts->argv[i], -1, chunk, (int)sizeof(chunk) - 1, NULL, NULL);
 
             if (len == 0)
