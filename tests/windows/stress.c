@@ -308,6 +308,24 @@ typedef struct io_slot {
     DWORD result, transferred;
 } io_slot;
 
+/* DEEP idle slots, each with a buffer of `bytes`. */
+static void slots_init(io_slot *slots, size_t bytes)
+{
+    int i;
+
+    memset(slots, 0, sizeof(io_slot) * DEEP);
+    for (i = 0; i < DEEP; i++)
+        slots[i].buffer = checked_malloc(bytes);
+}
+
+static void slots_free(io_slot *slots)
+{
+    int i;
+
+    for (i = 0; i < DEEP; i++)
+        free(slots[i].buffer);
+}
+
 /* Writers with an even id block in WriteFile; odd ones keep DEEP writes in flight on a port. */
 static DWORD WINAPI stream_writer(void *param)
 {
@@ -341,9 +359,7 @@ static DWORD WINAPI stream_writer(void *param)
         io_slot slots[DEEP];
         int in_flight = 0, i;
 
-        memset(slots, 0, sizeof(slots));
-        for (i = 0; i < DEEP; i++)
-            slots[i].buffer = checked_malloc(max_bytes);
+        slots_init(slots, max_bytes);
         for (;;) {
             OVERLAPPED *overlapped;
             ULONG_PTR key;
@@ -386,8 +402,7 @@ static DWORD WINAPI stream_writer(void *param)
             slots[i].busy = 0;
             in_flight--;
         }
-        for (i = 0; i < DEEP; i++)
-            free(slots[i].buffer);
+        slots_free(slots);
         CloseHandle(port);
         CloseHandle(h);
     }
@@ -434,9 +449,7 @@ static DWORD WINAPI stream_reader(void *param)
         int in_flight = 0, oldest = 0, next_issue = 0, i;
 
         /* Slots are issued and handled in one circular order, so data is checked in issue order. */
-        memset(slots, 0, sizeof(slots));
-        for (i = 0; i < DEEP; i++)
-            slots[i].buffer = checked_malloc(max_bytes);
+        slots_init(slots, max_bytes);
         for (;;) {
             OVERLAPPED *overlapped;
             ULONG_PTR key;
@@ -484,8 +497,7 @@ static DWORD WINAPI stream_reader(void *param)
                 oldest = (oldest + 1) % DEEP;
             }
         }
-        for (i = 0; i < DEEP; i++)
-            free(slots[i].buffer);
+        slots_free(slots);
         CloseHandle(port);
     }
     free(last);
