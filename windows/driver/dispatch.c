@@ -162,13 +162,12 @@ NTSTATUS LbkDispatchWrite(PDEVICE_OBJECT deviceObject, PIRP irp)
     return LbkDispatchTransfer(deviceObject, irp, TRUE);
 }
 
-static NTSTATUS LbkGetStats(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength, PULONG_PTR information)
+static NTSTATUS LbkGetStats(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information)
 {
     lbk_stats *stats = irp->AssociatedIrp.SystemBuffer;
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     KLOCK_QUEUE_HANDLE lockHandle;
 
-    UNREFERENCED_PARAMETER(outputLength);
     RtlZeroMemory(stats, sizeof(*stats));
     stats->struct_size = sizeof(*stats);
     stats->io_method = (lbk_u32)ext->IoMethod;
@@ -270,13 +269,12 @@ static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length
 }
 
 /* METHOD_NEITHER: the output pointer is the caller's own, valid only in this context. */
-static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength, PULONG_PTR information)
+static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information)
 {
     PVOID userBuffer = irp->UserBuffer;
     NTSTATUS status = STATUS_SUCCESS;
     lbk_device_info info;
 
-    UNREFERENCED_PARAMETER(outputLength);
     RtlZeroMemory(&info, sizeof(info));
     info.struct_size = sizeof(info);
     info.protocol_version = LBK_PROTOCOL_VERSION;
@@ -321,7 +319,7 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
 
     switch (code) {
     case IOCTL_LBK_GET_STATS:
-        status = LbkGetStats(ext, irp, outputLength, &information);
+        status = LbkGetStats(ext, irp, &information);
         break;
     case IOCTL_LBK_PURGE:
         status = LbkPurge(ext, irp, outputLength, &information);
@@ -333,7 +331,7 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         status = LbkWriteAtomic(ext, irp, outputLength, &information);
         break;
     case IOCTL_LBK_GET_INFO:
-        status = LbkGetInfo(ext, irp, outputLength, &information);
+        status = LbkGetInfo(ext, irp, &information);
         break;
     default: /* lbk_control_check knows no other code */
         status = STATUS_INVALID_DEVICE_REQUEST;

@@ -209,32 +209,22 @@ FreeRing:
 /*
  * Windows calls this only once no handle or IRP refers to the device. Wine calls it at once, even
  * with handles open and requests queued, so it first completes every queued request with
- * STATUS_DEVICE_REMOVED and waits for cancel routines already under way.
+ * STATUS_DEVICE_REMOVED. No cancel routine can be under way meanwhile: on Windows no IRP is
+ * left, and Wine runs cancel routines and Unload on its one dispatch thread.
  */
 _Use_decl_annotations_
 static VOID LbkUnload(PDRIVER_OBJECT driverObject)
 {
     PDEVICE_OBJECT deviceObject = driverObject->DeviceObject;
     PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
-    LARGE_INTEGER pause = { .QuadPart = -10000LL }; /* 1 ms, in 100-ns units; negative: relative */
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
-    ULONG waits = 0, left;
 
     InitializeListHead(&done);
-    for (;;) {
-        KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-        LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-        left = ext->PendingReadCount + ext->PendingWriteCount;
-        KeReleaseInStackQueuedSpinLock(&lockHandle);
-        LbkCompleteList(ext, &done);
-        /* What is left is being cancelled right now; its routine takes it off the queue. */
-        if (left == 0 || ++waits > 5000)
-            break;
-        KeDelayExecutionThread(KernelMode, FALSE, &pause);
-    }
-    if (left != 0)
-        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: unload: %lu requests still being cancelled\n", ext->Name, left);
+    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
+    LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(ext, &done);
 
     /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
     if (ext->OpenHandles != 0)

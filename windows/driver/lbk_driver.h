@@ -101,7 +101,7 @@ VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
 ULONG64 LbkPoolBytesOutstanding(VOID);
 ULONG64 LbkPoolAllocationsOutstanding(VOID);
 
-/* Copies through a real call, so the compiler keeps it inside the caller's __try (see usercopy). */
+/* Copies through a real call, so the compiler keeps it inside the caller's __try (see pool.c). */
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
 
 /* queue.c */
