@@ -19,9 +19,9 @@ DRIVER_LDFLAGS := -nostdlib -shared -fuse-ld=lld -Wl,--subsystem,native -Wl,--en
                   -Wl,--exclude-all-symbols -Wl,--image-base,0x140000000
 DRIVER_LIBS := -lntoskrnl -lhal
 
-CORE_SRC   := core/lbk_ring.c core/lbk_config.c core/lbk_control.c
-DRIVER_SRC := windows/driver/driver.c windows/driver/dispatch.c windows/driver/queue.c windows/driver/pool.c
-DRIVER_HDR := windows/driver/lbk_driver.h include/lbk_ioctl.h core/lbk_ring.h core/lbk_config.h core/lbk_control.h core/lbk_base.h
+CORE_SRC   := $(wildcard core/*.c)
+DRIVER_SRC := $(wildcard windows/driver/*.c)
+DRIVER_HDR := $(wildcard windows/driver/*.h core/*.h) include/lbk_ioctl.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 

@@ -16,6 +16,11 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_BAD_TRACE_LEVEL: return "the trace level is above 3";
     case LBK_CONFIG_WRONG_TYPE: return "wrong registry type (REG_DWORD or REG_SZ expected)";
     case LBK_CONFIG_CLAMPED: return "the trace level is above 3 and was clamped to 3";
+    case LBK_CONFIG_BAD_COUNT: return "the device count is not between 1 and 64";
+    case LBK_CONFIG_NOT_BOOLEAN: return "the value is not 0 or 1";
+    case LBK_CONFIG_UNKNOWN_POLICY: return "the policy is not pend, fail or discard";
+    case LBK_CONFIG_TOTAL_TOO_LARGE: return "devices x buffer size is above 1 GiB";
+    case LBK_CONFIG_NAMES_TOO_LONG: return "the name with its device suffix is longer than 63 characters";
     }
     return "unknown configuration error";
 }
@@ -90,6 +95,84 @@ enum lbk_config_error lbk_config_parse_io_method(const uint16_t *text, size_t ch
     return LBK_CONFIG_OK;
 }
 
+enum lbk_config_error lbk_config_parse_peer_closed(const uint16_t *text, size_t chars,
+                                                   enum lbk_peer_closed *policy)
+{
+    if (equals_word(text, chars, "pend"))
+        *policy = LBK_PEER_CLOSED_PEND;
+    else if (equals_word(text, chars, "fail"))
+        *policy = LBK_PEER_CLOSED_FAIL;
+    else if (equals_word(text, chars, "discard"))
+        *policy = LBK_PEER_CLOSED_DISCARD;
+    else
+        return LBK_CONFIG_UNKNOWN_POLICY;
+    return LBK_CONFIG_OK;
+}
+
+uint32_t lbk_config_device_total(const struct lbk_config *config)
+{
+    return config->device_count * (config->pairs ? 2u : 1u);
+}
+
+/* Characters the devices add to the name: the unit's decimal digits, then A or B. */
+static size_t suffix_chars(const struct lbk_config *config)
+{
+    size_t digits = 0;
+    uint32_t last = config->device_count - 1;
+
+    if (config->device_count > 1) {
+        do {
+            digits++;
+            last /= 10;
+        } while (last != 0);
+    }
+    return digits + (config->pairs ? 1u : 0u);
+}
+
+enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
+{
+    size_t chars = 0;
+
+    if (config->device_count < 1 || config->device_count > LBK_MAX_DEVICE_COUNT)
+        return LBK_CONFIG_BAD_COUNT;
+    if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
+        return LBK_CONFIG_TOTAL_TOO_LARGE;
+    while (config->name[chars] != 0)
+        chars++;
+    if (chars + suffix_chars(config) > LBK_MAX_NAME_CHARS)
+        return LBK_CONFIG_NAMES_TOO_LONG;
+    return LBK_CONFIG_OK;
+}
+
+enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t index, uint16_t *name)
+{
+    uint32_t unit = config->pairs ? index / 2 : index;
+    size_t chars = 0, digits = suffix_chars(config) - (config->pairs ? 1u : 0u), i;
+
+    while (config->name[chars] != 0) {
+        name[chars] = config->name[chars];
+        chars++;
+    }
+    /* Fixed width per configuration would pad with zeros; plain decimal reads better: LBK0..LBK10. */
+    if (digits != 0) {
+        uint16_t reversed[4];
+        size_t n = 0;
+
+        do {
+            reversed[n++] = (uint16_t)('0' + unit % 10);
+            unit /= 10;
+        } while (unit != 0);
+        for (i = 0; i < n; i++)
+            name[chars++] = reversed[n - 1 - i];
+    }
+    if (config->pairs)
+        name[chars++] = (uint16_t)((index % 2) == 0 ? 'A' : 'B');
+    name[chars] = 0;
+    if (!config->pairs)
+        return LBK_ROLE_LOOPBACK;
+    return (index % 2) == 0 ? LBK_ROLE_A : LBK_ROLE_B;
+}
+
 enum lbk_config_error lbk_config_check_buffer_size(uint64_t bytes)
 {
     if (bytes < LBK_MIN_BUFFER_SIZE)
@@ -118,6 +201,10 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->buffer_size = LBK_DEFAULT_BUFFER_SIZE;
     config->io_method = LBK_IO_BUFFERED;
     config->trace_level = 0;
+    config->device_count = 1;
+    config->message_mode = 0;
+    config->pairs = 0;
+    config->when_peer_closed = LBK_PEER_CLOSED_PEND;
     return LBK_CONFIG_OK;
 }
 
@@ -193,6 +280,28 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         if (error == LBK_CONFIG_OK)
             error = lbk_config_parse_io_method(text, chars, &config->io_method);
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_UNKNOWN_METHOD : error;
+    case LBK_PARAM_ID_DEVICE_COUNT:
+        error = decode_dword(type, data, bytes, &number);
+        if (error == LBK_CONFIG_OK && (number < 1 || number > LBK_MAX_DEVICE_COUNT))
+            error = LBK_CONFIG_BAD_COUNT;
+        if (error == LBK_CONFIG_OK)
+            config->device_count = number;
+        return error;
+    case LBK_PARAM_ID_MESSAGE_MODE:
+    case LBK_PARAM_ID_PAIRS:
+        error = decode_dword(type, data, bytes, &number);
+        if (error == LBK_CONFIG_OK && number > 1)
+            error = LBK_CONFIG_NOT_BOOLEAN;
+        if (error == LBK_CONFIG_OK && param == LBK_PARAM_ID_MESSAGE_MODE)
+            config->message_mode = number;
+        else if (error == LBK_CONFIG_OK)
+            config->pairs = number;
+        return error;
+    case LBK_PARAM_ID_WHEN_PEER_CLOSED:
+        error = decode_text(type, data, bytes, text, &chars);
+        if (error == LBK_CONFIG_OK)
+            error = lbk_config_parse_peer_closed(text, chars, &config->when_peer_closed);
+        return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_UNKNOWN_POLICY : error;
     case LBK_PARAM_ID_COUNT:
         break;
     }

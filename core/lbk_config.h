@@ -19,7 +19,12 @@ enum lbk_config_error {
     LBK_CONFIG_UNKNOWN_METHOD, /* an I/O method other than buffered, direct, neither */
     LBK_CONFIG_BAD_TRACE_LEVEL, /* a trace level above LBK_CONFIG_MAX_TRACE_LEVEL */
     LBK_CONFIG_WRONG_TYPE,    /* a registry value of another type, or a DWORD not 4 bytes long */
-    LBK_CONFIG_CLAMPED        /* not an error: the value was out of range and was clamped */
+    LBK_CONFIG_CLAMPED,       /* not an error: the value was out of range and was clamped */
+    LBK_CONFIG_BAD_COUNT,     /* a device count of 0 or above LBK_MAX_DEVICE_COUNT */
+    LBK_CONFIG_NOT_BOOLEAN,   /* MessageMode or Pairs other than 0 or 1 */
+    LBK_CONFIG_UNKNOWN_POLICY, /* WhenPeerClosed other than pend, fail, discard */
+    LBK_CONFIG_TOTAL_TOO_LARGE, /* devices x ends x buffer size above LBK_MAX_TOTAL_BUFFER */
+    LBK_CONFIG_NAMES_TOO_LONG /* the name plus the devices' suffixes exceeds 63 characters */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -56,6 +61,10 @@ enum lbk_param {
     LBK_PARAM_ID_DEVICE_NAME,
     LBK_PARAM_ID_BUFFER_SIZE,
     LBK_PARAM_ID_IO_METHOD,
+    LBK_PARAM_ID_DEVICE_COUNT,
+    LBK_PARAM_ID_MESSAGE_MODE,
+    LBK_PARAM_ID_PAIRS,
+    LBK_PARAM_ID_WHEN_PEER_CLOSED,
     LBK_PARAM_ID_COUNT
 };
 
@@ -65,6 +74,10 @@ struct lbk_config {
     uint32_t buffer_size;
     enum lbk_io_method io_method;
     uint32_t trace_level;
+    uint32_t device_count;  /* devices, or pairs when pairs is set */
+    uint32_t message_mode;  /* 0 or 1 */
+    uint32_t pairs;         /* 0 or 1 */
+    enum lbk_peer_closed when_peer_closed;
 };
 
 /* Defaults, with the name taken from the last component of the service's registry path. */
@@ -78,5 +91,25 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
  */
 enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param param,
                                        uint32_t type, const void *data, size_t bytes);
+
+/* "pend" | "fail" | "discard", in any letter case. */
+enum lbk_config_error lbk_config_parse_peer_closed(const uint16_t *text, size_t chars,
+                                                   enum lbk_peer_closed *policy);
+
+/*
+ * Checks what no single value can: the total buffer size, and that every device name fits.
+ * Called once every value has been applied.
+ */
+enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config);
+
+/* Devices the configuration creates: device_count, twice that for pairs. */
+uint32_t lbk_config_device_total(const struct lbk_config *config);
+
+/*
+ * The name of device index (0 .. lbk_config_device_total - 1) into name[LBK_MAX_NAME_CHARS + 1]:
+ * <Name>, <Name><unit>, and for pairs A or B after that; even indexes are the A ends.
+ * Returns its role. The configuration must have passed lbk_config_check_whole.
+ */
+enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t index, uint16_t *name);
 
 #endif /* LBK_CONFIG_H */

@@ -18,8 +18,8 @@ enum lbk_control_verdict {
 
 /*
  * Checks a request's code and lengths against the contract in lbk_ioctl.h. capacity is the
- * device's ring size. No code of this version reads its input buffer, so input_length only
- * has to be representable; it is passed so that later codes can check it here too.
+ * device's ring size. An input structure must have exactly its size, so that a later, longer
+ * version of it is refused rather than read in part.
  */
 enum lbk_control_verdict lbk_control_check(uint32_t code, uint32_t input_length, uint32_t output_length,
                                            uint64_t capacity);

@@ -28,11 +28,22 @@ typedef uint32_t lbk_u32;
 typedef uint64_t lbk_u64;
 #endif
 
-/* Bumped when a structure or code below changes incompatibly. */
-#define LBK_PROTOCOL_VERSION 1u
+/* Bumped when a structure or code below changes incompatibly. 2: several devices, pairs,
+   message mode, handle options and WAIT; lbk_stats and lbk_device_info grew at their ends. */
+#define LBK_PROTOCOL_VERSION 2u
 
 /* Device type in the vendor range (0x8000-0xFFFF); function codes start at 0x800 for the same reason. */
 #define LBK_DEVICE_TYPE 0x8B4Bu
+
+/*
+ * READ and WRITE. Byte-stream mode: a read returns as soon as any byte is queued, with as many
+ * as fit; a write completes when all its bytes are in. Message mode: each write of n > 0 bytes is
+ * one message, queued whole or not at all; a read returns at most one message, and a buffer too
+ * small for it gets what fits with STATUS_BUFFER_OVERFLOW (ERROR_MORE_DATA), the rest staying
+ * for the next read. A write longer than max_message fails with STATUS_INVALID_BUFFER_SIZE
+ * (ERROR_INVALID_USER_BUFFER). In both modes zero-length requests complete at once, and a read
+ * that is waiting when a write arrives takes its bytes straight from the write's buffer.
+ */
 
 /* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\LBK, \\.\LBK. */
 #define LBK_KERNEL_DEVICE_PREFIX L"\\Device\\"
@@ -46,6 +57,38 @@ typedef uint64_t lbk_u64;
 #define LBK_PARAM_BUFFER_SIZE L"BufferSize"   /* REG_DWORD, bytes; default LBK_DEFAULT_BUFFER_SIZE */
 #define LBK_PARAM_IO_METHOD L"IoMethod"       /* REG_SZ: buffered | direct | neither */
 #define LBK_PARAM_TRACE_LEVEL L"TraceLevel"   /* REG_DWORD: 0 errors (default) .. 3 verbose */
+#define LBK_PARAM_DEVICE_COUNT L"DeviceCount" /* REG_DWORD 1..LBK_MAX_DEVICE_COUNT; default 1 */
+#define LBK_PARAM_MESSAGE_MODE L"MessageMode" /* REG_DWORD 0 byte stream (default), 1 messages */
+#define LBK_PARAM_PAIRS L"Pairs"              /* REG_DWORD 0 loopback (default), 1 cross-connected pairs */
+#define LBK_PARAM_WHEN_PEER_CLOSED L"WhenPeerClosed" /* REG_SZ: pend (default) | fail | discard */
+
+/*
+ * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..
+ * <Name>N-1. With Pairs = 1 each of those becomes two ends, <Name>A and <Name>B (or <Name>0A,
+ * <Name>0B, ...): what one end writes, the other reads, each direction with its own buffer.
+ */
+#define LBK_MAX_DEVICE_COUNT 64u
+/* DeviceCount x ends x BufferSize may not exceed this, so a typo cannot exhaust the pool. */
+#define LBK_MAX_TOTAL_BUFFER 0x40000000u /* 1 GiB */
+
+/*
+ * Message mode: each queued message also takes LBK_MESSAGE_HEADER_BYTES of its buffer for its
+ * length, so the largest message is the buffer size minus that (lbk_device_info.max_message).
+ */
+#define LBK_MESSAGE_HEADER_BYTES 4u
+
+/* What a write on one end of a pair does while the other end has no handle open. */
+enum lbk_peer_closed {
+    LBK_PEER_CLOSED_PEND = 0,   /* waits like any write: the buffer fills, then writes pend */
+    LBK_PEER_CLOSED_FAIL = 1,   /* fails with STATUS_PIPE_DISCONNECTED (ERROR_PIPE_NOT_CONNECTED) */
+    LBK_PEER_CLOSED_DISCARD = 2 /* succeeds at once; the bytes are counted in bytes_discarded */
+};
+
+enum lbk_role {
+    LBK_ROLE_LOOPBACK = 0, /* reads what it is written */
+    LBK_ROLE_A = 1,        /* end A of a pair */
+    LBK_ROLE_B = 2         /* end B of a pair */
+};
 
 #define LBK_DEFAULT_BUFFER_SIZE 0x10000u /* 64 KiB */
 #define LBK_MIN_BUFFER_SIZE 1u
@@ -86,6 +129,7 @@ enum lbk_io_method {
 /*
  * PEEK: copy up to OutputBufferLength queued bytes without consuming them
  * (METHOD_OUT_DIRECT, needs read access). Information = bytes copied; never pends.
+ * In message mode it copies from the next message only.
  */
 #define IOCTL_LBK_PEEK LBK_CTL_CODE(0x802, LBK_METHOD_OUT_DIRECT, LBK_READ_ACCESS)
 
@@ -103,6 +147,29 @@ enum lbk_io_method {
  * buffer itself). Short output -> STATUS_BUFFER_TOO_SMALL; bad pointer -> the exception's status.
  */
 #define IOCTL_LBK_GET_INFO LBK_CTL_CODE(0x804, LBK_METHOD_NEITHER, LBK_ANY_ACCESS)
+
+/*
+ * GET_HANDLE_OPTIONS / SET_HANDLE_OPTIONS: the options of the caller's handle (METHOD_BUFFERED),
+ * output or input lbk_handle_options. They apply to READ and WRITE requests issued afterwards.
+ * SET with unknown flags or a non-zero reserved field -> STATUS_INVALID_PARAMETER.
+ */
+#define IOCTL_LBK_GET_HANDLE_OPTIONS LBK_CTL_CODE(0x805, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+#define IOCTL_LBK_SET_HANDLE_OPTIONS LBK_CTL_CODE(0x806, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+
+/*
+ * SET_MESSAGE_MODE: input lbk_u32, 0 byte stream or 1 messages (METHOD_BUFFERED, needs write
+ * access). Both directions of a pair change together. Only while nothing is queued and no write
+ * waits, else STATUS_DEVICE_BUSY (ERROR_BUSY).
+ */
+#define IOCTL_LBK_SET_MESSAGE_MODE LBK_CTL_CODE(0x807, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
+
+/*
+ * WAIT: input lbk_wait_request, output lbk_wait_result (METHOD_BUFFERED). Completes when one of
+ * the requested events holds, without consuming anything; pends until then (an overlapped
+ * request, cancellable like any other), or until its timeout, when it succeeds with no events.
+ * On a non-blocking handle it never pends: it reports the events that hold now, maybe none.
+ */
+#define IOCTL_LBK_WAIT LBK_CTL_CODE(0x808, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
 
 /* Counters since the driver was loaded, plus the caller's own handle. */
 typedef struct lbk_stats {
@@ -123,7 +190,23 @@ typedef struct lbk_stats {
     lbk_u64 pool_bytes;         /* driver-wide pool outstanding, headers included */
     lbk_u64 handle_bytes_in;    /* bytes this handle wrote */
     lbk_u64 handle_bytes_out;   /* bytes this handle read */
+    /* Protocol 2 */
+    lbk_u64 bytes_direct;       /* of bytes_out: went from a write's buffer straight to a read's */
+    lbk_u64 bytes_discarded;    /* written while the peer had no handle (WhenPeerClosed=discard) */
+    lbk_u64 timed_out_requests; /* READ/WRITE IRPs completed by their handle's timeout */
+    lbk_u64 peer_bytes_queued;  /* bytes this device wrote that the reading end has not read yet */
+    lbk_u32 pending_waits;      /* WAIT IRPs queued now */
+    lbk_u32 state;              /* LBK_STATE_* */
 } lbk_stats;
+
+/*
+ * In a pair, bytes_in counts what this end wrote and bytes_out, bytes_purged and bytes_queued
+ * what it reads, so A.bytes_in == B.bytes_out + B.bytes_purged + B.bytes_queued. A loopback
+ * device is its own peer.
+ */
+#define LBK_STATE_MESSAGE_MODE 0x1u /* the device is in message mode */
+#define LBK_STATE_PAIRED 0x2u       /* one end of a pair */
+#define LBK_STATE_PEER_OPEN 0x4u    /* the reading end of this device's writes has a handle open */
 
 typedef struct lbk_purge_result {
     lbk_u64 bytes_purged;
@@ -135,15 +218,63 @@ typedef struct lbk_device_info {
     lbk_u32 io_method;       /* enum lbk_io_method */
     lbk_u32 capacity;        /* bytes */
     lbk_u16 name[LBK_MAX_NAME_CHARS + 1]; /* UTF-16 device name, NUL-terminated */
+    /* Protocol 2 */
+    lbk_u16 peer_name[LBK_MAX_NAME_CHARS + 1]; /* the other end of a pair; the device itself otherwise */
+    lbk_u32 role;             /* enum lbk_role */
+    lbk_u32 unit;             /* index of the device (or pair) among DeviceCount */
+    lbk_u32 unit_count;       /* DeviceCount */
+    lbk_u32 state;            /* LBK_STATE_* */
+    lbk_u32 max_message;      /* longest write accepted in message mode */
+    lbk_u32 when_peer_closed; /* enum lbk_peer_closed */
 } lbk_device_info;
+
+/* Options of one handle, each request taking those in force when it arrives. */
+typedef struct lbk_handle_options {
+    lbk_u32 flags;            /* LBK_HANDLE_* */
+    lbk_u32 read_timeout_ms;  /* 0: reads wait for ever */
+    lbk_u32 write_timeout_ms; /* 0: writes wait for ever */
+    lbk_u32 reserved;         /* zero */
+} lbk_handle_options;
+
+/*
+ * Non-blocking, as a PIPE_NOWAIT named pipe: a read that finds nothing queued fails at once with
+ * STATUS_PIPE_EMPTY (ERROR_NO_DATA); a write takes what fits now and succeeds with that count,
+ * which is 0 when nothing fits (in message mode: when the whole message does not fit).
+ * A timed-out request completes with STATUS_TIMEOUT, a success status, and the bytes it moved
+ * (0 for a read, since a read completes as soon as it gets any): ReadFile and WriteFile return
+ * TRUE with fewer bytes than asked, as on a serial port with COMMTIMEOUTS.
+ */
+#define LBK_HANDLE_NONBLOCKING 0x1u
+#define LBK_HANDLE_VALID_FLAGS LBK_HANDLE_NONBLOCKING
+
+#define LBK_EVENT_READABLE 0x1u /* a read would complete now with data */
+#define LBK_EVENT_WRITABLE 0x2u /* a write of min_room bytes would go in now without waiting */
+#define LBK_EVENT_VALID (LBK_EVENT_READABLE | LBK_EVENT_WRITABLE)
+
+typedef struct lbk_wait_request {
+    lbk_u32 events;     /* LBK_EVENT_*, at least one */
+    lbk_u32 min_room;   /* WRITABLE: room for this many bytes (0 means 1); at most max_message */
+    lbk_u32 timeout_ms; /* 0: no timeout */
+    lbk_u32 reserved;   /* zero */
+} lbk_wait_request;
+
+typedef struct lbk_wait_result {
+    lbk_u32 events;         /* the requested events that hold; 0 after a timeout or a poll */
+    lbk_u32 next_message;   /* message mode: bytes of the next message (0 when none) */
+    lbk_u64 bytes_readable; /* bytes a read could take now */
+    lbk_u64 room;           /* bytes a write could add now */
+} lbk_wait_result;
 
 #if defined(__cplusplus)
 #define LBK_STATIC_ASSERT static_assert
 #else
 #define LBK_STATIC_ASSERT _Static_assert
 #endif
-LBK_STATIC_ASSERT(sizeof(lbk_stats) == 112, "lbk_stats layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_stats) == 152, "lbk_stats layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_purge_result) == 8, "lbk_purge_result layout is part of the contract");
-LBK_STATIC_ASSERT(sizeof(lbk_device_info) == 144, "lbk_device_info layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_device_info) == 296, "lbk_device_info layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_handle_options) == 16, "lbk_handle_options layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_wait_request) == 16, "lbk_wait_request layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_wait_result) == 24, "lbk_wait_result layout is part of the contract");
 
 #endif /* LBK_IOCTL_H */

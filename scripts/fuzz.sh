@@ -9,7 +9,7 @@ seconds=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$BUILD/fuzz
 mkdir -p "$out"
-core=("$root"/core/lbk_ring.c "$root"/core/lbk_config.c "$root"/core/lbk_control.c)
+core=("$root"/core/*.c)
 flags=(-std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 targets=()

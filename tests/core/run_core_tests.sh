@@ -21,7 +21,7 @@ names=$(sed -n 's/^TEST(\([a-z0-9_]*\)).*/\1/p' "${sources[@]}")
     done
     echo '  return failed != 0; }'
 } >"$out/main.c"
-all=("$out/main.c" "${sources[@]}" "$core/lbk_ring.c" "$core/lbk_config.c" "$core/lbk_control.c")
+all=("$out/main.c" "${sources[@]}" "$core"/*.c)
 cc=${HOST_CC:-clang}
 $cc -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
     -I"$here" -o "$out/core_tests" "${all[@]}"

@@ -109,7 +109,7 @@ TEST(config_every_error_has_text)
 {
     int e;
 
-    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_CLAMPED; e++)
+    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_NAMES_TOO_LONG; e++)
         ASSERT_TRUE(strlen(lbk_config_strerror((enum lbk_config_error)e)) > 0);
 }
 
@@ -193,4 +193,100 @@ TEST(config_apply_strings_trims_and_bounds)
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_IO_METHOD, LBK_REG_SZ, text, n * 2));
     ASSERT_EQ(LBK_IO_NEITHER, config.io_method);
     ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_COUNT, LBK_REG_SZ, text, n * 2));
+}
+
+TEST(config_device_count_pairs_and_message_mode)
+{
+    struct lbk_config config = default_config();
+    struct lbk_config before;
+    uint32_t value;
+    uint16_t text[16];
+    size_t n;
+
+    ASSERT_EQ(1, config.device_count);
+    ASSERT_EQ(0, config.pairs);
+    ASSERT_EQ(0, config.message_mode);
+    ASSERT_EQ(LBK_PEER_CLOSED_PEND, config.when_peer_closed);
+    before = config;
+    value = 0;
+    ASSERT_EQ(LBK_CONFIG_BAD_COUNT, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &value, 4));
+    value = LBK_MAX_DEVICE_COUNT + 1;
+    ASSERT_EQ(LBK_CONFIG_BAD_COUNT, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &value, 4));
+    value = 2;
+    ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &value, 4));
+    ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_MESSAGE_MODE, LBK_REG_DWORD, &value, 4));
+    n = utf16("sometimes", text);
+    ASSERT_EQ(LBK_CONFIG_UNKNOWN_POLICY,
+              lbk_config_apply(&config, LBK_PARAM_ID_WHEN_PEER_CLOSED, LBK_REG_SZ, text, n * 2));
+    ASSERT_TRUE(memcmp(&before, &config, sizeof(config)) == 0);
+    value = LBK_MAX_DEVICE_COUNT;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &value, 4));
+    value = 1;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &value, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_MESSAGE_MODE, LBK_REG_DWORD, &value, 4));
+    n = utf16("Discard", text);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_WHEN_PEER_CLOSED, LBK_REG_SZ, text, n * 2));
+    ASSERT_EQ(LBK_PEER_CLOSED_DISCARD, config.when_peer_closed);
+    ASSERT_EQ(LBK_MAX_DEVICE_COUNT, config.device_count);
+    ASSERT_EQ(1, config.pairs);
+    ASSERT_EQ(1, config.message_mode);
+    ASSERT_EQ(2 * LBK_MAX_DEVICE_COUNT, lbk_config_device_total(&config));
+}
+
+/* name as ASCII, for comparisons */
+static const char *ascii(const uint16_t *name)
+{
+    static char out[LBK_MAX_NAME_CHARS + 1];
+    size_t i;
+
+    for (i = 0; name[i] != 0 && i < LBK_MAX_NAME_CHARS; i++)
+        out[i] = (char)name[i];
+    out[i] = 0;
+    return out;
+}
+
+TEST(config_device_names_follow_count_and_pairs)
+{
+    struct lbk_config config = default_config();
+    uint16_t name[LBK_MAX_NAME_CHARS + 1];
+
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_ROLE_LOOPBACK, lbk_config_device_name(&config, 0, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBK") == 0); /* a count of 1 keeps the tutorials' name */
+    config.device_count = 12;
+    ASSERT_EQ(LBK_ROLE_LOOPBACK, lbk_config_device_name(&config, 0, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBK0") == 0);
+    lbk_config_device_name(&config, 11, name);
+    ASSERT_TRUE(strcmp(ascii(name), "LBK11") == 0);
+    config.pairs = 1;
+    ASSERT_EQ(LBK_ROLE_A, lbk_config_device_name(&config, 0, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBK0A") == 0);
+    ASSERT_EQ(LBK_ROLE_B, lbk_config_device_name(&config, 23, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBK11B") == 0);
+    config.device_count = 1;
+    ASSERT_EQ(LBK_ROLE_B, lbk_config_device_name(&config, 1, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBKB") == 0);
+}
+
+TEST(config_whole_bounds_total_buffer_and_name_length)
+{
+    struct lbk_config config = default_config();
+    size_t i;
+
+    config.buffer_size = LBK_MAX_BUFFER_SIZE;
+    config.device_count = 4;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config)); /* exactly 1 GiB */
+    config.pairs = 1;
+    ASSERT_EQ(LBK_CONFIG_TOTAL_TOO_LARGE, lbk_config_check_whole(&config));
+    config.buffer_size = 4096;
+    for (i = 0; i < LBK_MAX_NAME_CHARS - 2; i++)
+        config.name[i] = 'n';
+    config.name[i] = 0; /* 61 characters + "3A" = 63 */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    config.device_count = 10; /* + "9A": still 63 */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    config.device_count = 11; /* + "10A": 64 */
+    ASSERT_EQ(LBK_CONFIG_NAMES_TOO_LONG, lbk_config_check_whole(&config));
+    config.device_count = 0;
+    ASSERT_EQ(LBK_CONFIG_BAD_COUNT, lbk_config_check_whole(&config));
 }

@@ -33,10 +33,12 @@ TEST(control_atomic_write_bounded_by_capacity)
 TEST(control_only_the_exact_codes_are_known)
 {
     static const uint32_t known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK,
-                                      IOCTL_LBK_WRITE_ATOMIC, IOCTL_LBK_GET_INFO };
+                                      IOCTL_LBK_WRITE_ATOMIC, IOCTL_LBK_GET_INFO,
+                                      IOCTL_LBK_GET_HANDLE_OPTIONS, IOCTL_LBK_SET_HANDLE_OPTIONS,
+                                      IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT };
     uint32_t function, method, access, i, hits = 0;
 
-    /* Every function of the device type, with every method and access: only the five answer. */
+    /* Every function of the device type, with every method and access: only the nine answer. */
     for (function = 0; function < 0x1000; function++)
         for (method = 0; method < 4; method++)
             for (access = 0; access < 4; access++) {
@@ -50,7 +52,24 @@ TEST(control_only_the_exact_codes_are_known)
                     hits++;
                 }
             }
-    ASSERT_EQ(5, hits);
+    ASSERT_EQ(9, hits);
     ASSERT_EQ(LBK_CONTROL_UNKNOWN_CODE, lbk_control_check(IOCTL_LBK_GET_STATS ^ 0x00010000u, 0, 4096, 16));
     ASSERT_EQ(LBK_CONTROL_UNKNOWN_CODE, lbk_control_check(0, 0, 0, 16));
+}
+
+TEST(control_input_structures_must_have_their_exact_size)
+{
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_SET_HANDLE_OPTIONS, sizeof(lbk_handle_options), 0, 16));
+    ASSERT_EQ(LBK_CONTROL_INVALID_PARAMETER, lbk_control_check(IOCTL_LBK_SET_HANDLE_OPTIONS, 0, 0, 16));
+    ASSERT_EQ(LBK_CONTROL_INVALID_PARAMETER,
+              lbk_control_check(IOCTL_LBK_SET_HANDLE_OPTIONS, sizeof(lbk_handle_options) + 1, 0, 16));
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_SET_MESSAGE_MODE, 4, 0, 16));
+    ASSERT_EQ(LBK_CONTROL_INVALID_PARAMETER, lbk_control_check(IOCTL_LBK_SET_MESSAGE_MODE, 8, 0, 16));
+    ASSERT_EQ(LBK_CONTROL_INVALID_PARAMETER, lbk_control_check(IOCTL_LBK_WAIT, 4, sizeof(lbk_wait_result), 16));
+    ASSERT_EQ(LBK_CONTROL_BUFFER_TOO_SMALL,
+              lbk_control_check(IOCTL_LBK_WAIT, sizeof(lbk_wait_request), sizeof(lbk_wait_result) - 1, 16));
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_WAIT, sizeof(lbk_wait_request), sizeof(lbk_wait_result), 16));
+    ASSERT_EQ(LBK_CONTROL_BUFFER_TOO_SMALL,
+              lbk_control_check(IOCTL_LBK_GET_HANDLE_OPTIONS, 0, sizeof(lbk_handle_options) - 1, 16));
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_GET_HANDLE_OPTIONS, 0, sizeof(lbk_handle_options), 16));
 }

@@ -27,6 +27,29 @@ static void check_valid(const struct lbk_config *config)
     CHECK(config->io_method == LBK_IO_BUFFERED || config->io_method == LBK_IO_DIRECT ||
           config->io_method == LBK_IO_NEITHER);
     CHECK(config->trace_level <= LBK_CONFIG_MAX_TRACE_LEVEL);
+    CHECK(config->device_count >= 1 && config->device_count <= LBK_MAX_DEVICE_COUNT);
+    CHECK(config->message_mode <= 1 && config->pairs <= 1);
+    CHECK(config->when_peer_closed == LBK_PEER_CLOSED_PEND || config->when_peer_closed == LBK_PEER_CLOSED_FAIL ||
+          config->when_peer_closed == LBK_PEER_CLOSED_DISCARD);
+}
+
+/* A configuration that passes the whole check names every device validly and distinctly enough. */
+static void check_names(const struct lbk_config *config)
+{
+    uint16_t name[LBK_MAX_NAME_CHARS + 1];
+    uint32_t i;
+
+    if (lbk_config_check_whole(config) != LBK_CONFIG_OK)
+        return;
+    CHECK((uint64_t)lbk_config_device_total(config) * config->buffer_size <= LBK_MAX_TOTAL_BUFFER);
+    for (i = 0; i < lbk_config_device_total(config); i++) {
+        size_t chars = 0;
+
+        lbk_config_device_name(config, i, name);
+        while (chars <= LBK_MAX_NAME_CHARS && name[chars] != 0)
+            chars++;
+        CHECK(lbk_config_check_name(name, chars) == LBK_CONFIG_OK);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(lbk_config_strerror(error)[0] != '\0');
     if (error != LBK_CONFIG_OK && error != LBK_CONFIG_CLAMPED)
         CHECK(memcmp(&config, &before, sizeof(config)) == 0);
+    check_names(&config);
     if (error == LBK_CONFIG_CLAMPED) {
         CHECK(param == LBK_PARAM_ID_TRACE_LEVEL && config.trace_level == LBK_CONFIG_MAX_TRACE_LEVEL);
         before.trace_level = config.trace_level;

@@ -13,6 +13,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int is_known(uint32_t code)
+{
+    return code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
+           code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO || code == IOCTL_LBK_GET_HANDLE_OPTIONS ||
+           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint32_t code, input_length, output_length;
@@ -31,16 +38,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verdict = lbk_control_check(code, input_length, output_length, capacity);
     switch (verdict) {
     case LBK_CONTROL_OK:
-        CHECK(code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
-              code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO);
+        CHECK(is_known(code));
         CHECK(code != IOCTL_LBK_GET_STATS || output_length >= sizeof(lbk_stats));
         CHECK(code != IOCTL_LBK_GET_INFO || output_length >= sizeof(lbk_device_info));
         CHECK(code != IOCTL_LBK_PURGE || output_length == 0 || output_length >= sizeof(lbk_purge_result));
         CHECK(code != IOCTL_LBK_WRITE_ATOMIC || output_length <= capacity);
+        CHECK(code != IOCTL_LBK_GET_HANDLE_OPTIONS || output_length >= sizeof(lbk_handle_options));
+        CHECK(code != IOCTL_LBK_SET_HANDLE_OPTIONS || input_length == sizeof(lbk_handle_options));
+        CHECK(code != IOCTL_LBK_SET_MESSAGE_MODE || input_length == sizeof(lbk_u32));
+        CHECK(code != IOCTL_LBK_WAIT ||
+              (input_length == sizeof(lbk_wait_request) && output_length >= sizeof(lbk_wait_result)));
         break;
     case LBK_CONTROL_UNKNOWN_CODE:
-        CHECK(code != IOCTL_LBK_GET_STATS && code != IOCTL_LBK_PURGE && code != IOCTL_LBK_PEEK &&
-              code != IOCTL_LBK_WRITE_ATOMIC && code != IOCTL_LBK_GET_INFO);
+        CHECK(!is_known(code));
         break;
     case LBK_CONTROL_BUFFER_TOO_SMALL:
     case LBK_CONTROL_INVALID_PARAMETER:

@@ -1,0 +1,167 @@
+/*
+ * lbk_channel.c - framing and accounting over the ring (any mode, any OS). See lbk_channel.h.
+ */
+#include "lbk_channel.h"
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode)
+{
+    lbk_ring_init(&channel->ring, storage, capacity);
+    channel->message_mode = message_mode != 0;
+    channel->queued = 0;
+    channel->head_left = 0;
+    channel->bytes_in = 0;
+    channel->bytes_out = 0;
+    channel->bytes_purged = 0;
+    channel->bytes_direct = 0;
+}
+
+int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode)
+{
+    /* No zero-length message is ever stored, so nothing queued means an empty ring. */
+    if (channel->queued != 0)
+        return 0;
+    channel->message_mode = message_mode != 0;
+    return 1;
+}
+
+size_t lbk_channel_max_message(const lbk_channel_t *channel)
+{
+    size_t capacity = channel->ring.capacity;
+
+    if (!channel->message_mode)
+        return SIZE_MAX;
+    return capacity > LBK_MESSAGE_HEADER_BYTES ? capacity - LBK_MESSAGE_HEADER_BYTES : 0;
+}
+
+size_t lbk_channel_room(const lbk_channel_t *channel)
+{
+    size_t room = lbk_ring_room(&channel->ring);
+
+    if (!channel->message_mode)
+        return room;
+    return room > LBK_MESSAGE_HEADER_BYTES ? room - LBK_MESSAGE_HEADER_BYTES : 0;
+}
+
+/* Message mode: the length stored before the oldest message; the caller knows one is queued. */
+static size_t peek_header(const lbk_channel_t *channel)
+{
+    uint32_t length = 0;
+
+    lbk_ring_peek(&channel->ring, &length, sizeof(length));
+    return length;
+}
+
+size_t lbk_channel_next_length(const lbk_channel_t *channel)
+{
+    if (!channel->message_mode)
+        return channel->queued;
+    if (channel->head_left != 0)
+        return channel->head_left;
+    return channel->queued != 0 ? peek_header(channel) : 0;
+}
+
+size_t lbk_channel_write(lbk_channel_t *channel, const void *src, size_t len)
+{
+    size_t n;
+
+    if (len == 0)
+        return 0;
+    if (channel->message_mode) {
+        uint32_t header = (uint32_t)len;
+
+        if (len > lbk_channel_room(channel))
+            return 0;
+        lbk_ring_write(&channel->ring, &header, sizeof(header));
+        n = lbk_ring_write(&channel->ring, src, len);
+    } else {
+        n = lbk_ring_write(&channel->ring, src, len);
+    }
+    channel->queued += n;
+    channel->bytes_in += n;
+    return n;
+}
+
+/* Message mode: makes the next message's bytes the head of the ring; returns its unread length. */
+static size_t open_head_message(lbk_channel_t *channel)
+{
+    if (channel->head_left == 0 && channel->queued != 0) {
+        uint32_t header;
+
+        lbk_ring_read(&channel->ring, &header, sizeof(header));
+        channel->head_left = header;
+    }
+    return channel->head_left;
+}
+
+size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t len, int *message_left)
+{
+    size_t n;
+
+    if (message_left != NULL)
+        *message_left = 0;
+    if (channel->message_mode) {
+        size_t left = open_head_message(channel);
+
+        n = lbk_ring_read(&channel->ring, dst, min_size(len, left));
+        channel->head_left = left - n;
+        if (message_left != NULL)
+            *message_left = channel->head_left != 0;
+    } else {
+        n = lbk_ring_read(&channel->ring, dst, len);
+    }
+    channel->queued -= n;
+    channel->bytes_out += n;
+    return n;
+}
+
+size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len)
+{
+    uint8_t header[LBK_MESSAGE_HEADER_BYTES];
+    lbk_ring_t view;
+    size_t want;
+
+    if (!channel->message_mode)
+        return lbk_ring_peek(&channel->ring, dst, len);
+    want = min_size(len, lbk_channel_next_length(channel));
+    if (want == 0 || channel->head_left != 0)
+        return lbk_ring_peek(&channel->ring, dst, want);
+    /* The next message's header is still queued: read past it in a copy of the ring's indices,
+       which moves no byte of the channel itself. */
+    view = channel->ring;
+    lbk_ring_read(&view, header, sizeof(header));
+    return lbk_ring_read(&view, dst, want);
+}
+
+size_t lbk_channel_purge(lbk_channel_t *channel)
+{
+    size_t n = channel->queued;
+
+    lbk_ring_purge(&channel->ring);
+    channel->head_left = 0;
+    channel->queued = 0;
+    channel->bytes_purged += n;
+    return n;
+}
+
+size_t lbk_channel_hand_off(lbk_channel_t *channel, void *dst, size_t dst_len, const void *src,
+                            size_t src_len, int *message_left)
+{
+    size_t n = min_size(dst_len, src_len);
+
+    if (n != 0)
+        lbk__copy(dst, src, n);
+    if (message_left != NULL)
+        *message_left = channel->message_mode && n < src_len;
+    channel->bytes_in += n;
+    channel->bytes_out += n;
+    channel->bytes_direct += n;
+    return n;
+}
+
+void lbk_channel_count_lost(lbk_channel_t *channel, size_t bytes)
+{
+    channel->bytes_out -= bytes;
+    channel->bytes_purged += bytes;
+}

@@ -1,0 +1,79 @@
+/*
+ * lbk_channel.h - one direction of data through a device: a ring, its framing (byte stream or
+ * messages) and its accounting (any mode, any OS).
+ *
+ * A loopback device has one channel; each end of a pair writes into one and reads from the
+ * other. Like the ring, a channel does no locking and no allocation: the caller serialises every
+ * call on it. At any time: bytes_in == bytes_out + bytes_purged + lbk_channel_queued().
+ *
+ * Message mode stores each message as a 4-byte length, then its bytes. A read that takes only
+ * part of a message leaves the rest as the head message (head_left), to be read next.
+ */
+#ifndef LBK_CHANNEL_H
+#define LBK_CHANNEL_H
+
+#include "lbk_ring.h"
+#include "../include/lbk_ioctl.h"
+
+typedef struct lbk_channel_s {
+    lbk_ring_t ring;       /* payload, and in message mode the length before each message */
+    int message_mode;      /* 0 byte stream, 1 messages */
+    size_t queued;         /* payload bytes queued (headers not counted) */
+    size_t head_left;      /* message mode: unread bytes of a message whose header is consumed */
+    uint64_t bytes_in;     /* payload bytes ever accepted, through the ring or handed off */
+    uint64_t bytes_out;    /* payload bytes ever handed to readers */
+    uint64_t bytes_purged; /* payload bytes ever dropped */
+    uint64_t bytes_direct; /* of bytes_out, those handed off without passing through the ring */
+} lbk_channel_t;
+
+void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode);
+
+/* Switches framing; only an empty channel can (returns 0 when bytes are queued). */
+int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode);
+
+static inline size_t lbk_channel_queued(const lbk_channel_t *channel) { return channel->queued; }
+static inline size_t lbk_channel_capacity(const lbk_channel_t *channel) { return channel->ring.capacity; }
+
+/* The longest write accepted: any length in byte-stream mode, capacity - header for messages. */
+size_t lbk_channel_max_message(const lbk_channel_t *channel);
+
+/* Payload bytes a write could add now (message mode: the longest message that fits now). */
+size_t lbk_channel_room(const lbk_channel_t *channel);
+
+/* Message mode: bytes left of the next message to read; 0 when none. Stream: lbk_channel_queued. */
+size_t lbk_channel_next_length(const lbk_channel_t *channel);
+
+/*
+ * Appends from src. Byte stream: min(len, room) bytes. Message mode: len bytes as one message if
+ * it fits whole, else nothing. Returns the payload bytes appended. len 0 appends nothing.
+ */
+size_t lbk_channel_write(lbk_channel_t *channel, const void *src, size_t len);
+
+/*
+ * Moves queued bytes to dst. Byte stream: min(len, queued). Message mode: at most the rest of the
+ * next message; *message_left (may be NULL) is set when part of that message stays queued.
+ */
+size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t len, int *message_left);
+
+/* Copies like lbk_channel_read without consuming anything. */
+size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);
+
+/* Drops everything queued; returns the payload bytes dropped. */
+size_t lbk_channel_purge(lbk_channel_t *channel);
+
+/*
+ * Direct hand-off from a waiting writer to a waiting reader, legal only while nothing is queued
+ * (the writer's bytes are the oldest). Copies min(dst_len, src_len) bytes; in message mode src
+ * is the rest of one message and *message_left is set when dst was too small for all of it.
+ * Counts the bytes as in, out and direct. Returns the bytes copied.
+ */
+size_t lbk_channel_hand_off(lbk_channel_t *channel, void *dst, size_t dst_len, const void *src,
+                            size_t src_len, int *message_left);
+
+/*
+ * Counts bytes that a reader lost after they left the channel (its buffer faulted): they move
+ * from bytes_out to bytes_purged, so the accounting still balances.
+ */
+void lbk_channel_count_lost(lbk_channel_t *channel, size_t bytes);
+
+#endif /* LBK_CHANNEL_H */
