@@ -16,7 +16,7 @@ static NTSTATUS LbkCompleteIrp(PIRP irp, NTSTATUS status, ULONG_PTR information)
 _Use_decl_annotations_
 NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
     PLBK_FILE_CONTEXT context;
     KLOCK_QUEUE_HANDLE lockHandle;
@@ -34,7 +34,7 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     }
     context->FileObject = stack->FileObject;
     stack->FileObject->FsContext = context;
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     InsertTailList(&ext->OpenFiles, &context->Link);
     ext->OpenHandles++;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
@@ -50,16 +50,16 @@ static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
     LIST_ENTRY done;
 
     InitializeListHead(&done);
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     LbkFlushLocked(ext, fileObject, STATUS_CANCELLED, &done);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(ext, &done);
+    LbkCompleteList(&done);
 }
 
 _Use_decl_annotations_
 NTSTATUS LbkDispatchCleanup(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    LbkFlushFile(deviceObject->DeviceExtension, IoGetCurrentIrpStackLocation(irp)->FileObject);
+    LbkFlushFile(LbkExtension(deviceObject), IoGetCurrentIrpStackLocation(irp)->FileObject);
     return LbkCompleteIrp(irp, STATUS_SUCCESS, 0);
 }
 
@@ -71,17 +71,24 @@ NTSTATUS LbkDispatchCleanup(PDEVICE_OBJECT deviceObject, PIRP irp)
 _Use_decl_annotations_
 NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     PFILE_OBJECT fileObject = IoGetCurrentIrpStackLocation(irp)->FileObject;
     PLBK_FILE_CONTEXT context = fileObject->FsContext;
     KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY done;
 
     LbkFlushFile(ext, fileObject);
     if (context != NULL) {
-        KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
+        InitializeListHead(&done);
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
         RemoveEntryList(&context->Link);
-        ext->OpenHandles--;
+        /* The last handle of one end changes what the other end's writes and waits see. */
+        if (--ext->OpenHandles == 0) {
+            LbkPeerClosedLocked(ext, &done);
+            LbkPumpLocked(ext->Unit, NULL, &done);
+        }
         KeReleaseInStackQueuedSpinLock(&lockHandle);
+        LbkCompleteList(&done);
         fileObject->FsContext = NULL;
         LbkFree(context, LBK_TAG_FILE);
     }
@@ -90,16 +97,43 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
 }
 
 /*
+ * What a WRITE does while the other end of a pair has no handle open. Returns TRUE when that
+ * decides the request, with *status set. Lock held.
+ */
+static BOOLEAN LbkPeerClosedWriteLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, NTSTATUS *status)
+{
+    if (!LbkPeerGoneLocked(ext))
+        return FALSE;
+    switch (ext->WhenPeerClosed) {
+    case LBK_PEER_CLOSED_FAIL:
+        *status = STATUS_PIPE_DISCONNECTED;
+        return TRUE;
+    case LBK_PEER_CLOSED_DISCARD:
+        ext->BytesDiscarded += length;
+        irp->IoStatus.Information = length;
+        LbkFileContext(irp)->BytesIn += length;
+        *status = STATUS_SUCCESS;
+        return TRUE;
+    case LBK_PEER_CLOSED_PEND:
+    default:
+        return FALSE;
+    }
+}
+
+/*
  * READ and WRITE share one shape: count the request, complete zero lengths at once, find the
- * data, then under the lock either finish now or queue, and let the pump serve whoever waits.
+ * data, then under the lock queue it and let the pump serve whoever can be served. If the pump
+ * did not finish it, it waits (or, on a non-blocking handle, ends now).
  */
 static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLEAN isWrite)
 {
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
     ULONG length = isWrite ? stack->Parameters.Write.Length : stack->Parameters.Read.Length;
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    PLBK_QUEUE queue = isWrite ? &ext->Out->Writes : &ext->In->Reads;
     KLOCK_QUEUE_HANDLE lockHandle;
+    LONGLONG deadline = 0;
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN queued = FALSE;
@@ -107,47 +141,55 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     InitializeListHead(&done);
     irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[1] = NULL;
+    irp->Tail.Overlay.DriverContext[2] = NULL;
+    irp->Tail.Overlay.DriverContext[3] = NULL;
     if (context == NULL) {
         status = STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
     } else if (length != 0) {
         status = LbkPrepareTransfer(ext, irp, length, isWrite);
     }
 
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     if (isWrite)
         ext->WriteRequests++;
     else
         ext->ReadRequests++;
     if (NT_SUCCESS(status) && length != 0) {
-        BOOLEAN mustWait = TRUE;
+        lbk_handle_options options = context->Options;
+        ULONG timeout = isWrite ? options.write_timeout_ms : options.read_timeout_ms;
 
-        if (isWrite && IsListEmpty(&ext->PendingWrites)) {
-            SIZE_T n = lbk_ring_write(&ext->Ring, LBK_IRP_DATA(irp), length);
-
-            irp->IoStatus.Information = n;
-            context->BytesIn += n;
-            mustWait = n < length;
-        } else if (!isWrite && lbk_ring_count(&ext->Ring) != 0) {
-            SIZE_T n = lbk_ring_read(&ext->Ring, LBK_IRP_DATA(irp), LbkTransferLength(ext, irp));
-
-            irp->IoStatus.Information = n;
-            context->BytesOut += n;
-            mustWait = FALSE;
+        if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
+            status = STATUS_INVALID_BUFFER_SIZE;
+        } else if (!isWrite || !LbkPeerClosedWriteLocked(ext, irp, length, &status)) {
+            LbkInsertLocked(queue, irp);
+            LbkPumpLocked(ext->Unit, irp, &done);
+            if (LBK_IRP_QUEUE(irp) == NULL) {
+                /* The pump finished it: it is on done, to be completed last, here. */
+                RemoveEntryList(&irp->Tail.Overlay.ListEntry);
+                status = irp->IoStatus.Status;
+            } else if (options.flags & LBK_HANDLE_NONBLOCKING) {
+                LbkUnlinkLocked(irp);
+                status = isWrite ? STATUS_SUCCESS : STATUS_PIPE_EMPTY;
+            } else {
+                if (timeout != 0)
+                    deadline = LbkDeadline(timeout);
+                queued = LbkArmLocked(irp, deadline);
+                if (!queued) {
+                    status = STATUS_CANCELLED;
+                    ext->CancelledRequests++;
+                }
+            }
         }
-        if (mustWait) {
-            queued = LbkEnqueueLocked(ext, irp);
-            if (!queued)
-                status = STATUS_CANCELLED;
-        }
-        LbkPumpLocked(ext, &done);
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
-    LbkCompleteList(ext, &done);
-    if (queued)
+    LbkCompleteList(&done);
+    if (queued) {
+        if (deadline != 0)
+            LbkTimerWake();
         return STATUS_PENDING;
-    LbkCompleteTransfer(ext, irp, status);
-    return status;
+    }
+    return LbkCompleteTransfer(ext, irp, status);
 }
 
 _Use_decl_annotations_
@@ -162,28 +204,48 @@ NTSTATUS LbkDispatchWrite(PDEVICE_OBJECT deviceObject, PIRP irp)
     return LbkDispatchTransfer(deviceObject, irp, TRUE);
 }
 
+static ULONG LbkStateLocked(PLBK_DEVICE_EXTENSION ext)
+{
+    ULONG state = 0;
+
+    if (ext->In->Data.message_mode)
+        state |= LBK_STATE_MESSAGE_MODE;
+    if (ext->Role != LBK_ROLE_LOOPBACK)
+        state |= LBK_STATE_PAIRED;
+    if (ext->Peer->OpenHandles != 0)
+        state |= LBK_STATE_PEER_OPEN;
+    return state;
+}
+
 static NTSTATUS LbkGetStats(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information)
 {
     lbk_stats *stats = irp->AssociatedIrp.SystemBuffer;
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    const lbk_channel_t *in = &ext->In->Data;
     KLOCK_QUEUE_HANDLE lockHandle;
 
     RtlZeroMemory(stats, sizeof(*stats));
     stats->struct_size = sizeof(*stats);
     stats->io_method = (lbk_u32)ext->IoMethod;
     stats->pool_bytes = LbkPoolBytesOutstanding();
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    stats->capacity = ext->Ring.capacity;
-    stats->bytes_queued = lbk_ring_count(&ext->Ring);
-    stats->bytes_in = ext->Ring.bytes_in;
-    stats->bytes_out = ext->Ring.bytes_out - ext->BytesDropped;
-    stats->bytes_purged = ext->Ring.bytes_purged + ext->BytesDropped;
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    stats->capacity = lbk_channel_capacity(in);
+    stats->bytes_queued = lbk_channel_queued(in);
+    stats->bytes_in = ext->Out->Data.bytes_in;
+    stats->bytes_out = in->bytes_out;
+    stats->bytes_purged = in->bytes_purged;
+    stats->bytes_direct = in->bytes_direct;
+    stats->bytes_discarded = ext->BytesDiscarded;
+    stats->peer_bytes_queued = lbk_channel_queued(&ext->Out->Data);
     stats->write_requests = ext->WriteRequests;
     stats->read_requests = ext->ReadRequests;
     stats->cancelled_requests = ext->CancelledRequests;
-    stats->pending_reads = ext->PendingReadCount;
-    stats->pending_writes = ext->PendingWriteCount;
+    stats->timed_out_requests = ext->TimedOutRequests;
+    stats->pending_reads = ext->In->Reads.Count;
+    stats->pending_writes = ext->Out->Writes.Count;
+    stats->pending_waits = ext->Waits.Count;
     stats->open_handles = ext->OpenHandles;
+    stats->state = LbkStateLocked(ext);
     if (context != NULL) {
         stats->handle_bytes_in = context->BytesIn;
         stats->handle_bytes_out = context->BytesOut;
@@ -201,11 +263,11 @@ static NTSTATUS LbkPurge(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength
     SIZE_T purged;
 
     InitializeListHead(&done);
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    purged = lbk_ring_purge(&ext->Ring);
-    LbkPumpLocked(ext, &done);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    purged = lbk_channel_purge(&ext->In->Data);
+    LbkPumpLocked(ext->Unit, NULL, &done);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(ext, &done);
+    LbkCompleteList(&done);
 
     LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: purged %Iu bytes\n", ext->Name, purged);
     if (outputLength != 0) {
@@ -233,8 +295,8 @@ static NTSTATUS LbkPeek(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength,
     buffer = LbkDirectBuffer(irp);
     if (buffer == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    *information = lbk_ring_peek(&ext->Ring, buffer, outputLength);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    *information = lbk_channel_peek(&ext->In->Data, buffer, outputLength);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     return STATUS_SUCCESS;
 }
@@ -255,16 +317,24 @@ static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length
     if (buffer == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     InitializeListHead(&done);
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    if (!IsListEmpty(&ext->PendingWrites) || lbk_ring_room(&ext->Ring) < length) {
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (length > lbk_channel_max_message(&ext->Out->Data)) {
+        status = STATUS_INVALID_BUFFER_SIZE;
+    } else if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_FAIL) {
+        status = STATUS_PIPE_DISCONNECTED;
+    } else if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
+        ext->BytesDiscarded += length;
+        context->BytesIn += length;
+        *information = length;
+    } else if (!IsListEmpty(&ext->Out->Writes.Irps) || lbk_channel_room(&ext->Out->Data) < length) {
         status = STATUS_DEVICE_BUSY;
     } else {
-        *information = lbk_ring_write(&ext->Ring, buffer, length);
+        *information = lbk_channel_write(&ext->Out->Data, buffer, length);
         context->BytesIn += length;
-        LbkPumpLocked(ext, &done);
+        LbkPumpLocked(ext->Unit, NULL, &done);
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(ext, &done);
+    LbkCompleteList(&done);
     return status;
 }
 
@@ -273,14 +343,24 @@ static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR infor
 {
     PVOID userBuffer = irp->UserBuffer;
     NTSTATUS status = STATUS_SUCCESS;
+    KLOCK_QUEUE_HANDLE lockHandle;
     lbk_device_info info;
 
     RtlZeroMemory(&info, sizeof(info));
     info.struct_size = sizeof(info);
     info.protocol_version = LBK_PROTOCOL_VERSION;
     info.io_method = (lbk_u32)ext->IoMethod;
-    info.capacity = (lbk_u32)ext->Ring.capacity;
+    info.capacity = (lbk_u32)lbk_channel_capacity(&ext->In->Data);
     RtlCopyMemory(info.name, ext->Name, sizeof(ext->Name));
+    RtlCopyMemory(info.peer_name, ext->Peer->Name, sizeof(ext->Peer->Name));
+    info.role = (lbk_u32)ext->Role;
+    info.unit = ext->Unit->Index;
+    info.unit_count = LbkUnitCount;
+    info.when_peer_closed = (lbk_u32)ext->WhenPeerClosed;
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    info.state = LbkStateLocked(ext);
+    info.max_message = (lbk_u32)min(lbk_channel_max_message(&ext->Out->Data), (SIZE_T)MAXULONG);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
     __try {
         if (irp->RequestorMode != KernelMode)
             ProbeForWrite(userBuffer, sizeof(info), sizeof(lbk_u32));
@@ -292,19 +372,103 @@ static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR infor
     return status;
 }
 
+static NTSTATUS LbkHandleOptions(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN set, PULONG_PTR information)
+{
+    lbk_handle_options *options = irp->AssociatedIrp.SystemBuffer;
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    KLOCK_QUEUE_HANDLE lockHandle;
+
+    if (context == NULL)
+        return STATUS_INVALID_DEVICE_STATE;
+    if (set && ((options->flags & ~LBK_HANDLE_VALID_FLAGS) != 0 || options->reserved != 0))
+        return STATUS_INVALID_PARAMETER;
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (set)
+        context->Options = *options;
+    else
+        *options = context->Options;
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    *information = set ? 0 : sizeof(*options);
+    return STATUS_SUCCESS;
+}
+
+/* Both directions of a unit change together, and only while none has anything in flight. */
+static NTSTATUS LbkSetMessageMode(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    lbk_u32 mode = *(const lbk_u32 *)irp->AssociatedIrp.SystemBuffer;
+    PLBK_UNIT unit = ext->Unit;
+    KLOCK_QUEUE_HANDLE lockHandle;
+    NTSTATUS status = STATUS_SUCCESS;
+    ULONG i;
+
+    if (mode > 1)
+        return STATUS_INVALID_PARAMETER;
+    KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
+    for (i = 0; i < unit->ChannelCount; i++) {
+        if (lbk_channel_queued(&unit->Channels[i].Data) != 0 || unit->Channels[i].Writes.Count != 0)
+            status = STATUS_DEVICE_BUSY;
+    }
+    for (i = 0; i < unit->ChannelCount && NT_SUCCESS(status); i++)
+        lbk_channel_set_message_mode(&unit->Channels[i].Data, (int)mode);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: %s mode: 0x%08x\n", ext->Name, mode ? "message" : "byte-stream", status);
+    return status;
+}
+
+/*
+ * The inverted call: completes now if a requested event holds (or the handle is non-blocking),
+ * else waits on ext->Waits until the pump sees one, its timeout passes, or it is cancelled.
+ */
+static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued)
+{
+    lbk_wait_request request = *(const lbk_wait_request *)irp->AssociatedIrp.SystemBuffer;
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    lbk_wait_result result;
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LONGLONG deadline;
+    NTSTATUS status = STATUS_SUCCESS;
+
+    if (context == NULL)
+        return STATUS_INVALID_DEVICE_STATE;
+    if (request.events == 0 || (request.events & ~LBK_EVENT_VALID) != 0 || request.reserved != 0)
+        return STATUS_INVALID_PARAMETER;
+    deadline = LbkDeadline(request.timeout_ms);
+    irp->Tail.Overlay.DriverContext[2] = NULL;
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (request.min_room > lbk_channel_max_message(&ext->Out->Data) ||
+        request.min_room > lbk_channel_capacity(&ext->Out->Data)) {
+        status = STATUS_INVALID_PARAMETER; /* room that could never come */
+    } else if (LbkReadyEventsLocked(ext, request.events, request.min_room, &result) != 0 ||
+               (context->Options.flags & LBK_HANDLE_NONBLOCKING)) {
+        /* The same buffer holds the request, which a queued WAIT still needs: write it only now. */
+        *(lbk_wait_result *)irp->AssociatedIrp.SystemBuffer = result;
+        *information = sizeof(result);
+    } else {
+        LbkInsertLocked(&ext->Waits, irp);
+        *queued = LbkArmLocked(irp, deadline);
+        if (!*queued)
+            status = STATUS_CANCELLED;
+    }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    if (*queued && deadline != 0)
+        LbkTimerWake();
+    return status;
+}
+
 _Use_decl_annotations_
 NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
     ULONG code = stack->Parameters.DeviceIoControl.IoControlCode;
     ULONG outputLength = stack->Parameters.DeviceIoControl.OutputBufferLength;
     ULONG_PTR information = 0;
+    BOOLEAN queued = FALSE;
     NTSTATUS status;
 
     /* Lengths first, by the contract's one table; the handlers below can trust them. */
     switch (lbk_control_check(code, stack->Parameters.DeviceIoControl.InputBufferLength, outputLength,
-                              ext->Ring.capacity)) {
+                              lbk_channel_capacity(&ext->Out->Data))) {
     case LBK_CONTROL_OK:
         break;
     case LBK_CONTROL_BUFFER_TOO_SMALL:
@@ -332,6 +496,18 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         break;
     case IOCTL_LBK_GET_INFO:
         status = LbkGetInfo(ext, irp, &information);
+        break;
+    case IOCTL_LBK_GET_HANDLE_OPTIONS:
+    case IOCTL_LBK_SET_HANDLE_OPTIONS:
+        status = LbkHandleOptions(ext, irp, code == IOCTL_LBK_SET_HANDLE_OPTIONS, &information);
+        break;
+    case IOCTL_LBK_SET_MESSAGE_MODE:
+        status = LbkSetMessageMode(ext, irp);
+        break;
+    case IOCTL_LBK_WAIT:
+        status = LbkWait(ext, irp, &information, &queued);
+        if (queued)
+            return STATUS_PENDING;
         break;
     default: /* lbk_control_check knows no other code */
         status = STATUS_INVALID_DEVICE_REQUEST;

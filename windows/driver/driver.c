@@ -1,7 +1,8 @@
 /*
  * driver.c - DriverEntry, DriverUnload and the service's configuration (kernel mode, PASSIVE_LEVEL).
- * A legacy (non-Plug-and-Play) driver: loading the service creates its one device, stopping the
- * service deletes it. DriverUnload undoes DriverEntry in reverse order.
+ * A legacy (non-Plug-and-Play) driver: loading the service creates its devices (DeviceCount
+ * loopback devices or pairs), stopping the service deletes them. DriverUnload undoes DriverEntry
+ * in reverse order.
  */
 #include "lbk_driver.h"
 
@@ -22,6 +23,10 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_DEVICE_NAME] = LBK_PARAM_DEVICE_NAME,
     [LBK_PARAM_ID_BUFFER_SIZE] = LBK_PARAM_BUFFER_SIZE,
     [LBK_PARAM_ID_IO_METHOD] = LBK_PARAM_IO_METHOD,
+    [LBK_PARAM_ID_DEVICE_COUNT] = LBK_PARAM_DEVICE_COUNT,
+    [LBK_PARAM_ID_MESSAGE_MODE] = LBK_PARAM_MESSAGE_MODE,
+    [LBK_PARAM_ID_PAIRS] = LBK_PARAM_PAIRS,
+    [LBK_PARAM_ID_WHEN_PEER_CLOSED] = LBK_PARAM_WHEN_PEER_CLOSED,
 };
 
 /*
@@ -93,7 +98,7 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *c
     status = ZwOpenKey(&key, KEY_READ, &attributes);
     LbkFree(keyPath.Buffer, LBK_TAG_NAME);
     if (status == STATUS_OBJECT_NAME_NOT_FOUND)
-        return STATUS_SUCCESS; /* no Parameters key: every default holds */
+        return STATUS_SUCCESS; /* no Parameters key: every default holds, and they are whole */
     if (!NT_SUCCESS(status)) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: cannot open Parameters: 0x%08x\n", status);
         return status;
@@ -101,6 +106,10 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *c
     for (param = 0; param < LBK_PARAM_ID_COUNT && NT_SUCCESS(status); param++)
         status = LbkApplyValue(key, (enum lbk_param)param, config);
     ZwClose(key);
+    if (NT_SUCCESS(status) && (error = lbk_config_check_whole(config)) != LBK_CONFIG_OK) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters: %s\n", lbk_config_strerror(error));
+        status = STATUS_INVALID_PARAMETER;
+    }
     return status;
 }
 
@@ -129,14 +138,151 @@ static PCSTR LbkIoMethodName(enum lbk_io_method method)
     return "?";
 }
 
-_Use_decl_annotations_
-NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
+/* Creates one device object, its name and its link; the unit is wired up by the caller. */
+static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index,
+                                PLBK_DEVICE_EXTENSION *result)
 {
     PDEVICE_OBJECT deviceObject = NULL;
     PLBK_DEVICE_EXTENSION ext;
     UNICODE_STRING deviceName = { 0 };
+    uint16_t name[LBK_MAX_NAME_CHARS + 1];
+    enum lbk_role role = lbk_config_device_name(config, index, name);
+    NTSTATUS status;
+
+    status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, (PCWSTR)name, &deviceName);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName, LBK_DEVICE_TYPE,
+                            FILE_DEVICE_SECURE_OPEN, FALSE, &deviceObject);
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
+        goto FreeDeviceName;
+    }
+    ext = LbkExtension(deviceObject);
+    RtlZeroMemory(ext, sizeof(*ext));
+    ext->DeviceObject = deviceObject;
+    ext->IoMethod = config->io_method;
+    ext->Role = role;
+    ext->WhenPeerClosed = config->when_peer_closed;
+    RtlCopyMemory(ext->Name, name, sizeof(ext->Name));
+    LbkQueueInitialize(&ext->Waits);
+    InitializeListHead(&ext->OpenFiles);
+    if (config->io_method == LBK_IO_BUFFERED)
+        deviceObject->Flags |= DO_BUFFERED_IO;
+    else if (config->io_method == LBK_IO_DIRECT)
+        deviceObject->Flags |= DO_DIRECT_IO;
+
+    status = LbkBuildName(LBK_KERNEL_LINK_PREFIX, (PCWSTR)name, &ext->LinkName);
+    if (!NT_SUCCESS(status))
+        goto DeleteDevice;
+    status = IoCreateSymbolicLink(&ext->LinkName, &deviceName);
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateSymbolicLink(%ls): 0x%08x\n", ext->LinkName.Buffer, status);
+        LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
+        goto DeleteDevice;
+    }
+    LbkFree(deviceName.Buffer, LBK_TAG_NAME);
+    *result = ext;
+    return STATUS_SUCCESS;
+
+DeleteDevice:
+    IoDeleteDevice(deviceObject);
+FreeDeviceName:
+    LbkFree(deviceName.Buffer, LBK_TAG_NAME);
+    return status;
+}
+
+/* Completes what the device still has queued, forgets its handles and deletes it. */
+static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY done;
+
+    InitializeListHead(&done);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
+
+    /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
+    if (ext->OpenHandles != 0)
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unload with %lu handles open\n", ext->Name, ext->OpenHandles);
+    while (!IsListEmpty(&ext->OpenFiles)) {
+        PLBK_FILE_CONTEXT context = CONTAINING_RECORD(RemoveHeadList(&ext->OpenFiles), LBK_FILE_CONTEXT, Link);
+
+        context->FileObject->FsContext = NULL;
+        LbkFree(context, LBK_TAG_FILE);
+    }
+    IoDeleteSymbolicLink(&ext->LinkName);
+    LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
+    IoDeleteDevice(ext->DeviceObject);
+}
+
+/* Deletes every unit built so far: its devices, then its buffers. */
+static VOID LbkDeleteUnits(VOID)
+{
+    while (LbkUnitCount != 0) {
+        PLBK_UNIT unit = LbkUnits[--LbkUnitCount];
+        ULONG i;
+
+        for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
+            if (unit->Ends[i] != NULL)
+                LbkDeleteDevice(unit->Ends[i]);
+        }
+        for (i = 0; i < unit->ChannelCount; i++)
+            LbkFree(unit->Channels[i].Data.ring.data, LBK_TAG_RING);
+        LbkFree(unit, LBK_TAG_UNIT);
+        LbkUnits[LbkUnitCount] = NULL;
+    }
+}
+
+/* One loopback device, or the two ends of a pair, with a buffer per direction. */
+static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index)
+{
+    ULONG ends = config->pairs ? 2 : 1;
+    PLBK_UNIT unit = LbkAllocate(sizeof(*unit), LBK_TAG_UNIT);
+    NTSTATUS status = STATUS_SUCCESS;
+    ULONG i;
+
+    if (unit == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    KeInitializeSpinLock(&unit->Lock);
+    unit->Index = index;
+    LbkUnits[LbkUnitCount++] = unit; /* from here on, LbkDeleteUnits undoes whatever is built */
+    for (i = 0; i < ends; i++) {
+        PVOID storage = LbkAllocate(config->buffer_size, LBK_TAG_RING);
+
+        if (storage == NULL) {
+            LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config->buffer_size);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        lbk_channel_init(&unit->Channels[i].Data, storage, config->buffer_size, (int)config->message_mode);
+        LbkQueueInitialize(&unit->Channels[i].Reads);
+        LbkQueueInitialize(&unit->Channels[i].Writes);
+        unit->ChannelCount++;
+    }
+    for (i = 0; i < ends && NT_SUCCESS(status); i++)
+        status = LbkCreateDevice(driverObject, config, index * ends + i, &unit->Ends[i]);
+    if (!NT_SUCCESS(status))
+        return status;
+    /* End i writes into channel i and reads channel (i + 1) % ends: A->B is channel 0. */
+    for (i = 0; i < ends; i++) {
+        PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
+
+        ext->Unit = unit;
+        ext->Out = &unit->Channels[i];
+        ext->In = &unit->Channels[(i + 1) % ends];
+        ext->Peer = unit->Ends[(i + 1) % ends];
+        ext->Out->Writer = ext;
+        ext->In->Reader = ext;
+    }
+    return STATUS_SUCCESS;
+}
+
+_Use_decl_annotations_
+NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
+{
     struct lbk_config config;
-    PVOID ringStorage;
     ULONG i;
     NTSTATUS status;
 
@@ -144,39 +290,13 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     if (!NT_SUCCESS(status))
         return status;
 
-    ringStorage = LbkAllocate(config.buffer_size, LBK_TAG_RING);
-    if (ringStorage == NULL) {
-        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config.buffer_size);
-        return STATUS_INSUFFICIENT_RESOURCES;
-    }
-    status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, config.name, &deviceName);
-    if (!NT_SUCCESS(status))
-        goto FreeRing;
-    status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName, LBK_DEVICE_TYPE,
-                            FILE_DEVICE_SECURE_OPEN, FALSE, &deviceObject);
+    for (i = 0; i < config.device_count && NT_SUCCESS(status); i++)
+        status = LbkCreateUnit(driverObject, &config, i);
+    if (NT_SUCCESS(status))
+        status = LbkTimerStart();
     if (!NT_SUCCESS(status)) {
-        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
-        goto FreeDeviceName;
-    }
-
-    ext = deviceObject->DeviceExtension;
-    RtlZeroMemory(ext, sizeof(*ext));
-    ext->DeviceObject = deviceObject;
-    ext->IoMethod = config.io_method;
-    RtlCopyMemory(ext->Name, config.name, sizeof(ext->Name));
-    LbkQueueInitialize(ext, ringStorage, config.buffer_size);
-    if (config.io_method == LBK_IO_BUFFERED)
-        deviceObject->Flags |= DO_BUFFERED_IO;
-    else if (config.io_method == LBK_IO_DIRECT)
-        deviceObject->Flags |= DO_DIRECT_IO;
-
-    status = LbkBuildName(LBK_KERNEL_LINK_PREFIX, config.name, &ext->LinkName);
-    if (!NT_SUCCESS(status))
-        goto DeleteDevice;
-    status = IoCreateSymbolicLink(&ext->LinkName, &deviceName);
-    if (!NT_SUCCESS(status)) {
-        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateSymbolicLink(%ls): 0x%08x\n", ext->LinkName.Buffer, status);
-        goto FreeLinkName;
+        LbkDeleteUnits();
+        return status;
     }
 
     for (i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
@@ -188,59 +308,34 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     driverObject->MajorFunction[IRP_MJ_WRITE] = LbkDispatchWrite;
     driverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
     driverObject->DriverUnload = LbkUnload;
-    deviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
+    for (i = 0; i < LbkUnitCount; i++) {
+        ULONG e;
 
-    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu-byte buffer, %s I/O\n", config.name, config.buffer_size,
-             LbkIoMethodName(config.io_method));
-    LbkFree(deviceName.Buffer, LBK_TAG_NAME);
+        for (e = 0; e < RTL_NUMBER_OF(LbkUnits[i]->Ends); e++) {
+            if (LbkUnits[i]->Ends[e] != NULL)
+                LbkUnits[i]->Ends[e]->DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
+        }
+    }
+
+    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu %s, %lu-byte buffers, %s I/O, %s mode\n", config.name,
+             config.device_count, config.pairs ? "pairs" : "devices", config.buffer_size,
+             LbkIoMethodName(config.io_method), config.message_mode ? "message" : "byte-stream");
     return STATUS_SUCCESS;
-
-FreeLinkName:
-    LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
-DeleteDevice:
-    IoDeleteDevice(deviceObject);
-FreeDeviceName:
-    LbkFree(deviceName.Buffer, LBK_TAG_NAME);
-FreeRing:
-    LbkFree(ringStorage, LBK_TAG_RING);
-    return status;
 }
 
 /*
- * Windows calls this only once no handle or IRP refers to the device. Wine calls it at once, even
+ * Windows calls this only once no handle or IRP refers to the devices. Wine calls it at once, even
  * with handles open and requests queued, so it first completes every queued request with
- * STATUS_DEVICE_REMOVED. No cancel routine can be under way meanwhile: on Windows no IRP is
- * left, and Wine runs cancel routines and Unload on its one dispatch thread.
+ * STATUS_DEVICE_REMOVED. The timer thread is stopped before, so nothing else touches a unit; no
+ * cancel routine can be under way either: on Windows no IRP is left, and Wine runs cancel
+ * routines and Unload on its one dispatch thread.
  */
 _Use_decl_annotations_
 static VOID LbkUnload(PDRIVER_OBJECT driverObject)
 {
-    PDEVICE_OBJECT deviceObject = driverObject->DeviceObject;
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
-    KLOCK_QUEUE_HANDLE lockHandle;
-    LIST_ENTRY done;
-
-    InitializeListHead(&done);
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(ext, &done);
-
-    /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
-    if (ext->OpenHandles != 0)
-        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unload with %lu handles open\n", ext->Name, ext->OpenHandles);
-    while (!IsListEmpty(&ext->OpenFiles)) {
-        PLBK_FILE_CONTEXT context = CONTAINING_RECORD(RemoveHeadList(&ext->OpenFiles), LBK_FILE_CONTEXT, Link);
-
-        context->FileObject->FsContext = NULL;
-        LbkFree(context, LBK_TAG_FILE);
-    }
-
-    IoDeleteSymbolicLink(&ext->LinkName);
-    LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
-    LbkFree(ext->Ring.data, LBK_TAG_RING);
-    IoDeleteDevice(deviceObject);
-
+    UNREFERENCED_PARAMETER(driverObject);
+    LbkTimerStop();
+    LbkDeleteUnits();
     if (LbkPoolBytesOutstanding() != 0)
         LbkTrace(LBK_TRACE_ERROR, "lbk: unload: %I64u bytes of pool in %I64u allocations still held\n",
                  LbkPoolBytesOutstanding(), LbkPoolAllocationsOutstanding());

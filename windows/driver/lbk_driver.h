@@ -1,8 +1,8 @@
 /*
  * lbk_driver.h - private declarations of the loopback WDM driver (kernel mode, x64 Windows).
  *
- * Locking: each device has one spin lock, LBK_DEVICE_EXTENSION.Lock, that guards its ring, its two
- * queues and its counters. Nothing pageable is touched and no IRP is completed while it is held:
+ * Locking: each unit (a loopback device, or the two ends of a pair) has one spin lock,
+ * LBK_UNIT.Lock, that guards its channels, their queues and its devices' counters. Nothing pageable is touched and no IRP is completed while it is held:
  * routines that finish requests under the lock move them to a caller's "done" list, and the caller
  * completes that list after releasing the lock (LbkCompleteList).
  */
@@ -18,7 +18,7 @@
 #include "../../include/lbk_ioctl.h"
 #include "../../core/lbk_config.h"
 #include "../../core/lbk_control.h"
-#include "../../core/lbk_ring.h"
+#include "../../core/lbk_channel.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_
@@ -28,12 +28,13 @@
 #define MdlMappingNoExecute 0x40000000
 #endif
 
-/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN" in pool dumps. */
+/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN", "LbkU" in pool dumps. */
 #define LBK_TAG(a, b, c, d) ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
 #define LBK_TAG_BOUNCE LBK_TAG('L', 'b', 'k', 'B')
 #define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
+#define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
 
 /* Trace levels (Parameters\TraceLevel). Errors are always printed. */
 #define LBK_TRACE_ERROR 0u
@@ -57,43 +58,88 @@ static inline BOOLEAN LbkTraceEnabled(ULONG level)
                        __VA_ARGS__);                                                         \
     } while (0)
 
+/* IRPs waiting in arrival order, linked by Tail.Overlay.ListEntry. */
+typedef struct _LBK_QUEUE {
+    LIST_ENTRY Irps;
+    ULONG Count;
+} LBK_QUEUE, *PLBK_QUEUE;
+
+struct _LBK_DEVICE_EXTENSION;
+
+/* One direction of data: its writer's WRITEs wait here, its reader's READs too. */
+typedef struct _LBK_CHANNEL {
+    lbk_channel_t Data;
+    LBK_QUEUE Reads;  /* the reader's; they wait only while nothing is queued */
+    LBK_QUEUE Writes; /* the writer's; only the head may have moved bytes, so writes never interleave */
+    struct _LBK_DEVICE_EXTENSION *Writer;
+    struct _LBK_DEVICE_EXTENSION *Reader; /* the writer itself on a loopback device */
+} LBK_CHANNEL, *PLBK_CHANNEL;
+
+/*
+ * A loopback device (one channel) or a pair (two, A->B and B->A). One lock guards the whole unit:
+ * every field of its channels and of its ends' extensions below Lock's comment.
+ */
+typedef struct _LBK_UNIT {
+    KSPIN_LOCK Lock;
+    ULONG Index;
+    ULONG ChannelCount;
+    LBK_CHANNEL Channels[2];
+    struct _LBK_DEVICE_EXTENSION *Ends[2]; /* [1] is NULL for a loopback device */
+} LBK_UNIT, *PLBK_UNIT;
+
 /* One per device object. */
 typedef struct _LBK_DEVICE_EXTENSION {
     PDEVICE_OBJECT DeviceObject;
     UNICODE_STRING LinkName;            /* \DosDevices\<Name>; Buffer from pool */
     WCHAR Name[LBK_MAX_NAME_CHARS + 1]; /* NUL-terminated */
     enum lbk_io_method IoMethod;
+    enum lbk_role Role;
+    enum lbk_peer_closed WhenPeerClosed;
+    PLBK_UNIT Unit;
+    PLBK_CHANNEL In;  /* what this device's readers read */
+    PLBK_CHANNEL Out; /* where this device's writers write */
+    struct _LBK_DEVICE_EXTENSION *Peer; /* the end that reads Out; itself on a loopback device */
 
-    KSPIN_LOCK Lock; /* guards every field below */
-    lbk_ring_t Ring;
-    LIST_ENTRY PendingReads;  /* IRPs linked by Tail.Overlay.ListEntry, oldest first */
-    LIST_ENTRY PendingWrites; /* likewise; only the head has bytes in the ring */
-    ULONG PendingReadCount;
-    ULONG PendingWriteCount;
+    /* Guarded by Unit->Lock: */
+    LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;
     ULONG64 WriteRequests;
     ULONG64 CancelledRequests;
-    ULONG64 BytesDropped; /* left the ring for a reader whose buffer then faulted */
+    ULONG64 TimedOutRequests;
+    ULONG64 BytesDiscarded;
 } LBK_DEVICE_EXTENSION, *PLBK_DEVICE_EXTENSION;
 
-/* One per open handle (FILE_OBJECT->FsContext), freed at IRP_MJ_CLOSE. Guarded by the device lock. */
+/* One per open handle (FILE_OBJECT->FsContext), freed at IRP_MJ_CLOSE. Guarded by the unit lock. */
 typedef struct _LBK_FILE_CONTEXT {
     LIST_ENTRY Link;
     PFILE_OBJECT FileObject;
     ULONG64 BytesIn;
     ULONG64 BytesOut;
+    lbk_handle_options Options;
 } LBK_FILE_CONTEXT, *PLBK_FILE_CONTEXT;
 
 /*
- * What a queued READ or WRITE keeps in its IRP while the driver owns it:
- * DriverContext[0]  the system address of its data (SystemBuffer, the MDL's mapping, or a bounce buffer)
- * DriverContext[1]  the bounce buffer to free at completion (neither I/O), else NULL
- * IoStatus.Information  bytes transferred so far
+ * What a queued IRP keeps in itself while the driver owns it:
+ * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
+ *                   or a bounce buffer)
+ * DriverContext[1]  READ/WRITE: the bounce buffer to free at completion (neither I/O), else NULL
+ * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
+ * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
+ * IoStatus.Information  READ/WRITE: bytes transferred so far
  */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
 #define LBK_IRP_BOUNCE(irp) ((irp)->Tail.Overlay.DriverContext[1])
+#define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
+#define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
+/* A deadline in a pointer-sized slot: this driver is built for 64-bit Windows only. */
+C_ASSERT(sizeof(PVOID) == sizeof(LONGLONG));
+
+static inline PLBK_DEVICE_EXTENSION LbkExtension(PDEVICE_OBJECT deviceObject)
+{
+    return (PLBK_DEVICE_EXTENSION)deviceObject->DeviceExtension;
+}
 
 /* pool.c: tagged non-paged allocations whose bytes are counted, so unload can report leaks. */
 PVOID LbkAllocate(SIZE_T bytes, ULONG tag);  /* zeroed; NULL when the pool is exhausted */
@@ -105,16 +151,29 @@ ULONG64 LbkPoolAllocationsOutstanding(VOID);
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
 
 /* queue.c */
-VOID LbkQueueInitialize(PLBK_DEVICE_EXTENSION ext, PVOID storage, SIZE_T capacity);
+VOID LbkQueueInitialize(PLBK_QUEUE queue);
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite);
-BOOLEAN LbkEnqueueLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp);
-VOID LbkPumpLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
-VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status,
-                    PLIST_ENTRY done);
-VOID LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
-VOID LbkCompleteList(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
+VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
+VOID LbkUnlinkLocked(PIRP irp);
+BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline);
+VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done);
+VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
+VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
+BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);
+ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result);
+NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
+VOID LbkCompleteList(PLIST_ENTRY done);
+LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done);
 PLBK_FILE_CONTEXT LbkFileContext(PIRP irp);
 SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp);
+LONGLONG LbkDeadline(ULONG timeoutMs);
+
+/* timer.c: one system thread completes requests whose deadline passed. */
+NTSTATUS LbkTimerStart(VOID);
+VOID LbkTimerStop(VOID);
+VOID LbkTimerWake(VOID);
+extern PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
+extern ULONG LbkUnitCount;
 
 /* dispatch.c */
 DRIVER_DISPATCH LbkDispatchCreate;

@@ -1,29 +1,30 @@
 /*
- * queue.c - pending READ/WRITE requests, their cancellation, and the pump that moves bytes
- * between waiting writers, the ring and waiting readers (kernel mode).
+ * queue.c - pending requests, their cancellation, and the pump that moves bytes between waiting
+ * writers, the channels and waiting readers, and wakes waiting WAITs (kernel mode).
  *
- * Invariants after every pump, under the device lock:
- *   - reads wait only while the ring is empty; writes wait only while it is full;
- *   - requests are served in arrival order, and only the oldest waiting write has bytes in the
- *     ring, so two writes never interleave.
+ * Invariants after every pump, under the unit lock, for each channel:
+ *   - reads wait only while nothing is queued; writes wait only while they do not fit;
+ *   - requests are served in arrival order, and only the oldest waiting write has moved bytes,
+ *     so two writes never interleave; in message mode a waiting write has moved none;
+ *   - a read that waits when a write arrives takes the bytes straight from the write's buffer
+ *     (hand-off); in byte-stream mode a read that empties the ring goes on straight from the
+ *     oldest waiting write.
  *
  * Cancellation without cancel-safe queues (Wine stubs them): a queued IRP carries LbkCancel as its
  * cancel routine. Whoever takes an IRP off a queue first clears that routine. If IoSetCancelRoutine
  * returns NULL, IoCancelIrp has already taken the routine and will call it, so the taker leaves the
- * completion to LbkCancel. An IRP off the queue has its list entry pointing at itself, which tells
- * LbkCancel that the queue no longer holds it.
+ * completion to LbkCancel. DriverContext[2] names the queue holding the IRP, NULL once none does.
+ * The one IRP being dispatched ("fresh") is queued before its cancel routine is set, so the pump
+ * may claim it without one.
  */
 #include "lbk_driver.h"
 
 static DRIVER_CANCEL LbkCancel;
 
-VOID LbkQueueInitialize(PLBK_DEVICE_EXTENSION ext, PVOID storage, SIZE_T capacity)
+VOID LbkQueueInitialize(PLBK_QUEUE queue)
 {
-    KeInitializeSpinLock(&ext->Lock);
-    lbk_ring_init(&ext->Ring, storage, capacity);
-    InitializeListHead(&ext->PendingReads);
-    InitializeListHead(&ext->PendingWrites);
-    InitializeListHead(&ext->OpenFiles);
+    InitializeListHead(&queue->Irps);
+    queue->Count = 0;
 }
 
 PLBK_FILE_CONTEXT LbkFileContext(PIRP irp)
@@ -33,14 +34,21 @@ PLBK_FILE_CONTEXT LbkFileContext(PIRP irp)
     return fileObject != NULL ? (PLBK_FILE_CONTEXT)fileObject->FsContext : NULL;
 }
 
-static BOOLEAN LbkIsWrite(PIRP irp)
+static UCHAR LbkMajor(PIRP irp)
 {
-    return IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_WRITE;
+    return IoGetCurrentIrpStackLocation(irp)->MajorFunction;
+}
+
+static PLBK_DEVICE_EXTENSION LbkIrpDevice(PIRP irp)
+{
+    return LbkExtension(IoGetCurrentIrpStackLocation(irp)->DeviceObject);
 }
 
 /*
- * Bytes a request moves at most. A read can never get more than the ring holds, so its
- * transfer (and its bounce buffer) is capped at the capacity.
+ * Bytes a request moves at most. A neither-I/O read gets a bounce buffer of that size, so it is
+ * capped at the capacity: more than the ring holds could only come from waiting writes, and a
+ * read of any length must not make the driver allocate as much. Other reads use the caller's
+ * buffer as it is, and after the ring's bytes may take more straight from a waiting write.
  */
 SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
@@ -48,7 +56,20 @@ SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 
     if (stack->MajorFunction == IRP_MJ_WRITE)
         return stack->Parameters.Write.Length;
-    return min((SIZE_T)stack->Parameters.Read.Length, ext->Ring.capacity);
+    if (ext->IoMethod != LBK_IO_NEITHER)
+        return stack->Parameters.Read.Length;
+    return min((SIZE_T)stack->Parameters.Read.Length, lbk_channel_capacity(&ext->In->Data));
+}
+
+/* Now plus timeoutMs, in performance-counter ticks; 0 (no deadline) for a timeout of 0. */
+LONGLONG LbkDeadline(ULONG timeoutMs)
+{
+    LARGE_INTEGER frequency;
+    LARGE_INTEGER now = KeQueryPerformanceCounter(&frequency);
+
+    if (timeoutMs == 0)
+        return 0;
+    return now.QuadPart + (LONGLONG)timeoutMs * frequency.QuadPart / 1000 + 1;
 }
 
 /*
@@ -109,49 +130,47 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     return STATUS_SUCCESS;
 }
 
-/* Takes the IRP off its queue if a queue still holds it. Lock held. */
-static VOID LbkUnlinkLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp)
 {
-    PLIST_ENTRY entry = &irp->Tail.Overlay.ListEntry;
+    InsertTailList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
+    queue->Count++;
+    irp->Tail.Overlay.DriverContext[2] = queue;
+}
 
-    if (entry->Flink == entry)
+/* Takes the IRP off its queue if a queue still holds it. Lock held. */
+VOID LbkUnlinkLocked(PIRP irp)
+{
+    PLBK_QUEUE queue = LBK_IRP_QUEUE(irp);
+
+    if (queue == NULL)
         return;
-    RemoveEntryList(entry);
-    InitializeListHead(entry);
-    if (LbkIsWrite(irp))
-        ext->PendingWriteCount--;
-    else
-        ext->PendingReadCount--;
+    RemoveEntryList(&irp->Tail.Overlay.ListEntry);
+    InitializeListHead(&irp->Tail.Overlay.ListEntry);
+    queue->Count--;
+    irp->Tail.Overlay.DriverContext[2] = NULL;
 }
 
 /*
  * Takes the IRP off its queue and claims its completion. Lock held.
  * Returns FALSE when its cancel routine is already on its way: LbkCancel completes it then.
  */
-static BOOLEAN LbkClaimLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+static BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh)
 {
-    LbkUnlinkLocked(ext, irp);
-    return IoSetCancelRoutine(irp, NULL) != NULL;
+    LbkUnlinkLocked(irp);
+    return irp == fresh || IoSetCancelRoutine(irp, NULL) != NULL;
 }
 
 /*
- * Queues a READ or WRITE that cannot finish now, and marks it pending. Lock held.
- * Returns FALSE, with the IRP not queued and not marked pending, when it was cancelled before
- * its cancel routine could be set: the caller completes it with STATUS_CANCELLED.
+ * Gives a queued IRP its cancel routine and deadline and marks it pending. Lock held.
+ * Returns FALSE, with the IRP unlinked and not marked pending, when it was cancelled before its
+ * cancel routine could be set: the caller completes it.
  */
-BOOLEAN LbkEnqueueLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline)
 {
-    BOOLEAN isWrite = LbkIsWrite(irp);
-
-    InsertTailList(isWrite ? &ext->PendingWrites : &ext->PendingReads, &irp->Tail.Overlay.ListEntry);
-    if (isWrite)
-        ext->PendingWriteCount++;
-    else
-        ext->PendingReadCount++;
+    irp->Tail.Overlay.DriverContext[3] = (PVOID)(LONG_PTR)deadline;
     IoSetCancelRoutine(irp, LbkCancel);
     if (irp->Cancel && IoSetCancelRoutine(irp, NULL) != NULL) {
-        LbkUnlinkLocked(ext, irp);
-        ext->CancelledRequests++;
+        LbkUnlinkLocked(irp);
         return FALSE;
     }
     /* Before the lock is released: from then on another thread may complete it. */
@@ -159,10 +178,11 @@ BOOLEAN LbkEnqueueLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     return TRUE;
 }
 
-/* Status of an IRP that leaves the queue early: a write whose bytes are all in counts as done. */
-static NTSTATUS LbkEarlyStatus(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+/* Status of a READ/WRITE that leaves early: a write whose bytes are all in counts as done. */
+static NTSTATUS LbkEarlyStatus(PIRP irp, NTSTATUS status)
 {
-    if (LbkIsWrite(irp) && irp->IoStatus.Information == LbkTransferLength(ext, irp))
+    if (LbkMajor(irp) == IRP_MJ_WRITE &&
+        irp->IoStatus.Information == IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length)
         return STATUS_SUCCESS;
     return status;
 }
@@ -173,64 +193,232 @@ static VOID LbkFinishLocked(PIRP irp, NTSTATUS status, PLIST_ENTRY done)
     InsertTailList(done, &irp->Tail.Overlay.ListEntry);
 }
 
-VOID LbkPumpLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
+BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext)
 {
-    lbk_ring_t *ring = &ext->Ring;
+    return ext->Peer != ext && ext->Peer->OpenHandles == 0;
+}
+
+/* Which of events hold for ext now; fills result. Lock held. */
+ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result)
+{
+    lbk_channel_t *in = &ext->In->Data;
+    lbk_channel_t *out = &ext->Out->Data;
+    SIZE_T room = lbk_channel_room(out);
+    ULONG ready = 0;
+
+    if (minRoom == 0)
+        minRoom = 1;
+    if ((events & LBK_EVENT_READABLE) && lbk_channel_queued(in) != 0)
+        ready |= LBK_EVENT_READABLE;
+    if ((events & LBK_EVENT_WRITABLE) &&
+        ((LbkPeerGoneLocked(ext) && ext->WhenPeerClosed != LBK_PEER_CLOSED_PEND) ||
+         (IsListEmpty(&ext->Out->Writes.Irps) && room >= minRoom)))
+        ready |= LBK_EVENT_WRITABLE;
+    if (result != NULL) {
+        result->events = ready;
+        result->next_message = in->message_mode ? (lbk_u32)lbk_channel_next_length(in) : 0;
+        result->bytes_readable = in->message_mode ? lbk_channel_next_length(in) : lbk_channel_queued(in);
+        result->room = room;
+    }
+    return ready;
+}
+
+/* Completes a WAIT with the events that hold now (none after a timeout). Lock held. */
+static VOID LbkFinishWaitLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN timedOut, PLIST_ENTRY done)
+{
+    lbk_wait_request request = *(const lbk_wait_request *)irp->AssociatedIrp.SystemBuffer;
+    lbk_wait_result *result = irp->AssociatedIrp.SystemBuffer;
+
+    LbkReadyEventsLocked(ext, request.events, request.min_room, result);
+    if (timedOut)
+        result->events = 0;
+    irp->IoStatus.Information = sizeof(*result);
+    LbkFinishLocked(irp, STATUS_SUCCESS, done);
+}
+
+/* Moves what a READ can take from the head WRITE straight across. Lock held. */
+static SIZE_T LbkHandOffLocked(PLBK_CHANNEL channel, PIRP read, PIRP write, int *messageLeft)
+{
+    SIZE_T readOffset = read->IoStatus.Information;
+    SIZE_T writeOffset = write->IoStatus.Information;
+    SIZE_T n = lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + readOffset,
+                                    LbkTransferLength(channel->Reader, read) - readOffset,
+                                    LBK_IRP_DATA(write) + writeOffset,
+                                    LbkTransferLength(channel->Writer, write) - writeOffset, messageLeft);
+
+    read->IoStatus.Information = readOffset + n;
+    write->IoStatus.Information = writeOffset + n;
+    LbkFileContext(read)->BytesOut += n;
+    LbkFileContext(write)->BytesIn += n;
+    return n;
+}
+
+/* Appends what fits of the head WRITE to the channel; finishes it once all is in. Lock held. */
+static BOOLEAN LbkFillFromWriteLocked(PLBK_CHANNEL channel, PIRP write, PIRP fresh, PLIST_ENTRY done)
+{
+    SIZE_T sent = write->IoStatus.Information;
+    SIZE_T length = LbkTransferLength(channel->Writer, write);
+    SIZE_T n = lbk_channel_write(&channel->Data, LBK_IRP_DATA(write) + sent, length - sent);
+
+    if (n == 0)
+        return FALSE;
+    write->IoStatus.Information = sent + n;
+    LbkFileContext(write)->BytesIn += n;
+    if (sent + n == length && LbkClaimLocked(write, fresh))
+        LbkFinishLocked(write, STATUS_SUCCESS, done);
+    return TRUE;
+}
+
+static PIRP LbkHead(PLBK_QUEUE queue)
+{
+    return IsListEmpty(&queue->Irps) ? NULL : CONTAINING_RECORD(queue->Irps.Flink, IRP, Tail.Overlay.ListEntry);
+}
+
+static VOID LbkPumpChannelLocked(PLBK_CHANNEL channel, PIRP fresh, PLIST_ENTRY done)
+{
+    lbk_channel_t *data = &channel->Data;
     BOOLEAN moved;
 
     do {
+        PIRP read, write;
+
         moved = FALSE;
-        while (!IsListEmpty(&ext->PendingWrites) && lbk_ring_room(ring) != 0) {
-            PIRP irp = CONTAINING_RECORD(ext->PendingWrites.Flink, IRP, Tail.Overlay.ListEntry);
-            SIZE_T sent = irp->IoStatus.Information;
-            SIZE_T n = lbk_ring_write(ring, LBK_IRP_DATA(irp) + sent, LbkTransferLength(ext, irp) - sent);
+        /* Readers take what is queued, oldest first. */
+        while ((read = LbkHead(&channel->Reads)) != NULL && lbk_channel_queued(data) != 0) {
+            int messageLeft = 0;
 
-            irp->IoStatus.Information = sent + n;
-            LbkFileContext(irp)->BytesIn += n;
-            moved = TRUE;
-            if (irp->IoStatus.Information == LbkTransferLength(ext, irp) && LbkClaimLocked(ext, irp))
-                LbkFinishLocked(irp, STATUS_SUCCESS, done);
-        }
-        while (!IsListEmpty(&ext->PendingReads) && lbk_ring_count(ring) != 0) {
-            PIRP irp = CONTAINING_RECORD(ext->PendingReads.Flink, IRP, Tail.Overlay.ListEntry);
-            SIZE_T n;
-
-            if (!LbkClaimLocked(ext, irp))
+            if (!LbkClaimLocked(read, fresh))
                 continue;
-            n = lbk_ring_read(ring, LBK_IRP_DATA(irp), LbkTransferLength(ext, irp));
-            irp->IoStatus.Information = n;
-            LbkFileContext(irp)->BytesOut += n;
-            LbkFinishLocked(irp, STATUS_SUCCESS, done);
+            read->IoStatus.Information = lbk_channel_read(data, LBK_IRP_DATA(read),
+                                                          LbkTransferLength(channel->Reader, read), &messageLeft);
+            LbkFileContext(read)->BytesOut += read->IoStatus.Information;
+            /* A byte stream: go on from the oldest waiting write, past the ring. */
+            while (!data->message_mode && lbk_channel_queued(data) == 0 &&
+                   read->IoStatus.Information < LbkTransferLength(channel->Reader, read) &&
+                   (write = LbkHead(&channel->Writes)) != NULL) {
+                LbkHandOffLocked(channel, read, write, NULL);
+                if (write->IoStatus.Information == LbkTransferLength(channel->Writer, write) &&
+                    LbkClaimLocked(write, fresh))
+                    LbkFinishLocked(write, STATUS_SUCCESS, done);
+                else
+                    break;
+            }
+            LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, done);
+            moved = TRUE;
+        }
+        /* Nothing queued, a reader and a writer both waiting: straight across. */
+        while (lbk_channel_queued(data) == 0 && (read = LbkHead(&channel->Reads)) != NULL &&
+               (write = LbkHead(&channel->Writes)) != NULL) {
+            int messageLeft = 0;
+
+            if (!LbkClaimLocked(read, fresh))
+                continue;
+            LbkHandOffLocked(channel, read, write, &messageLeft);
+            LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, done);
+            /* The rest of a message that did not fit the read becomes the next message; the
+               channel is empty, so it fits whole. A stream write's rest waits for the next read. */
+            if (messageLeft)
+                LbkFillFromWriteLocked(channel, write, fresh, done);
+            else if (write->IoStatus.Information == LbkTransferLength(channel->Writer, write) &&
+                     LbkClaimLocked(write, fresh))
+                LbkFinishLocked(write, STATUS_SUCCESS, done);
+            moved = TRUE;
+        }
+        /* Writers fill the ring while no reader waits. */
+        while (LbkHead(&channel->Reads) == NULL && (write = LbkHead(&channel->Writes)) != NULL) {
+            if (!LbkFillFromWriteLocked(channel, write, fresh, done))
+                break;
             moved = TRUE;
         }
     } while (moved);
 }
 
+VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done)
+{
+    ULONG i;
+
+    for (i = 0; i < unit->ChannelCount; i++)
+        LbkPumpChannelLocked(&unit->Channels[i], fresh, done);
+    for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
+        PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
+        PLIST_ENTRY entry;
+
+        if (ext == NULL)
+            continue;
+        entry = ext->Waits.Irps.Flink;
+        while (entry != &ext->Waits.Irps) {
+            PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
+            const lbk_wait_request *request = irp->AssociatedIrp.SystemBuffer;
+
+            entry = entry->Flink;
+            if (LbkReadyEventsLocked(ext, request->events, request->min_room, NULL) != 0 &&
+                LbkClaimLocked(irp, fresh))
+                LbkFinishWaitLocked(ext, irp, FALSE, done);
+        }
+    }
+}
+
+/* The queues that can hold requests issued through ext. */
+static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[3])
+{
+    queues[0] = &ext->In->Reads;
+    queues[1] = &ext->Out->Writes;
+    queues[2] = &ext->Waits;
+    return 3;
+}
+
 /*
- * Takes every queued request of one file object (or of all, when fileObject is NULL) off the
- * queues and moves those it can claim to done with the given status. Lock held.
+ * Takes every queued request of one file object of ext (or all of ext's, when fileObject is NULL)
+ * off the queues and moves those it can claim to done with the given status. Lock held.
  */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done)
 {
-    PLIST_ENTRY queues[2] = { &ext->PendingReads, &ext->PendingWrites };
-    ULONG i;
+    PLBK_QUEUE queues[3];
+    ULONG i, count = LbkQueuesOf(ext, queues);
 
-    for (i = 0; i < RTL_NUMBER_OF(queues); i++) {
-        PLIST_ENTRY entry = queues[i]->Flink;
+    for (i = 0; i < count; i++) {
+        PLIST_ENTRY entry = queues[i]->Irps.Flink;
 
-        while (entry != queues[i]) {
+        while (entry != &queues[i]->Irps) {
             PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
             NTSTATUS irpStatus;
 
             entry = entry->Flink;
             if (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject)
                 continue;
-            if (!LbkClaimLocked(ext, irp))
+            if (!LbkClaimLocked(irp, NULL))
                 continue;
-            irpStatus = LbkEarlyStatus(ext, irp, status);
-            if (irpStatus == STATUS_CANCELLED)
+            irpStatus = LbkEarlyStatus(irp, status);
+            if (irpStatus == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
                 ext->CancelledRequests++;
             LbkFinishLocked(irp, irpStatus, done);
+        }
+    }
+}
+
+/*
+ * ext's last handle has closed: the peer's waiting writes, which only ext could have read, now
+ * follow WhenPeerClosed. Lock held.
+ */
+VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
+{
+    PLBK_CHANNEL channel = ext->In;
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    PIRP write;
+
+    if (writer == ext || writer->WhenPeerClosed == LBK_PEER_CLOSED_PEND)
+        return;
+    while ((write = LbkHead(&channel->Writes)) != NULL) {
+        SIZE_T rest = LbkTransferLength(writer, write) - write->IoStatus.Information;
+
+        if (!LbkClaimLocked(write, NULL))
+            continue;
+        if (writer->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
+            writer->BytesDiscarded += rest;
+            write->IoStatus.Information += rest;
+            LbkFinishLocked(write, STATUS_SUCCESS, done);
+        } else {
+            LbkFinishLocked(write, STATUS_PIPE_DISCONNECTED, done);
         }
     }
 }
@@ -238,20 +426,65 @@ VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS
 /* Runs with the global cancel spin lock held, which it releases first (lock order: never both). */
 static VOID LbkCancel(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    PLBK_DEVICE_EXTENSION ext = deviceObject->DeviceExtension;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status;
 
     IoReleaseCancelSpinLock(irp->CancelIrql);
 
-    KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-    LbkUnlinkLocked(ext, irp);
-    status = LbkEarlyStatus(ext, irp, STATUS_CANCELLED);
-    if (status == STATUS_CANCELLED)
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    LbkUnlinkLocked(irp);
+    status = LbkEarlyStatus(irp, STATUS_CANCELLED);
+    if (status == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
         ext->CancelledRequests++;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     LbkCompleteTransfer(ext, irp, status);
+}
+
+/*
+ * Completes every queued request of unit whose deadline is at or before now, and returns the
+ * earliest deadline still pending (0: none). Lock held.
+ */
+LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
+{
+    LONGLONG next = 0;
+    ULONG e;
+
+    for (e = 0; e < RTL_NUMBER_OF(unit->Ends); e++) {
+        PLBK_DEVICE_EXTENSION ext = unit->Ends[e];
+        PLBK_QUEUE queues[3];
+        ULONG i, count;
+
+        if (ext == NULL)
+            continue;
+        count = LbkQueuesOf(ext, queues);
+        for (i = 0; i < count; i++) {
+            PLIST_ENTRY entry = queues[i]->Irps.Flink;
+
+            while (entry != &queues[i]->Irps) {
+                PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
+                LONGLONG deadline = LBK_IRP_DEADLINE(irp);
+
+                entry = entry->Flink;
+                if (deadline == 0)
+                    continue;
+                if (deadline > now) {
+                    next = (next == 0 || deadline < next) ? deadline : next;
+                    continue;
+                }
+                if (!LbkClaimLocked(irp, NULL))
+                    continue;
+                if (LbkMajor(irp) == IRP_MJ_DEVICE_CONTROL) {
+                    LbkFinishWaitLocked(ext, irp, TRUE, done);
+                } else {
+                    ext->TimedOutRequests++;
+                    LbkFinishLocked(irp, LbkEarlyStatus(irp, STATUS_TIMEOUT), done);
+                }
+            }
+        }
+    }
+    return next;
 }
 
 /*
@@ -281,40 +514,46 @@ static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T 
     if (!NT_SUCCESS(status)) {
         KLOCK_QUEUE_HANDLE lockHandle;
 
-        KeAcquireInStackQueuedSpinLock(&ext->Lock, &lockHandle);
-        ext->BytesDropped += bytes;
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        lbk_channel_count_lost(&ext->In->Data, bytes);
         KeReleaseInStackQueuedSpinLock(&lockHandle);
     }
     return status;
 }
 
 /*
- * Completes a READ or WRITE that the caller owns and that no queue holds. Not under the lock:
- * neither I/O may touch user memory here. IoStatus.Information holds the bytes transferred; an
- * error other than cancellation reports none.
+ * Completes a request that the caller owns and that no queue holds, and returns its final status.
+ * Not under the lock: neither I/O may touch user memory here. IoStatus.Information holds the
+ * bytes transferred; an error reports none, except cancellation and a disconnected peer, which
+ * report what went through before.
  */
-VOID LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
-    PVOID bounce = LBK_IRP_BOUNCE(irp);
+    PVOID bounce = LbkMajor(irp) == IRP_MJ_DEVICE_CONTROL ? NULL : LBK_IRP_BOUNCE(irp);
 
     if (bounce != NULL) {
-        if (!LbkIsWrite(irp) && NT_SUCCESS(status) && irp->IoStatus.Information != 0)
-            status = LbkCopyBounceToUser(ext, irp, irp->IoStatus.Information);
+        if (LbkMajor(irp) == IRP_MJ_READ && !NT_ERROR(status) && irp->IoStatus.Information != 0) {
+            NTSTATUS copyStatus = LbkCopyBounceToUser(ext, irp, irp->IoStatus.Information);
+
+            if (!NT_SUCCESS(copyStatus))
+                status = copyStatus;
+        }
         irp->Tail.Overlay.DriverContext[1] = NULL;
         LbkFree(bounce, LBK_TAG_BOUNCE);
     }
-    if (!NT_SUCCESS(status) && status != STATUS_CANCELLED)
+    if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
     irp->IoStatus.Status = status;
     IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return status;
 }
 
 /* Completes every IRP that a *Locked routine moved to done. Lock not held. */
-VOID LbkCompleteList(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
+VOID LbkCompleteList(PLIST_ENTRY done)
 {
     while (!IsListEmpty(done)) {
         PIRP irp = CONTAINING_RECORD(RemoveHeadList(done), IRP, Tail.Overlay.ListEntry);
 
-        LbkCompleteTransfer(ext, irp, irp->IoStatus.Status);
+        LbkCompleteTransfer(LbkIrpDevice(irp), irp, irp->IoStatus.Status);
     }
 }

@@ -1,0 +1,82 @@
+/*
+ * timer.c - request timeouts (kernel mode, PASSIVE_LEVEL system thread).
+ *
+ * One system thread serves every device: it sleeps until the earliest deadline of any queued
+ * request, completes what has expired and sleeps again. Dispatch wakes it when it queues a request
+ * with a deadline, so the sleep is always to the right time. A thread rather than a KTIMER DPC:
+ * under Wine a timer's DPC runs on a thread pool whose KeCancelTimer and KeSetTimer wait for a
+ * running DPC, which deadlocks when the caller holds the lock that DPC needs.
+ */
+#include "lbk_driver.h"
+
+PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
+ULONG LbkUnitCount;
+
+static KEVENT LbkTimerEvent; /* synchronization event: a new deadline, or stop */
+static volatile LONG LbkTimerStopping;
+static HANDLE LbkTimerThreadHandle;
+
+static KSTART_ROUTINE LbkTimerThread;
+
+static VOID LbkTimerThread(PVOID context)
+{
+    UNREFERENCED_PARAMETER(context);
+    while (!LbkTimerStopping) {
+        LARGE_INTEGER frequency;
+        LARGE_INTEGER now = KeQueryPerformanceCounter(&frequency);
+        LONGLONG next = 0;
+        ULONG i;
+
+        for (i = 0; i < LbkUnitCount; i++) {
+            KLOCK_QUEUE_HANDLE lockHandle;
+            LIST_ENTRY done;
+            LONGLONG unitNext;
+
+            InitializeListHead(&done);
+            KeAcquireInStackQueuedSpinLock(&LbkUnits[i]->Lock, &lockHandle);
+            unitNext = LbkExpireLocked(LbkUnits[i], now.QuadPart, &done);
+            KeReleaseInStackQueuedSpinLock(&lockHandle);
+            LbkCompleteList(&done);
+            if (unitNext != 0 && (next == 0 || unitNext < next))
+                next = unitNext;
+        }
+        if (next == 0) {
+            KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, NULL);
+        } else {
+            /* Relative, in 100-ns units, rounded up so the deadline has passed on waking. */
+            LARGE_INTEGER timeout;
+
+            timeout.QuadPart = -((next - now.QuadPart) * 10000000 / frequency.QuadPart + 1);
+            KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, &timeout);
+        }
+    }
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+NTSTATUS LbkTimerStart(VOID)
+{
+    OBJECT_ATTRIBUTES attributes;
+
+    KeInitializeEvent(&LbkTimerEvent, SynchronizationEvent, FALSE);
+    LbkTimerStopping = 0;
+    InitializeObjectAttributes(&attributes, NULL, OBJ_KERNEL_HANDLE, NULL, NULL);
+    return PsCreateSystemThread(&LbkTimerThreadHandle, THREAD_ALL_ACCESS, &attributes, NULL, NULL,
+                                LbkTimerThread, NULL);
+}
+
+VOID LbkTimerWake(VOID)
+{
+    KeSetEvent(&LbkTimerEvent, IO_NO_INCREMENT, FALSE);
+}
+
+/* Stops the thread and waits for it to end, so no unit is touched after this returns. */
+VOID LbkTimerStop(VOID)
+{
+    if (LbkTimerThreadHandle == NULL)
+        return;
+    InterlockedExchange(&LbkTimerStopping, 1);
+    LbkTimerWake();
+    ZwWaitForSingleObject(LbkTimerThreadHandle, FALSE, NULL);
+    ZwClose(LbkTimerThreadHandle);
+    LbkTimerThreadHandle = NULL;
+}
