@@ -2,6 +2,8 @@
  * device.c - the client library's device calls (user mode, Windows). See lbk_client.h.
  * Every request goes through lbk__transfer, which gives blocking calls their timeout.
  */
+#include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "lbk_client.h"
@@ -42,7 +44,10 @@ static DWORD lbk__transfer(HANDLE handle, enum lbk__op op, DWORD code, const voi
     case LBK__WRITE: ok = WriteFile(handle, in, in_len, NULL, &overlapped); break;
     default: ok = DeviceIoControl(handle, code, (void *)in, in_len, out, out_len, NULL, &overlapped); break;
     }
-    if (!ok && (error = GetLastError()) == ERROR_IO_PENDING) {
+    /* A message longer than the buffer, at once: the bytes that came are in the OVERLAPPED. */
+    if (!ok && GetLastError() == ERROR_MORE_DATA)
+        ok = TRUE;
+    else if (!ok && (error = GetLastError()) == ERROR_IO_PENDING) {
         error = ERROR_SUCCESS;
         if (WaitForSingleObject(overlapped.hEvent, timeout_ms) == WAIT_TIMEOUT) {
             CancelIoEx(handle, &overlapped);
@@ -56,6 +61,9 @@ static DWORD lbk__transfer(HANDLE handle, enum lbk__op op, DWORD code, const voi
             error = ERROR_SUCCESS;
         else if (error != ERROR_TIMEOUT || GetLastError() != ERROR_OPERATION_ABORTED)
             error = GetLastError();
+        /* The handle's own timeout: a success status, which Windows reports as success. */
+        if ((NTSTATUS)overlapped.Internal == (NTSTATUS)0x00000102L /* STATUS_TIMEOUT */)
+            error = ERROR_TIMEOUT;
     }
     CloseHandle(overlapped.hEvent);
     if (transferred != NULL)
@@ -123,6 +131,127 @@ DWORD lbk_write_atomic(HANDLE handle, const void *data, DWORD len)
 DWORD lbk_get_info(HANDLE handle, lbk_device_info *info)
 {
     return lbk__ioctl(handle, IOCTL_LBK_GET_INFO, NULL, 0, info, sizeof(*info), NULL);
+}
+
+DWORD lbk_get_handle_options(HANDLE handle, lbk_handle_options *options)
+{
+    return lbk__ioctl(handle, IOCTL_LBK_GET_HANDLE_OPTIONS, NULL, 0, options, sizeof(*options), NULL);
+}
+
+DWORD lbk_set_handle_options(HANDLE handle, const lbk_handle_options *options)
+{
+    return lbk__ioctl(handle, IOCTL_LBK_SET_HANDLE_OPTIONS, options, sizeof(*options), NULL, 0, NULL);
+}
+
+DWORD lbk_set_message_mode(HANDLE handle, BOOL messages)
+{
+    lbk_u32 mode = messages ? 1u : 0u;
+
+    return lbk__ioctl(handle, IOCTL_LBK_SET_MESSAGE_MODE, &mode, sizeof(mode), NULL, 0, NULL);
+}
+
+DWORD lbk_wait(HANDLE handle, DWORD events, DWORD min_room, DWORD timeout_ms, lbk_wait_result *result)
+{
+    lbk_wait_request request = { events, min_room, timeout_ms, 0 };
+
+    memset(result, 0, sizeof(*result));
+    return lbk__ioctl(handle, IOCTL_LBK_WAIT, &request, sizeof(request), result, sizeof(*result), NULL);
+}
+
+DWORD lbk_wait_async(HANDLE handle, const lbk_wait_request *request, lbk_wait_result *result,
+                     OVERLAPPED *overlapped)
+{
+    return lbk__async_result(DeviceIoControl(handle, IOCTL_LBK_WAIT, (void *)request, sizeof(*request), result,
+                                             sizeof(*result), NULL, overlapped));
+}
+
+/* Opens a candidate with no data access (enough for GET_INFO and GET_STATS) and asks it. */
+static BOOL lbk__probe(const wchar_t *name, lbk_device_entry *entry)
+{
+    wchar_t path[LBK_MAX_NAME_CHARS + 8];
+    HANDLE handle;
+    BOOL ours;
+
+    memset(entry, 0, sizeof(*entry));
+    wcscpy(path, LBK_USER_PATH_PREFIX);
+    wcscat(path, name);
+    handle = CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+    if (handle == INVALID_HANDLE_VALUE)
+        return FALSE;
+    ours = lbk_get_info(handle, &entry->info) == ERROR_SUCCESS && entry->info.struct_size == sizeof(entry->info) &&
+           entry->info.protocol_version == LBK_PROTOCOL_VERSION && lbk_get_stats(handle, &entry->stats) == ERROR_SUCCESS;
+    CloseHandle(handle);
+    if (ours)
+        wcscpy(entry->name, name);
+    return ours;
+}
+
+static int lbk__compare_entries(const void *a, const void *b)
+{
+    return wcscmp(((const lbk_device_entry *)a)->name, ((const lbk_device_entry *)b)->name);
+}
+
+DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count)
+{
+    DWORD chars = 64 * 1024, found = 0;
+    wchar_t *names = NULL, *name;
+
+    *count = 0;
+    /* The list of every DOS device name; grow the buffer until it fits. */
+    for (;;) {
+        free(names);
+        names = malloc(chars * sizeof(wchar_t));
+        if (names == NULL)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        if (QueryDosDeviceW(NULL, names, chars) != 0)
+            break;
+        if (GetLastError() != ERROR_INSUFFICIENT_BUFFER || chars >= 16 * 1024 * 1024) {
+            DWORD error = GetLastError();
+
+            free(names);
+            return error;
+        }
+        chars *= 2;
+    }
+    for (name = names; *name != L'\0'; name += wcslen(name) + 1) {
+        wchar_t target[LBK_MAX_NAME_CHARS + 16], expected[LBK_MAX_NAME_CHARS + 16];
+        lbk_device_entry entry;
+
+        /* Only names our driver could have made, linked the way it links them. */
+        if (wcslen(name) > LBK_MAX_NAME_CHARS || QueryDosDeviceW(name, target, sizeof(target) / sizeof(target[0])) == 0)
+            continue;
+        wcscpy(expected, LBK_KERNEL_DEVICE_PREFIX);
+        wcscat(expected, name);
+        if (_wcsicmp(target, expected) != 0 || !lbk__probe(name, &entry))
+            continue;
+        if (found < max)
+            entries[found] = entry;
+        found++;
+    }
+    free(names);
+    qsort(entries, found < max ? found : max, sizeof(entries[0]), lbk__compare_entries);
+    *count = found;
+    return found > max ? ERROR_MORE_DATA : ERROR_SUCCESS;
+}
+
+const wchar_t *lbk_peer_closed_name(uint32_t policy)
+{
+    switch (policy) {
+    case LBK_PEER_CLOSED_PEND: return L"pend";
+    case LBK_PEER_CLOSED_FAIL: return L"fail";
+    case LBK_PEER_CLOSED_DISCARD: return L"discard";
+    default: return L"unknown";
+    }
+}
+
+const wchar_t *lbk_role_name(uint32_t role)
+{
+    switch (role) {
+    case LBK_ROLE_LOOPBACK: return L"loopback";
+    case LBK_ROLE_A: return L"A";
+    case LBK_ROLE_B: return L"B";
+    default: return L"unknown";
+    }
 }
 
 const wchar_t *lbk_io_method_name(uint32_t method)

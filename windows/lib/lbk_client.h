@@ -29,15 +29,19 @@ DWORD lbk_open(const wchar_t *name_or_path, DWORD access, HANDLE *handle);
 /*
  * Writes all len bytes, waiting at most timeout_ms (INFINITE to wait for ever) for readers to
  * make room. *written gets the bytes that went in, also on failure. On timeout the rest of the
- * write is cancelled and ERROR_TIMEOUT is returned. A handle opened without overlapped I/O
- * blocks until done whatever the timeout.
+ * write is cancelled and ERROR_TIMEOUT is returned; so it is when the handle's own write timeout
+ * (lbk_set_handle_options) ends it first. On a non-blocking handle it returns at once with what
+ * fitted, maybe 0 bytes. A handle opened without overlapped I/O blocks until done whatever the
+ * timeout. A message longer than the device's max_message fails with ERROR_INVALID_USER_BUFFER.
  */
 DWORD lbk_write(HANDLE handle, const void *data, DWORD len, DWORD timeout_ms, DWORD *written);
 
 /*
- * Reads up to len bytes: returns as soon as any byte is there, with as many as are queued.
- * Waits at most timeout_ms for the first byte, then cancels and returns ERROR_TIMEOUT with
- * *read = 0.
+ * Reads up to len bytes: returns as soon as any byte is there, with as many as are queued (in
+ * message mode: one message). Waits at most timeout_ms for the first byte, then cancels and
+ * returns ERROR_TIMEOUT with *read = 0, as it does when the handle's read timeout ends it.
+ * ERROR_MORE_DATA: message mode, and the message was longer than len; *read = len bytes of it
+ * came, the rest is the next read's. ERROR_NO_DATA: a non-blocking handle found nothing queued.
  */
 DWORD lbk_read(HANDLE handle, void *buffer, DWORD len, DWORD timeout_ms, DWORD *read);
 
@@ -69,6 +73,50 @@ DWORD lbk_write_atomic(HANDLE handle, const void *data, DWORD len);
 /* Name, capacity, I/O method and protocol version of the device (IOCTL_LBK_GET_INFO). */
 DWORD lbk_get_info(HANDLE handle, lbk_device_info *info);
 
+/* The options of this handle (IOCTL_LBK_GET/SET_HANDLE_OPTIONS); see lbk_ioctl.h. */
+DWORD lbk_get_handle_options(HANDLE handle, lbk_handle_options *options);
+DWORD lbk_set_handle_options(HANDLE handle, const lbk_handle_options *options);
+
+/*
+ * Byte stream (FALSE) or messages (TRUE), for both directions of a pair. ERROR_BUSY while bytes
+ * are queued or writes wait. Needs write access.
+ */
+DWORD lbk_set_message_mode(HANDLE handle, BOOL messages);
+
+/*
+ * Waits until one of events (LBK_EVENT_*) holds, without consuming anything: READABLE, data to
+ * read; WRITABLE, room for min_room bytes (0 means 1). timeout_ms 0 waits for ever; on timeout
+ * it succeeds with result->events == 0. On a non-blocking handle it only polls.
+ */
+DWORD lbk_wait(HANDLE handle, DWORD events, DWORD min_room, DWORD timeout_ms, lbk_wait_result *result);
+
+/*
+ * Starts the same wait as an overlapped request (the inverted call): ERROR_IO_PENDING while it
+ * waits; *request and *result must stay valid until it completes. Cancel it with CancelIoEx.
+ */
+DWORD lbk_wait_async(HANDLE handle, const lbk_wait_request *request, lbk_wait_result *result,
+                     OVERLAPPED *overlapped);
+
+/* One loopback device found by lbk_list_devices. */
+typedef struct lbk_device_entry {
+    wchar_t name[LBK_MAX_NAME_CHARS + 1];
+    lbk_device_info info;
+    lbk_stats stats;
+} lbk_device_entry;
+
+/*
+ * Finds the loopback devices present: every DOS device name whose target is \Device\<same name>
+ * and that answers GET_INFO as this protocol. Fills up to max entries, sorted by name; *count
+ * gets how many there are, which may be more (then ERROR_MORE_DATA).
+ */
+DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count);
+
+/* "pend", "fail", "discard", or "unknown". */
+const wchar_t *lbk_peer_closed_name(uint32_t policy);
+
+/* "loopback", "A", "B", or "unknown". */
+const wchar_t *lbk_role_name(uint32_t role);
+
 /* "buffered", "direct", "neither", or "unknown". */
 const wchar_t *lbk_io_method_name(uint32_t method);
 
@@ -87,6 +135,10 @@ typedef struct lbk_service_config {
     const wchar_t *io_method;   /* NULL: the driver's default (buffered) */
     DWORD buffer_size;          /* 0: the driver's default (64 KiB) */
     DWORD trace_level;          /* 0: errors only */
+    DWORD device_count;         /* 0: the driver's default (1) */
+    BOOL message_mode;          /* FALSE: byte stream */
+    BOOL pairs;                 /* FALSE: loopback devices */
+    const wchar_t *when_peer_closed; /* NULL: the driver's default (pend) */
 } lbk_service_config;
 
 /*

@@ -74,6 +74,14 @@ static DWORD lbk__write_parameters(const lbk_service_config *config)
         error = lbk__set_dword(key, LBK_PARAM_BUFFER_SIZE, config->buffer_size);
     if (error == ERROR_SUCCESS && config->trace_level != 0)
         error = lbk__set_dword(key, LBK_PARAM_TRACE_LEVEL, config->trace_level);
+    if (error == ERROR_SUCCESS && config->device_count != 0)
+        error = lbk__set_dword(key, LBK_PARAM_DEVICE_COUNT, config->device_count);
+    if (error == ERROR_SUCCESS && config->message_mode)
+        error = lbk__set_dword(key, LBK_PARAM_MESSAGE_MODE, 1);
+    if (error == ERROR_SUCCESS && config->pairs)
+        error = lbk__set_dword(key, LBK_PARAM_PAIRS, 1);
+    if (error == ERROR_SUCCESS && config->when_peer_closed != NULL)
+        error = lbk__set_string(key, LBK_PARAM_WHEN_PEER_CLOSED, config->when_peer_closed);
     RegCloseKey(key);
     return error;
 }

@@ -20,28 +20,36 @@ static void usage(FILE *out)
         L"\n"
         L"Driver service (needs administrator rights on Windows):\n"
         L"  install   --image PATH [--name N] [--device-name D] [--io-method buffered|direct|neither]\n"
-        L"            [--buffer-size BYTES] [--trace-level 0-3]\n"
+        L"            [--buffer-size BYTES] [--trace-level 0-3] [--device-count 1-64]\n"
+        L"            [--message-mode 0|1] [--pairs 0|1] [--when-peer-closed pend|fail|discard]\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
         L"  status    [--name N]          print the service state\n"
         L"\n"
         L"Devices (\\\\.\\D):\n"
-        L"  write     [--device D] [--timeout MS] [TEXT ...]   TEXT as UTF-8, else stdin to its end\n"
+        L"  list                          every loopback device present, with its state\n"
+        L"  write     [--device D] [--timeout MS] [TEXT ...]   TEXT as UTF-8, else stdin to its end;\n"
+        L"                                each TEXT is one message in message mode\n"
         L"  read      [--device D] [--bytes N] [--timeout MS]  to stdout, binary; without --bytes,\n"
         L"                                                     whatever is queued now\n"
+        L"  wait      [--device D] [--events readable|writable|both] [--min-room N] [--timeout MS]\n"
+        L"                                until data can be read or room written, consuming nothing\n"
+        L"  mode      [--device D] stream|message   change the framing while the device is empty\n"
         L"  stats     [--device D]        counters of the device and of this handle\n"
-        L"  info      [--device D]        name, capacity, I/O method, protocol version\n"
-        L"  purge     [--device D]        discard every queued byte\n"
+        L"  info      [--device D]        configuration: name, peer, capacity, I/O method, mode\n"
+        L"  purge     [--device D]        discard every byte queued for reading\n"
         L"\n"
+        L"--timeout on write and read is the handle's own timeout in the driver; 0 means do not\n"
+        L"wait at all (a non-blocking handle).\n"
         L"Defaults: --name LBK, --device LBK, --timeout infinite (stop: 10000).\n"
         L"Exit codes: 0 done, 1 bad usage, 2 a Windows call failed (its code and text are printed),\n"
-        L"3 timed out (read/write: what was transferred is kept).\n");
+        L"3 timed out, or could not finish at once without waiting (what was transferred is kept).\n");
 }
 
 typedef struct options {
-    const wchar_t *name, *image, *device_name, *io_method, *device;
-    DWORD buffer_size, trace_level, timeout_ms, bytes;
+    const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events;
+    DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room;
     BOOL has_bytes;
     int first_text, argc;
     wchar_t **argv;
@@ -111,6 +119,12 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--trace-level") == 0) number = &opts->trace_level;
         else if (wcscmp(arg, L"--timeout") == 0) number = &opts->timeout_ms;
         else if (wcscmp(arg, L"--bytes") == 0) { number = &opts->bytes; opts->has_bytes = TRUE; }
+        else if (wcscmp(arg, L"--device-count") == 0) number = &opts->device_count;
+        else if (wcscmp(arg, L"--message-mode") == 0) number = &opts->message_mode;
+        else if (wcscmp(arg, L"--pairs") == 0) number = &opts->pairs;
+        else if (wcscmp(arg, L"--when-peer-closed") == 0) opts->when_peer_closed = value;
+        else if (wcscmp(arg, L"--events") == 0) opts->events = value;
+        else if (wcscmp(arg, L"--min-room") == 0) number = &opts->min_room;
         else return bad_usage(L"unknown option ", arg);
         if (number != NULL && !parse_dword(value, number))
             return bad_usage(L"not a whole number from 0 to 4294967295: ", value);
@@ -150,6 +164,10 @@ static int cmd_install(const options *opts)
     config.io_method = opts->io_method;
     config.buffer_size = opts->buffer_size;
     config.trace_level = opts->trace_level;
+    config.device_count = opts->device_count;
+    config.message_mode = opts->message_mode != 0;
+    config.pairs = opts->pairs != 0;
+    config.when_peer_closed = opts->when_peer_closed;
     error = lbk_service_install(&config);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot install service", opts->name, error);
@@ -187,9 +205,13 @@ static int cmd_service(const wchar_t *command, const options *opts)
 static int write_chunk(HANDLE device, const options *opts, const char *chunk, DWORD len, uint64_t *total)
 {
     DWORD written = 0;
-    DWORD error = lbk_write(device, chunk, len, opts->timeout_ms, &written);
+    DWORD error = lbk_write(device, chunk, len, INFINITE, &written);
 
     *total += written;
+    if (error == ERROR_SUCCESS && written < len) {
+        fwprintf(stderr, L"lbkctl: %ls had room for %lu of %lu bytes\n", opts->device, written, len);
+        return EXIT_TIMEOUT;
+    }
     return error == ERROR_SUCCESS ? EXIT_OK : fail(L"cannot write to", opts->device, error);
 }
 
@@ -228,36 +250,113 @@ static int cmd_write(HANDLE device, const options *opts)
     return result;
 }
 
+/* Applies --timeout to the handle: the driver's read and write timeouts, or non-blocking for 0. */
+static int apply_timeout(HANDLE device, const options *opts, BOOL nonblocking)
+{
+    lbk_handle_options handle_options = { 0 };
+    DWORD error;
+
+    if (opts->timeout_ms == 0 || nonblocking)
+        handle_options.flags = LBK_HANDLE_NONBLOCKING;
+    else if (opts->timeout_ms != INFINITE)
+        handle_options.read_timeout_ms = handle_options.write_timeout_ms = opts->timeout_ms;
+    if ((error = lbk_set_handle_options(device, &handle_options)) != ERROR_SUCCESS)
+        return fail(L"cannot set the handle options of", opts->device, error);
+    return EXIT_OK;
+}
+
+/* Without --bytes, reads what is queued now, through a non-blocking handle, until none is left. */
 static int cmd_read(HANDLE device, const options *opts)
 {
     static char chunk[64 * 1024];
-    lbk_stats stats;
+    uint64_t left = opts->has_bytes ? opts->bytes : UINT64_MAX;
     DWORD error, got;
-    uint64_t left;
+    int result = apply_timeout(device, opts, !opts->has_bytes);
 
-    if (opts->has_bytes) {
-        left = opts->bytes;
-    } else {
-        if ((error = lbk_get_stats(device, &stats)) != ERROR_SUCCESS)
-            return fail(L"cannot get statistics of", opts->device, error);
-        left = stats.bytes_queued;
-    }
+    if (result != EXIT_OK)
+        return result;
     _setmode(_fileno(stdout), _O_BINARY);
     while (left > 0) {
         DWORD want = left < sizeof(chunk) ? (DWORD)left : (DWORD)sizeof(chunk);
 
-        error = lbk_read(device, chunk, want, opts->has_bytes ? opts->timeout_ms : 0, &got);
+        error = lbk_read(device, chunk, want, INFINITE, &got);
         if (got > 0 && fwrite(chunk, 1, got, stdout) != got)
             return fail(L"cannot write", L"stdout", ERROR_WRITE_FAULT);
-        if (error == ERROR_TIMEOUT && !opts->has_bytes)
-            break; /* another reader took what was queued */
+        left -= got;
+        if (error == ERROR_MORE_DATA)
+            continue; /* a message longer than the chunk: its rest comes next */
+        if (error == ERROR_NO_DATA && !opts->has_bytes)
+            break;
         if (error != ERROR_SUCCESS) {
             fflush(stdout);
-            return fail(L"cannot read from", opts->device, error);
+            return fail(L"cannot read from", opts->device, error == ERROR_NO_DATA ? ERROR_TIMEOUT : error);
         }
-        left -= got;
     }
     fflush(stdout);
+    return EXIT_OK;
+}
+
+static int cmd_wait(HANDLE device, const options *opts)
+{
+    DWORD events = LBK_EVENT_READABLE, error;
+    lbk_wait_result result;
+
+    if (opts->events != NULL) {
+        if (wcscmp(opts->events, L"readable") == 0) events = LBK_EVENT_READABLE;
+        else if (wcscmp(opts->events, L"writable") == 0) events = LBK_EVENT_WRITABLE;
+        else if (wcscmp(opts->events, L"both") == 0) events = LBK_EVENT_VALID;
+        else return bad_usage(L"--events is readable, writable or both, not ", opts->events);
+    }
+    if (opts->timeout_ms == 0 && (error = apply_timeout(device, opts, TRUE)) != EXIT_OK)
+        return (int)error;
+    error = lbk_wait(device, events, opts->min_room, opts->timeout_ms == INFINITE ? 0 : opts->timeout_ms, &result);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot wait on", opts->device, error);
+    wprintf(L"events:%ls%ls%ls; %llu bytes to read (next message %lu), room for %llu\n",
+            result.events == 0 ? L" none" : L"",
+            (result.events & LBK_EVENT_READABLE) ? L" readable" : L"",
+            (result.events & LBK_EVENT_WRITABLE) ? L" writable" : L"",
+            (unsigned long long)result.bytes_readable, (unsigned long)result.next_message,
+            (unsigned long long)result.room);
+    return result.events == 0 ? EXIT_TIMEOUT : EXIT_OK;
+}
+
+static int cmd_mode(HANDLE device, const options *opts)
+{
+    const wchar_t *mode = opts->first_text < opts->argc ? opts->argv[opts->first_text] : L"";
+    BOOL messages = wcscmp(mode, L"message") == 0;
+    DWORD error;
+
+    if (!messages && wcscmp(mode, L"stream") != 0)
+        return bad_usage(L"mode is stream or message, not ", mode[0] ? mode : L"nothing");
+    if (opts->first_text + 1 < opts->argc)
+        return bad_usage(L"unexpected argument ", opts->argv[opts->first_text + 1]);
+    if ((error = lbk_set_message_mode(device, messages)) != ERROR_SUCCESS)
+        return fail(L"cannot change the mode of", opts->device, error);
+    wprintf(L"%ls: %ls mode\n", opts->device, messages ? L"message" : L"byte-stream");
+    return EXIT_OK;
+}
+
+static int cmd_list(void)
+{
+    lbk_device_entry entries[2 * LBK_MAX_DEVICE_COUNT];
+    DWORD count, error = lbk_list_devices(entries, sizeof(entries) / sizeof(entries[0]), &count), i;
+
+    if (error != ERROR_SUCCESS && error != ERROR_MORE_DATA)
+        return fail(L"cannot list", L"devices", error);
+    wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10ls %10ls %7ls %14ls %14ls\n", L"DEVICE", L"ROLE", L"PEER",
+            L"METHOD", L"MODE", L"CAPACITY", L"QUEUED", L"HANDLES", L"BYTES IN", L"BYTES OUT");
+    for (i = 0; i < count && i < sizeof(entries) / sizeof(entries[0]); i++) {
+        const lbk_device_entry *e = &entries[i];
+
+        /* Its handle count includes the one lbk_list_devices held while asking. */
+        wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10lu %10llu %7lu %14llu %14llu\n", e->name,
+                lbk_role_name(e->info.role), (const wchar_t *)e->info.peer_name, lbk_io_method_name(e->info.io_method),
+                (e->info.state & LBK_STATE_MESSAGE_MODE) ? L"message" : L"stream", (unsigned long)e->info.capacity,
+                (unsigned long long)e->stats.bytes_queued, (unsigned long)e->stats.open_handles - 1,
+                (unsigned long long)e->stats.bytes_in, (unsigned long long)e->stats.bytes_out);
+    }
+    wprintf(L"%lu devices\n", count);
     return EXIT_OK;
 }
 
@@ -278,15 +377,26 @@ static int cmd_stats(HANDLE device, const options *opts)
             L"write requests  %llu\n"
             L"read requests   %llu\n"
             L"cancelled       %llu\n"
+            L"timed out       %llu\n"
             L"pending reads   %lu\n"
             L"pending writes  %lu\n"
+            L"pending waits   %lu\n"
             L"open handles    %lu\n"
+            L"bytes direct    %llu (handed from a write straight to a read)\n"
+            L"bytes discarded %llu (written while the peer had no handle)\n"
+            L"peer queued     %llu bytes (written here, not yet read)\n"
+            L"state           %ls%ls%ls\n"
             L"pool            %llu bytes\n",
             opts->device, lbk_io_method_name(s.io_method), (unsigned long long)s.capacity,
             (unsigned long long)s.bytes_queued, (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
             (unsigned long long)s.bytes_purged, (unsigned long long)s.write_requests,
             (unsigned long long)s.read_requests, (unsigned long long)s.cancelled_requests,
-            (unsigned long)s.pending_reads, (unsigned long)s.pending_writes, (unsigned long)s.open_handles,
+            (unsigned long long)s.timed_out_requests, (unsigned long)s.pending_reads, (unsigned long)s.pending_writes,
+            (unsigned long)s.pending_waits, (unsigned long)s.open_handles, (unsigned long long)s.bytes_direct,
+            (unsigned long long)s.bytes_discarded, (unsigned long long)s.peer_bytes_queued,
+            (s.state & LBK_STATE_MESSAGE_MODE) ? L"message-mode" : L"byte-stream",
+            (s.state & LBK_STATE_PAIRED) ? L" paired" : L"",
+            (s.state & LBK_STATE_PAIRED) ? ((s.state & LBK_STATE_PEER_OPEN) ? L" peer-open" : L" peer-closed") : L"",
             (unsigned long long)s.pool_bytes);
     return EXIT_OK;
 }
@@ -299,8 +409,14 @@ static int cmd_info(HANDLE device, const options *opts)
     if (error != ERROR_SUCCESS)
         return fail(L"cannot get information of", opts->device, error);
     info.name[LBK_MAX_NAME_CHARS] = 0;
-    wprintf(L"name      %ls\ncapacity  %lu bytes\nio method %ls\nprotocol  %lu\n", (const wchar_t *)info.name,
-            (unsigned long)info.capacity, lbk_io_method_name(info.io_method), (unsigned long)info.protocol_version);
+    info.peer_name[LBK_MAX_NAME_CHARS] = 0;
+    wprintf(L"name        %ls\nrole        %ls\npeer        %ls\nunit        %lu of %lu\ncapacity    %lu bytes\n"
+            L"io method   %ls\nmode        %ls\nmax message %lu bytes\npeer closed %ls\nprotocol    %lu\n",
+            (const wchar_t *)info.name, lbk_role_name(info.role), (const wchar_t *)info.peer_name,
+            (unsigned long)info.unit, (unsigned long)info.unit_count, (unsigned long)info.capacity,
+            lbk_io_method_name(info.io_method), (info.state & LBK_STATE_MESSAGE_MODE) ? L"message" : L"byte-stream",
+            (unsigned long)info.max_message, lbk_peer_closed_name(info.when_peer_closed),
+            (unsigned long)info.protocol_version);
     return EXIT_OK;
 }
 
@@ -317,17 +433,20 @@ static int cmd_purge(HANDLE device, const options *opts)
 
 static int cmd_device(const wchar_t *command, const options *opts)
 {
-    BOOL writes = wcscmp(command, L"write") == 0 || wcscmp(command, L"purge") == 0;
+    BOOL writes = wcscmp(command, L"write") == 0 || wcscmp(command, L"purge") == 0 || wcscmp(command, L"mode") == 0;
     DWORD access = writes ? GENERIC_WRITE : GENERIC_READ;
+    BOOL takes_text = wcscmp(command, L"write") == 0 || wcscmp(command, L"mode") == 0;
     HANDLE device;
     DWORD error;
     int result;
 
-    if (wcscmp(command, L"write") != 0 && opts->first_text < opts->argc)
+    if (!takes_text && opts->first_text < opts->argc)
         return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
     if ((error = lbk_open(opts->device, access, &device)) != ERROR_SUCCESS)
         return fail(L"cannot open device", opts->device, error);
-    if (wcscmp(command, L"write") == 0) result = cmd_write(device, opts);
+    if (wcscmp(command, L"write") == 0) result = apply_timeout(device, opts, FALSE) != EXIT_OK ? EXIT_FAILED : cmd_write(device, opts);
+    else if (wcscmp(command, L"wait") == 0) result = cmd_wait(device, opts);
+    else if (wcscmp(command, L"mode") == 0) result = cmd_mode(device, opts);
     else if (wcscmp(command, L"read") == 0) result = cmd_read(device, opts);
     else if (wcscmp(command, L"stats") == 0) result = cmd_stats(device, opts);
     else if (wcscmp(command, L"info") == 0) result = cmd_info(device, opts);
@@ -340,7 +459,7 @@ int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
     static const wchar_t *const service_commands[] = { L"start", L"stop", L"uninstall", L"status" };
-    static const wchar_t *const device_commands[] = { L"write", L"read", L"stats", L"info", L"purge" };
+    static const wchar_t *const device_commands[] = { L"write", L"read", L"stats", L"info", L"purge", L"wait", L"mode" };
     const wchar_t *command;
     options opts = { 0 };
     int result;
@@ -353,6 +472,11 @@ int wmain(int argc, wchar_t **argv)
     command = argv[1];
     if ((result = parse_options(argc, argv, &opts)) != EXIT_OK)
         return result;
+    if (wcscmp(command, L"list") == 0) {
+        if (opts.first_text < argc)
+            return bad_usage(L"unexpected argument ", argv[opts.first_text]);
+        return cmd_list();
+    }
     if (wcscmp(command, L"install") == 0) {
         if (opts.first_text < argc)
             return bad_usage(L"unexpected argument ", argv[opts.first_text]);
