@@ -147,7 +147,7 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
 enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t index, uint16_t *name)
 {
     uint32_t unit = config->pairs ? index / 2 : index;
-    size_t chars = 0, digits = suffix_chars(config) - (config->pairs ? 1u : 0u), i;
+    size_t chars = 0, digits = suffix_chars(config) - (config->pairs ? 1u : 0u);
 
     while (config->name[chars] != 0) {
         name[chars] = config->name[chars];
@@ -156,7 +156,7 @@ enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t i
     /* Fixed width per configuration would pad with zeros; plain decimal reads better: LBK0..LBK10. */
     if (digits != 0) {
         uint16_t reversed[4];
-        size_t n = 0;
+        size_t n = 0, i;
 
         do {
             reversed[n++] = (uint16_t)('0' + unit % 10);

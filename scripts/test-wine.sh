@@ -23,7 +23,53 @@ for method in buffered direct neither; do
     unloads=$((unloads + 2)) # the suite's own stop/start, then this stop
     check "pool_released_at_every_unload[$method]" unloads_clean "$unloads"
     lbkctl uninstall >/dev/null
+    # Two cross-connected pairs, once per policy for writes to an end nobody has open.
+    for policy in pend fail discard; do
+        lbkctl install --name PAIRS --device-name PAIR --image "$image" --io-method "$method" --buffer-size 4096 \
+            --trace-level 2 --device-count 2 --pairs 1 --when-peer-closed "$policy" >/dev/null &&
+            lbkctl start --name PAIRS >/dev/null || { echo "FAIL wine[$method]: cannot load pairs ($policy)"; continue; }
+        timeout 300 wine "$bin/integration.exe" --suite pairs --device PAIR --method "$method,$policy" 2>&1 | tr -d '\r'
+        lbkctl stop --name PAIRS >/dev/null
+        unloads=$((unloads + 1))
+        lbkctl uninstall --name PAIRS >/dev/null
+    done
+    check "pool_released_after_pairs[$method]" unloads_clean "$unloads"
 done
+
+# Several devices, message mode from Parameters, discovery.
+lbkctl install --image "$image" --device-count 3 --message-mode 1 --buffer-size 256 --trace-level 2 >/dev/null &&
+    lbkctl start >/dev/null
+check "device_count_3_makes_LBK0_to_LBK2" bash -c 'out=$(wine "$0" list | tr -d "\r"); grep -q "^LBK0 " <<<"$out" &&
+    grep -q "^LBK2 " <<<"$out" && ! grep -q "^LBK " <<<"$out" && grep -q "^3 devices" <<<"$out"' "$bin/lbkctl.exe"
+check "list_shows_role_mode_and_capacity" bash -c 'wine "$0" list | tr -d "\r" | grep -Eq "^LBK1 +loopback +LBK1 +buffered +message +256 "' \
+    "$bin/lbkctl.exe"
+check "devices_have_their_own_buffers" bash -c 'wine "$0" write --device LBK1 one && wine "$0" write --device LBK1 two &&
+    wine "$0" stats --device LBK0 |
+    tr -d "\r" | grep -q "^queued  *0 bytes" && wine "$0" stats --device LBK1 | tr -d "\r" | grep -q "^queued  *6 bytes"' \
+    "$bin/lbkctl.exe"
+check "message_mode_from_parameters_reads_one_message_each" bash -c \
+    '[ "$(wine "$0" read --device LBK1 --bytes 3)" = one ] && [ "$(wine "$0" read --device LBK1)" = two ]' \
+    "$bin/lbkctl.exe"
+check "tool_write_message_over_max_fails_with_message" bash -c \
+    'out=$(wine "$0" write --device LBK2 "$(printf "m%.0s" $(seq 253))" 2>&1); [ $? -eq 2 ] && grep -q "error 1784" <<<"$out"' \
+    "$bin/lbkctl.exe"
+check "tool_mode_switch_and_info" bash -c 'wine "$0" mode --device LBK2 stream && wine "$0" info --device LBK2 |
+    tr -d "\r" | grep -q "^mode  *byte-stream"' "$bin/lbkctl.exe"
+check "tool_wait_times_out_exit_3_and_sees_data" bash -c '{ wine "$0" wait --device LBK0 --timeout 100; [ $? -eq 3 ]; } &&
+    wine "$0" write --device LBK0 x && wine "$0" wait --device LBK0 --events both | tr -d "\r" | grep -q "^events: readable writable;"' \
+    "$bin/lbkctl.exe"
+check "tool_nonblocking_read_of_empty_device_exits_3" bash -c \
+    'wine "$0" read --device LBK2 --bytes 1 --timeout 0; [ $? -eq 3 ]' "$bin/lbkctl.exe"
+lbkctl stop >/dev/null; unloads=$((unloads + 1))
+lbkctl uninstall >/dev/null
+check "config_rejects_device_count_65" bash -c 'wine "$0" install --image "$1" --device-count 65 >/dev/null &&
+    ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
+check "config_logs_bad_device_count" lines_in_log 'Parameters\DeviceCount: the device count is not between 1 and 64'
+check "config_rejects_total_over_1GiB" bash -c 'wine "$0" install --image "$1" --device-count 5 --buffer-size 268435456 >/dev/null &&
+    ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
+check "config_logs_total_too_large" lines_in_log 'Parameters: devices x buffer size is above 1 GiB'
+check "config_rejects_unknown_peer_policy" bash -c 'wine "$0" install --image "$1" --pairs 1 --when-peer-closed maybe >/dev/null &&
+    ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
 
 # Configuration: bad values stop the load with a logged reason; the trace level is clamped.
 lbkctl install --image "$image" >/dev/null

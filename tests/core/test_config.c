@@ -239,7 +239,7 @@ static const char *ascii(const uint16_t *name)
     static char out[LBK_MAX_NAME_CHARS + 1];
     size_t i;
 
-    for (i = 0; name[i] != 0 && i < LBK_MAX_NAME_CHARS; i++)
+    for (i = 0; i < LBK_MAX_NAME_CHARS && name[i] != 0; i++)
         out[i] = (char)name[i];
     out[i] = 0;
     return out;

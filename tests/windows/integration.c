@@ -2,6 +2,7 @@
  * integration.c - end-to-end tests of the driver through the client library (user mode, run
  * under Wine against a loaded driver). Usage:
  *   integration --device NAME --service NAME --method buffered|direct|neither
+ *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
  *   integration child-read NAME      (helper: blocks in a read until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
  */
@@ -47,6 +48,7 @@ typedef lbk_u64 (*stat_field)(const lbk_stats *);
 static lbk_u64 f_pending_reads(const lbk_stats *s) { return s->pending_reads; }
 static lbk_u64 f_pending_writes(const lbk_stats *s) { return s->pending_writes; }
 static lbk_u64 f_open_handles(const lbk_stats *s) { return s->open_handles; }
+static lbk_u64 f_peer_open(const lbk_stats *s) { return (s->state & LBK_STATE_PEER_OPEN) != 0; }
 
 static lbk_u64 wait_stat(HANDLE h, stat_field field, lbk_u64 want)
 {
@@ -112,8 +114,10 @@ static int reset_device(void)
     if (h == INVALID_HANDLE_VALUE)
         return 0;
     lbk_purge(h, NULL);
+    lbk_set_message_mode(h, FALSE); /* a failed test may have left it in message mode */
     s = get_stats(h);
-    ok = s.bytes_queued == 0 && s.pending_reads == 0 && s.pending_writes == 0;
+    ok = s.bytes_queued == 0 && s.pending_reads == 0 && s.pending_writes == 0 && s.pending_waits == 0 &&
+         !(s.state & LBK_STATE_MESSAGE_MODE);
     CloseHandle(h);
     return ok;
 }
@@ -396,7 +400,7 @@ TEST(unknown_ioctls_are_invalid_requests)
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     unsigned char buffer[256];
     static const DWORD codes[] = {
-        LBK_CTL_CODE(0x805, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
+        LBK_CTL_CODE(0x809, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
         LBK_CTL_CODE(0x7FF, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
         LBK_CTL_CODE(0x800, LBK_METHOD_NEITHER, LBK_ANY_ACCESS), /* GET_STATS' number, wrong method */
         (0x22u << 16) | (0x800u << 2),                          /* another device type */
@@ -735,6 +739,373 @@ TEST(stop_with_read_pending_then_reload)
 
 /* ---- runner ------------------------------------------------------------------------------ */
 
+
+/* ---- message mode, hand-off, handle options, WAIT (loopback suite) --------------------- */
+
+/* Sets the handle's options: flags and both timeouts. */
+static DWORD set_options(HANDLE h, DWORD flags, DWORD read_ms, DWORD write_ms)
+{
+    lbk_handle_options options = { flags, read_ms, write_ms, 0 };
+
+    return lbk_set_handle_options(h, &options);
+}
+
+TEST(message_mode_keeps_boundaries)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[64] = { 0 };
+    lbk_device_info info;
+    DWORD n;
+
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    ASSERT_OK(lbk_get_info(h, &info));
+    ASSERT_TRUE(info.state & LBK_STATE_MESSAGE_MODE);
+    ASSERT_EQ(g_capacity - LBK_MESSAGE_HEADER_BYTES, info.max_message);
+    ASSERT_OK(lbk_write(h, "one", 3, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(h, "two!", 4, DEADLINE_MS, &n));
+    memcpy(buffer, "three", 5); /* Wine wants METHOD_IN_DIRECT data writable */
+    ASSERT_OK(lbk_write_atomic(h, buffer, 5));
+    ASSERT_EQ(12, get_stats(h).bytes_queued); /* headers are not counted */
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(3, n);
+    ASSERT_TRUE(memcmp(buffer, "one", 3) == 0);
+    ASSERT_OK(lbk_peek(h, buffer, sizeof(buffer), &n)); /* the next message only */
+    ASSERT_EQ(4, n);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_TRUE(memcmp(buffer, "two!", 4) == 0);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    ASSERT_TRUE(memcmp(buffer, "three", 5) == 0);
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+    CloseHandle(h);
+}
+
+TEST(message_too_long_for_buffer_returns_more_data)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[16] = { 0 };
+    DWORD n = 0;
+
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    ASSERT_OK(lbk_write(h, "0123456789", 10, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(h, "next", 4, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_MORE_DATA, lbk_read(h, buffer, 4, DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_TRUE(memcmp(buffer, "0123", 4) == 0);
+    ASSERT_EQ(10, get_stats(h).bytes_queued);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n)); /* the rest, not the next */
+    ASSERT_EQ(6, n);
+    ASSERT_TRUE(memcmp(buffer, "456789", 6) == 0);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+    CloseHandle(h);
+}
+
+TEST(message_larger_than_capacity_is_refused)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD max = (DWORD)g_capacity - LBK_MESSAGE_HEADER_BYTES, n = 1;
+    unsigned char *big = calloc(1, (size_t)g_capacity + 1);
+    lbk_stats s;
+
+    ASSERT_TRUE(big != NULL);
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    ASSERT_EQ(ERROR_INVALID_USER_BUFFER, lbk_write(h, big, max + 1, DEADLINE_MS, &n));
+    ASSERT_EQ(0, n);
+    ASSERT_EQ(ERROR_INVALID_USER_BUFFER, lbk_write_atomic(h, big, max + 1));
+    ASSERT_OK(lbk_write(h, big, max, DEADLINE_MS, &n)); /* the largest fits exactly */
+    ASSERT_EQ(max, n);
+    s = get_stats(h);
+    ASSERT_EQ(max, s.bytes_queued);
+    ASSERT_EQ(ERROR_BUSY, lbk_set_message_mode(h, FALSE)); /* not while anything is queued */
+    ASSERT_OK(lbk_purge(h, NULL));
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+    free(big);
+    CloseHandle(h);
+}
+
+TEST(message_waits_whole_and_hands_off_with_more_data)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char small[3], rest[16] = { 0 };
+    pending_io io;
+    DWORD n;
+    lbk_stats before, after;
+
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    before = get_stats(h);
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, small, sizeof(small), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_OK(lbk_write(h, "abcdefgh", 8, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_MORE_DATA, pending_finish(&io, &n));
+    ASSERT_EQ(3, n);
+    ASSERT_TRUE(memcmp(small, "abc", 3) == 0);
+    after = get_stats(h);
+    ASSERT_EQ(3, after.bytes_direct - before.bytes_direct); /* straight from the write's buffer */
+    ASSERT_EQ(5, after.bytes_queued);                       /* the rest waits as a message */
+    ASSERT_OK(lbk_read(h, rest, sizeof(rest), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    ASSERT_TRUE(memcmp(rest, "defgh", 5) == 0);
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+    CloseHandle(h);
+}
+
+TEST(waiting_read_takes_bytes_straight_from_the_write)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[64] = { 0 };
+    pending_io io;
+    DWORD n;
+    lbk_stats before, after;
+
+    before = get_stats(h);
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_OK(lbk_write(h, "direct", 6, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(6, n);
+    ASSERT_TRUE(memcmp(buffer, "direct", 6) == 0);
+    after = get_stats(h);
+    ASSERT_EQ(6, after.bytes_direct - before.bytes_direct);
+    ASSERT_EQ(6, after.bytes_out - before.bytes_out);
+    ASSERT_EQ(0, after.bytes_queued);
+    CloseHandle(h);
+}
+
+TEST(read_drains_ring_then_takes_from_waiting_write)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n;
+    unsigned char *data = malloc((size_t)cap * 2), *got = malloc((size_t)cap * 2);
+    pending_io io;
+    lbk_stats before;
+
+    ASSERT_TRUE(data != NULL && got != NULL);
+    fill_pattern(data, (size_t)cap * 2, 11);
+    before = get_stats(h);
+    pending_init(&io, h);
+    /* The ring takes cap bytes; the rest of this write waits. */
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, cap + 100, &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_writes, 1));
+    ASSERT_OK(lbk_read(h, got, cap * 2, DEADLINE_MS, &n));
+    if (wcscmp(g_method, L"neither") == 0) {
+        /* A neither read is capped at the capacity (its bounce buffer); the write refills the ring. */
+        ASSERT_EQ(cap, n);
+        ASSERT_OK(pending_finish(&io, &n));
+        ASSERT_EQ(0, get_stats(h).bytes_direct - before.bytes_direct);
+        ASSERT_EQ(100, get_stats(h).bytes_queued);
+        ASSERT_OK(lbk_purge(h, NULL));
+    } else {
+        ASSERT_EQ(cap + 100, n); /* the ring's bytes, then the write's own */
+        ASSERT_TRUE(memcmp(got, data, cap + 100) == 0);
+        ASSERT_OK(pending_finish(&io, &n));
+        ASSERT_EQ(cap + 100, n);
+        ASSERT_EQ(100, get_stats(h).bytes_direct - before.bytes_direct);
+    }
+    free(data);
+    free(got);
+    CloseHandle(h);
+}
+
+TEST(nonblocking_read_on_empty_device_fails_no_data)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_handle_options options;
+    char buffer[8];
+    DWORD n = 99;
+
+    ASSERT_OK(set_options(h, LBK_HANDLE_NONBLOCKING, 0, 0));
+    ASSERT_OK(lbk_get_handle_options(h, &options));
+    ASSERT_EQ(LBK_HANDLE_NONBLOCKING, options.flags);
+    ASSERT_EQ(ERROR_NO_DATA, lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(0, n);
+    ASSERT_EQ(0, get_stats(h).pending_reads);
+    ASSERT_OK(lbk_write(h, "ab", 2, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(2, n);
+    CloseHandle(h);
+}
+
+TEST(nonblocking_write_takes_what_fits)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n = 0;
+    unsigned char *data = calloc(1, (size_t)cap + 10);
+
+    ASSERT_TRUE(data != NULL);
+    ASSERT_OK(set_options(h, LBK_HANDLE_NONBLOCKING, 0, 0));
+    ASSERT_OK(lbk_write(h, data, cap - 3, DEADLINE_MS, &n));
+    ASSERT_EQ(cap - 3, n);
+    ASSERT_OK(lbk_write(h, data, 10, DEADLINE_MS, &n)); /* as a byte-mode PIPE_NOWAIT pipe: a short count */
+    ASSERT_EQ(3, n);
+    ASSERT_OK(lbk_write(h, data, 10, DEADLINE_MS, &n));
+    ASSERT_EQ(0, n);
+    ASSERT_EQ(0, get_stats(h).pending_writes);
+    ASSERT_EQ(cap, get_stats(h).bytes_queued);
+    free(data);
+    CloseHandle(h);
+}
+
+TEST(handle_options_are_checked_and_per_handle)
+{
+    HANDLE a = open_device(GENERIC_READ | GENERIC_WRITE), b = open_device(GENERIC_READ);
+    lbk_handle_options options = { 0x80, 0, 0, 0 };
+
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_set_handle_options(a, &options));
+    options.flags = 0;
+    options.reserved = 1;
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_set_handle_options(a, &options));
+    ASSERT_OK(set_options(a, LBK_HANDLE_NONBLOCKING, 250, 500));
+    ASSERT_OK(lbk_get_handle_options(a, &options));
+    ASSERT_EQ(250, options.read_timeout_ms);
+    ASSERT_EQ(500, options.write_timeout_ms);
+    ASSERT_OK(lbk_get_handle_options(b, &options));
+    ASSERT_EQ(0, options.flags);
+    ASSERT_EQ(0, options.read_timeout_ms);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+TEST(read_timeout_completes_with_status_timeout)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[8];
+    pending_io io;
+    DWORD n = 99, start, elapsed;
+    lbk_stats before = get_stats(h);
+
+    ASSERT_OK(set_options(h, 0, 200, 0));
+    start = GetTickCount();
+    ASSERT_EQ(ERROR_TIMEOUT, lbk_read(h, buffer, sizeof(buffer), INFINITE, &n));
+    elapsed = GetTickCount() - start;
+    ASSERT_EQ(0, n);
+    ASSERT_TRUE(elapsed >= 150 && elapsed < DEADLINE_MS);
+    /* The raw result: a success status, STATUS_TIMEOUT, with no bytes. */
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(io.overlapped.hEvent, DEADLINE_MS));
+    ASSERT_EQ(0x00000102, (DWORD)io.overlapped.Internal);
+    ASSERT_EQ(0, io.overlapped.InternalHigh);
+    CloseHandle(io.overlapped.hEvent);
+    ASSERT_EQ(2, get_stats(h).timed_out_requests - before.timed_out_requests);
+    ASSERT_EQ(0, get_stats(h).pending_reads);
+    CloseHandle(h);
+}
+
+TEST(write_timeout_keeps_what_went_in)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n = 0;
+    unsigned char *data = calloc(1, (size_t)cap + 64);
+
+    ASSERT_TRUE(data != NULL);
+    ASSERT_OK(lbk_write(h, data, cap - 10, DEADLINE_MS, &n));
+    ASSERT_OK(set_options(h, 0, 0, 150));
+    ASSERT_EQ(ERROR_TIMEOUT, lbk_write(h, data, 30, INFINITE, &n));
+    ASSERT_EQ(10, n); /* what fitted stays; the rest was not written */
+    ASSERT_EQ(cap, get_stats(h).bytes_queued);
+    ASSERT_EQ(0, get_stats(h).pending_writes);
+    free(data);
+    CloseHandle(h);
+}
+
+TEST(wait_readable_completes_on_write_without_consuming)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
+    lbk_wait_result result = { 0 };
+    pending_io io;
+    DWORD n;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    Sleep(50);
+    ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
+    ASSERT_EQ(1, get_stats(h).pending_waits);
+    ASSERT_OK(lbk_write(h, "wake", 4, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(sizeof(result), n);
+    ASSERT_EQ(LBK_EVENT_READABLE, result.events);
+    ASSERT_EQ(4, result.bytes_readable);
+    ASSERT_EQ(4, get_stats(h).bytes_queued); /* nothing consumed */
+    CloseHandle(h);
+}
+
+TEST(wait_writable_needs_min_room)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD cap = (DWORD)g_capacity, n;
+    unsigned char *data = calloc(1, cap);
+    lbk_wait_request request = { LBK_EVENT_WRITABLE, 8, 0, 0 };
+    lbk_wait_result result = { 0 };
+    char buffer[8];
+    pending_io io;
+
+    ASSERT_TRUE(data != NULL);
+    ASSERT_OK(lbk_wait(h, LBK_EVENT_WRITABLE, 8, 0, &result)); /* empty: at once */
+    ASSERT_EQ(LBK_EVENT_WRITABLE, result.events);
+    ASSERT_OK(lbk_write(h, data, cap - 4, DEADLINE_MS, &n));
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_OK(lbk_read(h, buffer, 2, DEADLINE_MS, &n)); /* 6 free: not yet */
+    Sleep(50);
+    ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
+    ASSERT_OK(lbk_read(h, buffer, 2, DEADLINE_MS, &n)); /* 8 free */
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(LBK_EVENT_WRITABLE, result.events);
+    ASSERT_EQ(8, result.room);
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_wait(h, LBK_EVENT_WRITABLE, cap + 1, 0, &result));
+    free(data);
+    CloseHandle(h);
+}
+
+TEST(wait_is_cancellable_and_times_out)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
+    lbk_wait_result result = { 0 };
+    pending_io io;
+    DWORD n;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_TRUE(CancelIoEx(h, &io.overlapped));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io, &n));
+    ASSERT_EQ(0, get_stats(h).pending_waits);
+    ASSERT_OK(lbk_wait(h, LBK_EVENT_READABLE, 0, 100, &result)); /* a timeout is no error */
+    ASSERT_EQ(0, result.events);
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_wait(h, 0, 0, 0, &result));
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, lbk_wait(h, 0x10, 0, 0, &result));
+    ASSERT_OK(set_options(h, LBK_HANDLE_NONBLOCKING, 0, 0)); /* a poll */
+    ASSERT_OK(lbk_wait(h, LBK_EVENT_READABLE, 0, 0, &result));
+    ASSERT_EQ(0, result.events);
+    CloseHandle(h);
+}
+
+TEST(close_handle_with_wait_pending)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), other = open_device(GENERIC_READ);
+    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
+    lbk_wait_result result = { 0 };
+    pending_io io;
+    DWORD error;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    CloseHandle(h);
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(io.overlapped.hEvent, DEADLINE_MS));
+    error = (DWORD)io.overlapped.Internal;
+    ASSERT_EQ(0xC0000120, error); /* STATUS_CANCELLED */
+    CloseHandle(io.overlapped.hEvent);
+    ASSERT_EQ(0, wait_stat(other, f_pending_reads, 0));
+    ASSERT_EQ(0, get_stats(other).pending_waits);
+    CloseHandle(other);
+}
+
 typedef struct test_case {
     const char *name;
     void (*run)(void);
@@ -767,8 +1138,292 @@ static const test_case tests[] = {
     T(CancelSynchronousIo_ends_a_blocking_read),
     T(killed_client_with_io_pending_leaves_device_working),
     T(large_write_streams_through_a_small_ring),
-    T(stop_with_read_pending_then_reload),
+    T(message_mode_keeps_boundaries),
+    T(message_too_long_for_buffer_returns_more_data),
+    T(message_larger_than_capacity_is_refused),
+    T(message_waits_whole_and_hands_off_with_more_data),
+    T(waiting_read_takes_bytes_straight_from_the_write),
+    T(read_drains_ring_then_takes_from_waiting_write),
+    T(nonblocking_read_on_empty_device_fails_no_data),
+    T(nonblocking_write_takes_what_fits),
+    T(handle_options_are_checked_and_per_handle),
+    T(read_timeout_completes_with_status_timeout),
+    T(write_timeout_keeps_what_went_in),
+    T(wait_readable_completes_on_write_without_consuming),
+    T(wait_writable_needs_min_room),
+    T(wait_is_cancellable_and_times_out),
+    T(close_handle_with_wait_pending),
+    T(stop_with_read_pending_then_reload), /* last: it reloads the driver */
 };
+
+/* ---- pairs suite: devices <base>0A, <base>0B, <base>1A, <base>1B --------------------------- */
+
+static wchar_t g_end[4][LBK_MAX_NAME_CHARS + 1];
+
+static HANDLE open_end(int end, DWORD access)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+
+    lbk_open(g_end[end], access, &h);
+    return h;
+}
+
+TEST(pair_info_names_the_peer)
+{
+    HANDLE a = open_end(0, GENERIC_READ), b = open_end(1, GENERIC_READ);
+    lbk_device_info ia, ib;
+
+    ASSERT_OK(lbk_get_info(a, &ia));
+    ASSERT_OK(lbk_get_info(b, &ib));
+    ASSERT_EQ(LBK_ROLE_A, ia.role);
+    ASSERT_EQ(LBK_ROLE_B, ib.role);
+    ASSERT_TRUE(wcscmp((const wchar_t *)ia.peer_name, g_end[1]) == 0);
+    ASSERT_TRUE(wcscmp((const wchar_t *)ib.peer_name, g_end[0]) == 0);
+    ASSERT_EQ(2, ia.unit_count);
+    ASSERT_EQ(0, ia.unit);
+    ASSERT_TRUE(ia.state & LBK_STATE_PAIRED);
+    ASSERT_TRUE(ia.state & LBK_STATE_PEER_OPEN);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+TEST(pair_carries_each_direction_separately)
+{
+    HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b = open_end(1, GENERIC_READ | GENERIC_WRITE);
+    char buffer[32] = { 0 };
+    lbk_stats sa, sb;
+    DWORD n;
+
+    ASSERT_OK(lbk_write(a, "to B", 4, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(b, "to A!", 5, DEADLINE_MS, &n));
+    sa = get_stats(a);
+    sb = get_stats(b);
+    ASSERT_EQ(5, sa.bytes_queued);      /* what A can read: B's bytes */
+    ASSERT_EQ(4, sa.peer_bytes_queued); /* what A wrote, waiting at B */
+    ASSERT_EQ(4, sb.bytes_queued);
+    ASSERT_OK(lbk_read(b, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_TRUE(memcmp(buffer, "to B", 4) == 0);
+    ASSERT_OK(lbk_read(a, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(5, n);
+    ASSERT_TRUE(memcmp(buffer, "to A!", 5) == 0);
+    sa = get_stats(a);
+    sb = get_stats(b);
+    ASSERT_EQ(sa.bytes_in, sb.bytes_out + sb.bytes_purged + sb.bytes_queued);
+    ASSERT_EQ(sb.bytes_in, sa.bytes_out + sa.bytes_purged + sa.bytes_queued);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+TEST(pair_buffers_fill_independently)
+{
+    HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b = open_end(1, GENERIC_READ | GENERIC_WRITE);
+    DWORD cap, n;
+    unsigned char *data;
+
+    cap = (DWORD)get_stats(a).capacity;
+    data = calloc(1, cap);
+    ASSERT_TRUE(data != NULL);
+    ASSERT_OK(lbk_write(a, data, cap, DEADLINE_MS, &n)); /* A->B full */
+    ASSERT_OK(lbk_write(b, data, cap, DEADLINE_MS, &n)); /* B->A has its own room */
+    ASSERT_EQ(ERROR_TIMEOUT, lbk_write(a, data, 1, 100, &n));
+    ASSERT_OK(lbk_purge(a, NULL)); /* A purges what A reads */
+    ASSERT_EQ(0, get_stats(a).bytes_queued);
+    ASSERT_EQ(cap, get_stats(b).bytes_queued);
+    ASSERT_OK(lbk_purge(b, NULL));
+    free(data);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+TEST(pair_units_are_separate)
+{
+    HANDLE a0 = open_end(0, GENERIC_WRITE), b1 = open_end(3, GENERIC_READ), b0 = open_end(1, GENERIC_READ);
+    DWORD n;
+
+    ASSERT_TRUE(b1 != INVALID_HANDLE_VALUE);
+    ASSERT_OK(lbk_write(a0, "unit0", 5, DEADLINE_MS, &n));
+    ASSERT_EQ(0, get_stats(b1).bytes_queued);
+    ASSERT_EQ(5, get_stats(b0).bytes_queued);
+    CloseHandle(a0);
+    CloseHandle(b1);
+    CloseHandle(b0);
+}
+
+TEST(pair_wait_on_one_end_wakes_on_the_others_write)
+{
+    HANDLE a = open_end(0, GENERIC_WRITE), b = open_end(1, GENERIC_READ);
+    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
+    lbk_wait_result result = { 0 };
+    pending_io io;
+    DWORD n;
+
+    pending_init(&io, b);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(b, &request, &result, &io.overlapped));
+    ASSERT_OK(lbk_write(a, "ping", 4, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(LBK_EVENT_READABLE, result.events);
+    ASSERT_EQ(4, result.bytes_readable);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+TEST(pair_message_mode_covers_both_directions)
+{
+    HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b = open_end(1, GENERIC_READ | GENERIC_WRITE);
+    char buffer[8];
+    DWORD n;
+
+    ASSERT_OK(lbk_set_message_mode(a, TRUE));
+    ASSERT_TRUE(get_stats(b).state & LBK_STATE_MESSAGE_MODE);
+    ASSERT_OK(lbk_write(b, "m1", 2, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_write(b, "m2", 2, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(a, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(2, n);
+    ASSERT_EQ(ERROR_BUSY, lbk_set_message_mode(b, FALSE));
+    ASSERT_OK(lbk_read(a, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_OK(lbk_set_message_mode(b, FALSE));
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+/* What A's writes do while B has no handle: the configured policy, read from GET_INFO. */
+TEST(pair_write_with_peer_closed_follows_policy)
+{
+    HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b;
+    lbk_device_info info;
+    lbk_stats before, after;
+    char buffer[8];
+    DWORD n = 99, error;
+
+    ASSERT_TRUE(wait_stat(a, f_peer_open, 0) == 0); /* Wine delivers a CLOSE after CloseHandle returns */
+    ASSERT_OK(lbk_get_info(a, &info));
+    before = get_stats(a);
+    error = lbk_write(a, "lost?", 5, DEADLINE_MS, &n);
+    after = get_stats(a);
+    switch (info.when_peer_closed) {
+    case LBK_PEER_CLOSED_PEND: /* a buffer like any other: kept for B */
+        ASSERT_OK(error);
+        ASSERT_EQ(5, after.peer_bytes_queued);
+        break;
+    case LBK_PEER_CLOSED_FAIL:
+        ASSERT_EQ(ERROR_PIPE_NOT_CONNECTED, error);
+        ASSERT_EQ(0, after.peer_bytes_queued);
+        ASSERT_EQ(before.bytes_in, after.bytes_in);
+        break;
+    default: /* discard: success, counted, gone */
+        ASSERT_OK(error);
+        ASSERT_EQ(5, n);
+        ASSERT_EQ(5, after.bytes_discarded - before.bytes_discarded);
+        ASSERT_EQ(0, after.peer_bytes_queued);
+        break;
+    }
+    b = open_end(1, GENERIC_READ);
+    ASSERT_OK(set_options(b, LBK_HANDLE_NONBLOCKING, 0, 0));
+    error = lbk_read(b, buffer, sizeof(buffer), DEADLINE_MS, &n);
+    if (info.when_peer_closed == LBK_PEER_CLOSED_PEND) {
+        ASSERT_OK(error);
+        ASSERT_EQ(5, n);
+    } else {
+        ASSERT_EQ(ERROR_NO_DATA, error);
+    }
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+/* A write waiting for room when B's last handle closes. */
+TEST(pair_waiting_write_when_peer_closes_follows_policy)
+{
+    HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b = open_end(1, GENERIC_READ);
+    DWORD cap = (DWORD)get_stats(a).capacity, n = 0, error;
+    unsigned char *data = calloc(1, (size_t)cap + 50);
+    lbk_device_info info;
+    lbk_u64 discarded;
+    pending_io io;
+
+    ASSERT_TRUE(data != NULL);
+    ASSERT_OK(lbk_get_info(a, &info));
+    discarded = get_stats(a).bytes_discarded;
+    pending_init(&io, a);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(a, data, cap + 50, &io.overlapped));
+    ASSERT_EQ(1, wait_stat(a, f_pending_writes, 1));
+    CloseHandle(b);
+    if (info.when_peer_closed == LBK_PEER_CLOSED_PEND) {
+        Sleep(50);
+        ASSERT_TRUE(!is_signaled(io.overlapped.hEvent)); /* still waiting for a reader */
+        CancelIoEx(a, &io.overlapped);
+        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io, &n));
+        ASSERT_EQ(cap, n);
+    } else if (info.when_peer_closed == LBK_PEER_CLOSED_FAIL) {
+        error = pending_finish(&io, &n);
+        ASSERT_EQ(ERROR_PIPE_NOT_CONNECTED, error);
+    } else {
+        ASSERT_OK(pending_finish(&io, &n));
+        ASSERT_EQ(cap + 50, n);
+        ASSERT_EQ(50, get_stats(a).bytes_discarded - discarded);
+    }
+    ASSERT_EQ(0, get_stats(a).pending_writes);
+    /* What went in before stays for the next reader of B. */
+    ASSERT_EQ(cap, get_stats(a).peer_bytes_queued);
+    b = open_end(1, GENERIC_READ | GENERIC_WRITE);
+    ASSERT_OK(lbk_purge(b, NULL));
+    free(data);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+#define P(name) { #name, test_##name }
+static const test_case pair_tests[] = {
+    P(pair_info_names_the_peer),
+    P(pair_carries_each_direction_separately),
+    P(pair_buffers_fill_independently),
+    P(pair_units_are_separate),
+    P(pair_wait_on_one_end_wakes_on_the_others_write),
+    P(pair_message_mode_covers_both_directions),
+    P(pair_write_with_peer_closed_follows_policy),
+    P(pair_waiting_write_when_peer_closes_follows_policy),
+};
+
+/* Both ends of both units empty, stream mode, nobody waiting. */
+static int reset_pairs(void)
+{
+    int end, ok = 1;
+
+    for (end = 0; end < 4; end++) {
+        HANDLE h = open_end(end, GENERIC_READ | GENERIC_WRITE);
+        lbk_stats s;
+
+        if (h == INVALID_HANDLE_VALUE)
+            return 0;
+        lbk_purge(h, NULL);
+        if (end % 2 == 0)
+            lbk_set_message_mode(h, FALSE);
+        s = get_stats(h);
+        ok &= s.bytes_queued == 0 && s.pending_reads == 0 && s.pending_writes == 0 && s.pending_waits == 0;
+        CloseHandle(h);
+    }
+    return ok;
+}
+
+static int run_suite(const test_case *suite, size_t count, int (*reset)(void), const char *label)
+{
+    const char *only = getenv("LBK_TEST_ONLY");
+    int failed = 0;
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        if (only != NULL && strcmp(only, suite[i].name) != 0)
+            continue;
+        lbk_test_failed = !reset();
+        if (!lbk_test_failed)
+            suite[i].run();
+        else
+            fprintf(stderr, "  device not empty before the test\n");
+        printf("%s wine[%ls%s]: %s\n", lbk_test_failed ? "FAIL" : "PASS", g_method, label, suite[i].name);
+        failed += lbk_test_failed;
+    }
+    return failed;
+}
 
 static int child_read(const wchar_t *device)
 {
@@ -785,9 +1440,9 @@ static int child_read(const wchar_t *device)
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
-    int i, passed = 0, failed = 0;
-    const char *only = getenv("LBK_TEST_ONLY");
+    const wchar_t *suite = L"loopback";
     HANDLE h;
+    int i;
 
     if (argc == 3 && wcscmp(argv[1], L"child-read") == 0)
         return child_read(argv[2]);
@@ -795,6 +1450,15 @@ int wmain(int argc, wchar_t **argv)
         if (wcscmp(argv[i], L"--device") == 0) g_device = argv[i + 1];
         else if (wcscmp(argv[i], L"--service") == 0) g_service = argv[i + 1];
         else if (wcscmp(argv[i], L"--method") == 0) g_method = argv[i + 1];
+        else if (wcscmp(argv[i], L"--suite") == 0) suite = argv[i + 1];
+    }
+    setvbuf(stdout, NULL, _IONBF, 0);
+    setvbuf(stderr, NULL, _IONBF, 0);
+    if (wcscmp(suite, L"pairs") == 0) {
+        /* --device names the base: <base>0A, <base>0B, <base>1A, <base>1B */
+        for (i = 0; i < 4; i++)
+            swprintf(g_end[i], LBK_MAX_NAME_CHARS + 1, L"%ls%d%ls", g_device, i / 2, i % 2 ? L"B" : L"A");
+        return run_suite(pair_tests, sizeof(pair_tests) / sizeof(pair_tests[0]), reset_pairs, ",pairs") != 0;
     }
     h = open_device(GENERIC_READ);
     if (h == INVALID_HANDLE_VALUE) {
@@ -803,18 +1467,5 @@ int wmain(int argc, wchar_t **argv)
     }
     g_capacity = get_stats(h).capacity;
     CloseHandle(h);
-    setvbuf(stdout, NULL, _IONBF, 0);
-    setvbuf(stderr, NULL, _IONBF, 0);
-    for (i = 0; i < (int)(sizeof(tests) / sizeof(tests[0])); i++) {
-        if (only != NULL && strcmp(only, tests[i].name) != 0)
-            continue;
-        lbk_test_failed = !reset_device();
-        if (!lbk_test_failed)
-            tests[i].run();
-        else
-            fprintf(stderr, "  device not empty before the test\n");
-        printf("%s wine[%ls]: %s\n", lbk_test_failed ? "FAIL" : "PASS", g_method, tests[i].name);
-        if (lbk_test_failed) failed++; else passed++;
-    }
-    return failed != 0;
+    return run_suite(tests, sizeof(tests) / sizeof(tests[0]), reset_device, "") != 0;
 }

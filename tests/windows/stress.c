@@ -1265,14 +1265,32 @@ static DWORD ioctl(HANDLE h, DWORD code, void *in, DWORD in_len, void *out, DWOR
 static int is_known_code(DWORD code)
 {
     return code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
-           code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO;
+           code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO || code == IOCTL_LBK_GET_HANDLE_OPTIONS ||
+           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT;
 }
 
-/* What the contract says a known code must answer for these lengths, given STATE_BYTES queued. */
-static DWORD expected_result(DWORD code, DWORD out_len, DWORD capacity, DWORD *returned)
+/*
+ * What the contract says a known code must answer for these lengths, given STATE_BYTES queued
+ * and an input buffer full of 0xA5, which no input structure accepts.
+ */
+static DWORD expected_result(DWORD code, DWORD in_len, DWORD out_len, DWORD capacity, DWORD *returned)
 {
     *returned = 0;
     switch (code) {
+    case IOCTL_LBK_GET_HANDLE_OPTIONS:
+        if (out_len < sizeof(lbk_handle_options))
+            return ERROR_INSUFFICIENT_BUFFER;
+        *returned = sizeof(lbk_handle_options);
+        return ERROR_SUCCESS;
+    case IOCTL_LBK_SET_HANDLE_OPTIONS:
+    case IOCTL_LBK_SET_MESSAGE_MODE:
+        return ERROR_INVALID_PARAMETER; /* wrong length, or flags/mode of 0xA5A5A5A5 */
+    case IOCTL_LBK_WAIT:
+        if (in_len != sizeof(lbk_wait_request))
+            return ERROR_INVALID_PARAMETER;
+        if (out_len < sizeof(lbk_wait_result))
+            return ERROR_INSUFFICIENT_BUFFER;
+        return ERROR_INVALID_PARAMETER; /* events 0xA5A5A5A5 */
     case IOCTL_LBK_GET_STATS:
         if (out_len < sizeof(lbk_stats))
             return ERROR_INSUFFICIENT_BUFFER;
@@ -1308,7 +1326,8 @@ static int command_ioctls(int all_codes)
     const DWORD huge = 16u << 20;
     uint8_t *in, *out;
     static const DWORD known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK, IOCTL_LBK_WRITE_ATOMIC,
-                                   IOCTL_LBK_GET_INFO };
+                                   IOCTL_LBK_GET_INFO, IOCTL_LBK_GET_HANDLE_OPTIONS, IOCTL_LBK_SET_HANDLE_OPTIONS,
+                                   IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT };
     static const DWORD other_types[] = { LBK_DEVICE_TYPE - 1, LBK_DEVICE_TYPE + 1, 0x22, 0x0, 0xFFFF };
     uint32_t function, method, access, k, t, sent = 0, wrong = 0, unchanged_failures = 0;
     DWORD returned, error, capacity;
@@ -1352,7 +1371,7 @@ static int command_ioctls(int all_codes)
     /* 2. The known functions under other device types. */
     sent = wrong = 0;
     for (t = 0; t < sizeof(other_types) / sizeof(other_types[0]); t++) {
-        for (function = 0x7FF; function <= 0x805; function++) {
+        for (function = 0x7FF; function <= 0x809; function++) {
             for (method = 0; method < 4; method++) {
                 DWORD code = (other_types[t] << 16) | (function << 2) | method;
 
@@ -1374,13 +1393,17 @@ static int command_ioctls(int all_codes)
         DWORD size = known[k] == IOCTL_LBK_GET_STATS ? sizeof(lbk_stats)
                    : known[k] == IOCTL_LBK_PURGE ? sizeof(lbk_purge_result)
                    : known[k] == IOCTL_LBK_GET_INFO ? sizeof(lbk_device_info)
+                   : known[k] == IOCTL_LBK_GET_HANDLE_OPTIONS ? sizeof(lbk_handle_options)
+                   : known[k] == IOCTL_LBK_SET_HANDLE_OPTIONS ? sizeof(lbk_handle_options)
+                   : known[k] == IOCTL_LBK_SET_MESSAGE_MODE ? sizeof(lbk_u32)
+                   : known[k] == IOCTL_LBK_WAIT ? sizeof(lbk_wait_request)
                    : capacity - STATE_BYTES;
         DWORD lengths[] = { 0, 1, size - 1, size, size + 1, capacity, capacity + 1, huge };
         uint32_t a, b;
 
         for (a = 0; a < sizeof(lengths) / sizeof(lengths[0]); a++) {
             for (b = 0; b < sizeof(lengths) / sizeof(lengths[0]); b++) {
-                DWORD want_returned, want = expected_result(known[k], lengths[b], capacity, &want_returned);
+                DWORD want_returned, want = expected_result(known[k], lengths[a], lengths[b], capacity, &want_returned);
                 int changes = want == ERROR_SUCCESS && (known[k] == IOCTL_LBK_PURGE || known[k] == IOCTL_LBK_WRITE_ATOMIC);
 
                 state_set(h);
@@ -1499,11 +1522,17 @@ static int command_cycles(const wchar_t *image, uint32_t count, uint64_t seed)
     QueryPerformanceCounter(&start);
     g_error_count = 0;
     for (i = 0; i < count; i++) {
-        lbk_service_config config = { L"LBKCYCLE", image, NULL, methods[i % 3], 1024 + rng_below(&r, 8192), 2 };
+        lbk_service_config config = { 0 };
         HANDLE h = INVALID_HANDLE_VALUE;
         OVERLAPPED overlapped = { 0 };
         DWORD error, n = 0, m = 0, len = 1 + rng_below(&r, sizeof(data)), j;
         int leave_pending = i % 4 == 3;
+
+        config.name = L"LBKCYCLE";
+        config.image_path = image;
+        config.io_method = methods[i % 3];
+        config.buffer_size = 1024 + rng_below(&r, 8192);
+        config.trace_level = 2;
 
         if ((error = lbk_service_install(&config)) != ERROR_SUCCESS || (error = lbk_service_start(L"LBKCYCLE")) != ERROR_SUCCESS) {
             integrity_error("cycle %u: install/start: error %lu", i, error);
