@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loads the driver in a private Wine prefix, sends a message through it from one handle to
-# another, shows the statistics and unloads it. Usage: demo.sh BUILD_DIR
+# another, shows the statistics and unloads it; then loads it again as a cross-connected pair in
+# message mode and sends one message each way. Usage: demo.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 . "$(dirname "$0")/wine-env.sh"
@@ -10,6 +11,7 @@ lbkctl() { wine "$BUILD/windows/lbkctl.exe" "$@"; }
 wine_up
 step() { printf '\n$ lbkctl %s\n' "$*"; lbkctl "$@"; }
 lbkctl uninstall >/dev/null 2>&1 || true # a demo interrupted earlier
+lbkctl uninstall --name CABLE >/dev/null 2>&1 || true
 step install --image "$(win_path "$BUILD/windows/lbk.sys")" --trace-level 2
 step start
 step write "Hello from user mode!"
@@ -19,6 +21,19 @@ echo
 step stats
 step stop
 step uninstall
+
+step install --name CABLE --image "$(win_path "$BUILD/windows/lbk.sys")" --pairs 1 --message-mode 1 --trace-level 2
+step start --name CABLE
+step list
+step write --device CABLEA "request from A"
+step write --device CABLEB "reply from B"
+printf '\n$ lbkctl read --device CABLEB\n'
+lbkctl read --device CABLEB
+printf '\n$ lbkctl read --device CABLEA\n'
+lbkctl read --device CABLEA
+echo
+step stop --name CABLE
+step uninstall --name CABLE
 echo
 echo "driver log:"
 driver_log | sed 's/^/  /'

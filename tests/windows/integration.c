@@ -1013,16 +1013,28 @@ TEST(write_timeout_keeps_what_went_in)
     CloseHandle(h);
 }
 
+/* Starts an overlapped WAIT for events; request and result must outlive it. */
+static DWORD start_wait(pending_io *io, HANDLE h, DWORD events, DWORD min_room, lbk_wait_request *request,
+                        lbk_wait_result *result)
+{
+    request->events = events;
+    request->min_room = min_room;
+    request->timeout_ms = 0;
+    request->reserved = 0;
+    memset(result, 0, sizeof(*result));
+    pending_init(io, h);
+    return lbk_wait_async(h, request, result, &io->overlapped);
+}
+
 TEST(wait_readable_completes_on_write_without_consuming)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
-    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
-    lbk_wait_result result = { 0 };
+    lbk_wait_request request;
+    lbk_wait_result result;
     pending_io io;
     DWORD n;
 
-    pending_init(&io, h);
-    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&io, h, LBK_EVENT_READABLE, 0, &request, &result));
     Sleep(50);
     ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
     ASSERT_EQ(1, get_stats(h).pending_waits);
@@ -1040,8 +1052,8 @@ TEST(wait_writable_needs_min_room)
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     DWORD cap = (DWORD)g_capacity, n;
     unsigned char *data = calloc(1, cap);
-    lbk_wait_request request = { LBK_EVENT_WRITABLE, 8, 0, 0 };
-    lbk_wait_result result = { 0 };
+    lbk_wait_request request;
+    lbk_wait_result result;
     char buffer[8];
     pending_io io;
 
@@ -1049,8 +1061,7 @@ TEST(wait_writable_needs_min_room)
     ASSERT_OK(lbk_wait(h, LBK_EVENT_WRITABLE, 8, 0, &result)); /* empty: at once */
     ASSERT_EQ(LBK_EVENT_WRITABLE, result.events);
     ASSERT_OK(lbk_write(h, data, cap - 4, DEADLINE_MS, &n));
-    pending_init(&io, h);
-    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&io, h, LBK_EVENT_WRITABLE, 8, &request, &result));
     ASSERT_OK(lbk_read(h, buffer, 2, DEADLINE_MS, &n)); /* 6 free: not yet */
     Sleep(50);
     ASSERT_TRUE(!is_signaled(io.overlapped.hEvent));
@@ -1066,13 +1077,12 @@ TEST(wait_writable_needs_min_room)
 TEST(wait_is_cancellable_and_times_out)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
-    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
-    lbk_wait_result result = { 0 };
+    lbk_wait_request request;
+    lbk_wait_result result;
     pending_io io;
     DWORD n;
 
-    pending_init(&io, h);
-    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&io, h, LBK_EVENT_READABLE, 0, &request, &result));
     ASSERT_TRUE(CancelIoEx(h, &io.overlapped));
     ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io, &n));
     ASSERT_EQ(0, get_stats(h).pending_waits);
@@ -1089,13 +1099,12 @@ TEST(wait_is_cancellable_and_times_out)
 TEST(close_handle_with_wait_pending)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), other = open_device(GENERIC_READ);
-    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
-    lbk_wait_result result = { 0 };
+    lbk_wait_request request;
+    lbk_wait_result result;
     pending_io io;
     DWORD error;
 
-    pending_init(&io, h);
-    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(h, &request, &result, &io.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&io, h, LBK_EVENT_READABLE, 0, &request, &result));
     CloseHandle(h);
     ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(io.overlapped.hEvent, DEADLINE_MS));
     error = (DWORD)io.overlapped.Internal;
@@ -1253,13 +1262,12 @@ TEST(pair_units_are_separate)
 TEST(pair_wait_on_one_end_wakes_on_the_others_write)
 {
     HANDLE a = open_end(0, GENERIC_WRITE), b = open_end(1, GENERIC_READ);
-    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
-    lbk_wait_result result = { 0 };
+    lbk_wait_request request;
+    lbk_wait_result result;
     pending_io io;
     DWORD n;
 
-    pending_init(&io, b);
-    ASSERT_EQ(ERROR_IO_PENDING, lbk_wait_async(b, &request, &result, &io.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&io, b, LBK_EVENT_READABLE, 0, &request, &result));
     ASSERT_OK(lbk_write(a, "ping", 4, DEADLINE_MS, &n));
     ASSERT_OK(pending_finish(&io, &n));
     ASSERT_EQ(LBK_EVENT_READABLE, result.events);
