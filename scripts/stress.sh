@@ -26,6 +26,7 @@ for method in buffered direct neither; do
         lbkctl start >/dev/null || { echo "FAIL stress: cannot load the driver[$method]"; continue; }
     stress stream --device LBK --bytes "$bytes" --label "$method"
     stress cancel --device LBK --requests "$requests" --kills "$kills" --label "$method"
+    stress timeouts --device LBK --requests "$requests" --label "$method"
     stress ioctls --device LBK --codes "$codes" --label "$method"
     stress badbuffers --device LBK --label "$method"
     codes=$codes_after_first

@@ -4,6 +4,7 @@
  *   integration --device NAME --service NAME --method buffered|direct|neither
  *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
  *   integration child-read NAME      (helper: blocks in a read until killed)
+ *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
  */
 #include <stdio.h>
@@ -48,6 +49,7 @@ typedef lbk_u64 (*stat_field)(const lbk_stats *);
 static lbk_u64 f_pending_reads(const lbk_stats *s) { return s->pending_reads; }
 static lbk_u64 f_pending_writes(const lbk_stats *s) { return s->pending_writes; }
 static lbk_u64 f_open_handles(const lbk_stats *s) { return s->open_handles; }
+static lbk_u64 f_pending_waits(const lbk_stats *s) { return s->pending_waits; }
 static lbk_u64 f_peer_open(const lbk_stats *s) { return (s->state & LBK_STATE_PEER_OPEN) != 0; }
 
 static lbk_u64 wait_stat(HANDLE h, stat_field field, lbk_u64 want)
@@ -635,33 +637,65 @@ TEST(CancelSynchronousIo_ends_a_blocking_read)
     CloseHandle(h);
 }
 
-TEST(killed_client_with_io_pending_leaves_device_working)
+/* Starts this program as a helper child (child-read, child-wait) on the device. */
+static BOOL spawn_child(const wchar_t *mode, PROCESS_INFORMATION *pi)
 {
-    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
-    lbk_stats before = get_stats(h);
     STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
     wchar_t self[MAX_PATH], command[MAX_PATH + 100];
-    char buffer[8];
-    DWORD n;
 
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
     GetModuleFileNameW(NULL, self, MAX_PATH);
-    swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" child-read %ls", self, g_device);
-    ASSERT_TRUE(CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" %ls %ls", self, mode, g_device);
+    return CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, pi);
+}
+
+static BOOL kill_child(PROCESS_INFORMATION *pi)
+{
+    BOOL ok = TerminateProcess(pi->hProcess, 9) && WaitForSingleObject(pi->hProcess, DEADLINE_MS) == WAIT_OBJECT_0;
+
+    CloseHandle(pi->hProcess);
+    CloseHandle(pi->hThread);
+    return ok;
+}
+
+TEST(killed_client_with_io_pending_leaves_device_working)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats before = get_stats(h);
+    PROCESS_INFORMATION pi;
+    char buffer[8];
+    DWORD n;
+
+    ASSERT_TRUE(spawn_child(L"child-read", &pi));
     ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
     ASSERT_EQ(before.open_handles + 1, get_stats(h).open_handles);
-    ASSERT_TRUE(TerminateProcess(pi.hProcess, 9));
-    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(pi.hProcess, DEADLINE_MS));
-    CloseHandle(pi.hProcess);
-    CloseHandle(pi.hThread);
+    ASSERT_TRUE(kill_child(&pi));
     ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
     ASSERT_EQ(before.open_handles, wait_stat(h, f_open_handles, before.open_handles));
     ASSERT_OK(lbk_write(h, "alive", 5, DEADLINE_MS, &n));
     ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
     ASSERT_EQ(5, n);
     ASSERT_TRUE(memcmp(buffer, "alive", 5) == 0);
+    CloseHandle(h);
+}
+
+TEST(killed_client_with_wait_pending_leaves_device_working)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_stats before = get_stats(h);
+    lbk_wait_result result;
+    PROCESS_INFORMATION pi;
+    DWORD n;
+
+    ASSERT_TRUE(spawn_child(L"child-wait", &pi));
+    ASSERT_EQ(1, wait_stat(h, f_pending_waits, 1));
+    ASSERT_TRUE(kill_child(&pi));
+    ASSERT_EQ(0, wait_stat(h, f_pending_waits, 0));
+    ASSERT_EQ(before.open_handles, wait_stat(h, f_open_handles, before.open_handles));
+    ASSERT_OK(lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_wait(h, LBK_EVENT_READABLE, 0, DEADLINE_MS, &result));
+    ASSERT_EQ(LBK_EVENT_READABLE, result.events);
     CloseHandle(h);
 }
 
@@ -1146,6 +1180,7 @@ static const test_case tests[] = {
     T(thread_exit_cancels_its_pending_read),
     T(CancelSynchronousIo_ends_a_blocking_read),
     T(killed_client_with_io_pending_leaves_device_working),
+    T(killed_client_with_wait_pending_leaves_device_working),
     T(large_write_streams_through_a_small_ring),
     T(message_mode_keeps_boundaries),
     T(message_too_long_for_buffer_returns_more_data),
@@ -1433,6 +1468,18 @@ static int run_suite(const test_case *suite, size_t count, int (*reset)(void), c
     return failed;
 }
 
+/* Helper process: waits for data until killed. */
+static int child_wait(const wchar_t *device)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+    lbk_wait_result result;
+
+    if (lbk_open(device, GENERIC_READ, &h) != ERROR_SUCCESS)
+        return 2;
+    lbk_wait(h, LBK_EVENT_READABLE, 0, 60000, &result); /* killed while waiting here */
+    return 3;
+}
+
 static int child_read(const wchar_t *device)
 {
     HANDLE h = INVALID_HANDLE_VALUE;
@@ -1454,6 +1501,8 @@ int wmain(int argc, wchar_t **argv)
 
     if (argc == 3 && wcscmp(argv[1], L"child-read") == 0)
         return child_read(argv[2]);
+    if (argc == 3 && wcscmp(argv[1], L"child-wait") == 0)
+        return child_wait(argv[2]);
     for (i = 1; i + 1 < argc; i += 2) {
         if (wcscmp(argv[i], L"--device") == 0) g_device = argv[i + 1];
         else if (wcscmp(argv[i], L"--service") == 0) g_service = argv[i + 1];

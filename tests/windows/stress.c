@@ -1588,9 +1588,140 @@ static int command_cycles(const wchar_t *image, uint32_t count, uint64_t seed)
 
 /* ==== command line ======================================================================= */
 
+/* ---- timeouts and WAITs racing the pump ------------------------------------------------- */
+
+/*
+ * Readers, writers and waiters on their own handles, each with random short driver timeouts,
+ * so the timeout thread expires requests while dispatch serves others. Every byte a write
+ * reports must be read (or drained) exactly once, the driver's counters must agree, and nothing
+ * may stay queued. Run in byte-stream mode, then in message mode.
+ */
+typedef struct timed_worker {
+    int role; /* 0 writer, 1 reader, 2 waiter */
+    uint32_t requests;
+    uint64_t seed;
+    int messages;
+} timed_worker;
+
+static volatile LONG64 g_timed_written, g_timed_read, g_timed_timeouts, g_timed_waits;
+
+static DWORD WINAPI timed_worker_main(void *param)
+{
+    const timed_worker *w = param;
+    rng r = rng_seeded(w->seed, (uint64_t)w->role * 1000 + w->requests);
+    HANDLE h = open_overlapped();
+    uint32_t max = w->messages ? g_capacity - LBK_MESSAGE_HEADER_BYTES : 2 * g_capacity;
+    uint8_t *buffer = checked_malloc(2 * (size_t)g_capacity);
+    lbk_handle_options options = { 0, 1 + rng_below(&r, 8), 1 + rng_below(&r, 8), 0 };
+    uint32_t i;
+
+    memset(buffer, FILL_BYTE, 2 * (size_t)g_capacity);
+    if (lbk_set_handle_options(h, &options) != ERROR_SUCCESS)
+        integrity_error("SET_HANDLE_OPTIONS failed");
+    for (i = 0; i < w->requests; i++) {
+        DWORD n = 0, error, len = 1 + rng_below(&r, max), j;
+
+        if (w->role == 0) {
+            error = lbk_write(h, buffer, len, INFINITE, &n);
+            if (error == ERROR_TIMEOUT)
+                InterlockedIncrement64(&g_timed_timeouts);
+            else if (error != ERROR_SUCCESS || n != len)
+                integrity_error("timed write of %lu: error %lu, %lu bytes", len, error, n);
+            if (n > len || (w->messages && n != 0 && n != len))
+                integrity_error("timed write of %lu reported %lu bytes", len, n);
+            InterlockedAdd64(&g_timed_written, n);
+        } else if (w->role == 1) {
+            uint8_t *in = buffer + g_capacity;
+
+            len = 1 + rng_below(&r, g_capacity);
+            error = lbk_read(h, in, len, INFINITE, &n);
+            if (error == ERROR_TIMEOUT && n == 0)
+                InterlockedIncrement64(&g_timed_timeouts);
+            else if (!(error == ERROR_SUCCESS || (w->messages && error == ERROR_MORE_DATA && n == len)) || n == 0)
+                integrity_error("timed read of %lu: error %lu, %lu bytes", len, error, n);
+            for (j = 0; j < n; j++) {
+                if (in[j] != FILL_BYTE) {
+                    integrity_error("timed read: byte %lu is 0x%02x", j, in[j]);
+                    break;
+                }
+            }
+            memset(in, FILL_BYTE, n);
+            InterlockedAdd64(&g_timed_read, n);
+        } else {
+            lbk_wait_result result;
+            DWORD events = 1 + rng_below(&r, 3);
+
+            error = lbk_wait(h, events, rng_below(&r, max < g_capacity ? max : g_capacity), 1 + rng_below(&r, 8),
+                             &result);
+            if (error != ERROR_SUCCESS || (result.events & ~events) != 0)
+                integrity_error("WAIT for %lu: error %lu, events %lu", events, error, (DWORD)result.events);
+            InterlockedIncrement64(&g_timed_waits);
+        }
+    }
+    free(buffer);
+    CloseHandle(h);
+    return 0;
+}
+
+static void timed_round(HANDLE control, uint32_t requests, uint64_t seed, int messages)
+{
+    enum { WRITERS = 3, READERS = 4, WAITERS = 2, WORKERS = WRITERS + READERS + WAITERS };
+    timed_worker workers[WORKERS];
+    HANDLE threads[WORKERS];
+    lbk_stats before = stats_of(control), after;
+    uint64_t drained;
+    int i, quiet;
+
+    g_timed_written = g_timed_read = g_timed_timeouts = g_timed_waits = 0;
+    if (lbk_set_message_mode(control, messages) != ERROR_SUCCESS)
+        integrity_error("SET_MESSAGE_MODE %d failed", messages);
+    for (i = 0; i < WORKERS; i++) {
+        workers[i].role = i < WRITERS ? 0 : i < WRITERS + READERS ? 1 : 2;
+        workers[i].requests = requests / WORKERS;
+        workers[i].seed = seed + (uint64_t)i;
+        workers[i].messages = messages;
+        threads[i] = start_thread(timed_worker_main, &workers[i]);
+    }
+    WaitForMultipleObjects(WORKERS, threads, TRUE, INFINITE);
+    for (i = 0; i < WORKERS; i++)
+        CloseHandle(threads[i]);
+    quiet = wait_quiet(control, 1) && stats_of(control).pending_waits == 0;
+    drained = drain(control, 1);
+    after = stats_of(control);
+    report(g_error_count == 0 && quiet && after.bytes_in - before.bytes_in == (uint64_t)g_timed_written &&
+               after.bytes_out - before.bytes_out == (uint64_t)g_timed_read + drained && after.bytes_queued == 0 &&
+               after.timed_out_requests - before.timed_out_requests == (uint64_t)g_timed_timeouts &&
+               g_timed_timeouts > 0,
+           messages ? "timeouts_and_waits_exact[message]" : "timeouts_and_waits_exact[stream]",
+           "%u requests with 1-8 ms timeouts: %lld bytes written = %lld read + %llu drained, %lld timed out "
+           "(driver counted %llu), %lld WAITs, %llu bytes handed off directly, nothing left queued: %s, %lu errors",
+           requests, (long long)g_timed_written, (long long)g_timed_read, (unsigned long long)drained,
+           (long long)g_timed_timeouts, (unsigned long long)(after.timed_out_requests - before.timed_out_requests),
+           (long long)g_timed_waits, (unsigned long long)(after.bytes_direct - before.bytes_direct),
+           quiet ? "yes" : "no", (unsigned long)g_error_count);
+    lbk_set_message_mode(control, FALSE);
+}
+
+static int command_timeouts(uint32_t requests, uint64_t seed)
+{
+    HANDLE control = open_overlapped();
+    LARGE_INTEGER start;
+
+    g_capacity = (uint32_t)stats_of(control).capacity;
+    g_error_count = 0;
+    phase("timeouts", 600);
+    QueryPerformanceCounter(&start);
+    timed_round(control, requests, seed, 0);
+    g_error_count = 0;
+    timed_round(control, requests, seed + 100, 1);
+    fprintf(stderr, "lbkstress timeouts: %.1f s\n", seconds_since(start));
+    CloseHandle(control);
+    return g_failed;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: lbkstress stream|cancel|ioctls|badbuffers|cycles|child [--device NAME] [--bytes N] "
+    fprintf(stderr, "usage: lbkstress stream|cancel|timeouts|ioctls|badbuffers|cycles|child [--device NAME] [--bytes N] "
                     "[--writers N] [--readers N] [--requests N] [--kills N] [--count N] [--image PATH] [--seed N] "
                     "[--label TEXT]\n");
     ExitProcess(1);
@@ -1642,6 +1773,8 @@ int wmain(int argc, wchar_t **argv)
         return command_stream(bytes, (uint32_t)writers, (uint32_t)readers, seed);
     if (wcscmp(argv[1], L"cancel") == 0)
         return command_cancel((uint32_t)requests, (uint32_t)kills, seed);
+    if (wcscmp(argv[1], L"timeouts") == 0)
+        return command_timeouts((uint32_t)requests, seed);
     if (wcscmp(argv[1], L"ioctls") == 0)
         return command_ioctls(codes_all);
     if (wcscmp(argv[1], L"badbuffers") == 0)
