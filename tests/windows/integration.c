@@ -96,6 +96,16 @@ static DWORD pending_finish(pending_io *io, DWORD *transferred)
     return error;
 }
 
+/* Reads once into a 64-byte buffer: exactly text, neither more nor less. */
+static BOOL read_is(HANDLE h, const char *text)
+{
+    char buffer[64];
+    DWORD n = 0;
+
+    return lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n) == ERROR_SUCCESS && n == strlen(text) &&
+           memcmp(buffer, text, n) == 0;
+}
+
 static BOOL is_signaled(HANDLE event) { return WaitForSingleObject(event, 0) == WAIT_OBJECT_0; }
 
 static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
@@ -306,15 +316,12 @@ TEST(waiting_writes_never_interleave)
 TEST(fifo_order_across_handles)
 {
     HANDLE a = open_device(GENERIC_WRITE), b = open_device(GENERIC_WRITE), c = open_device(GENERIC_READ);
-    char buffer[16] = { 0 };
     DWORD n;
 
     ASSERT_OK(lbk_write(a, "one", 3, DEADLINE_MS, &n));
     ASSERT_OK(lbk_write(b, "two", 3, DEADLINE_MS, &n));
     ASSERT_OK(lbk_write(a, "three", 5, DEADLINE_MS, &n));
-    ASSERT_OK(lbk_read(c, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(11, n);
-    ASSERT_TRUE(memcmp(buffer, "onetwothree", 11) == 0);
+    ASSERT_TRUE(read_is(c, "onetwothree"));
     CloseHandle(a); CloseHandle(b); CloseHandle(c);
 }
 
@@ -449,9 +456,7 @@ TEST(peek_copies_without_consuming)
     ASSERT_EQ(4, n);
     ASSERT_TRUE(memcmp(buffer, "peek", 4) == 0);
     ASSERT_EQ(8, get_stats(h).bytes_queued);
-    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(8, n);
-    ASSERT_TRUE(memcmp(buffer, "peekaboo", 8) == 0);
+    ASSERT_TRUE(read_is(h, "peekaboo"));
     CloseHandle(h);
 }
 
@@ -664,7 +669,6 @@ TEST(killed_client_with_io_pending_leaves_device_working)
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     lbk_stats before = get_stats(h);
     PROCESS_INFORMATION pi;
-    char buffer[8];
     DWORD n;
 
     ASSERT_TRUE(spawn_child(L"child-read", &pi));
@@ -674,9 +678,7 @@ TEST(killed_client_with_io_pending_leaves_device_working)
     ASSERT_EQ(0, wait_stat(h, f_pending_reads, 0));
     ASSERT_EQ(before.open_handles, wait_stat(h, f_open_handles, before.open_handles));
     ASSERT_OK(lbk_write(h, "alive", 5, DEADLINE_MS, &n));
-    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(5, n);
-    ASSERT_TRUE(memcmp(buffer, "alive", 5) == 0);
+    ASSERT_TRUE(read_is(h, "alive"));
     CloseHandle(h);
 }
 
@@ -800,17 +802,11 @@ TEST(message_mode_keeps_boundaries)
     memcpy(buffer, "three", 5); /* Wine wants METHOD_IN_DIRECT data writable */
     ASSERT_OK(lbk_write_atomic(h, buffer, 5));
     ASSERT_EQ(12, get_stats(h).bytes_queued); /* headers are not counted */
-    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(3, n);
-    ASSERT_TRUE(memcmp(buffer, "one", 3) == 0);
+    ASSERT_TRUE(read_is(h, "one"));
     ASSERT_OK(lbk_peek(h, buffer, sizeof(buffer), &n)); /* the next message only */
     ASSERT_EQ(4, n);
-    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(4, n);
-    ASSERT_TRUE(memcmp(buffer, "two!", 4) == 0);
-    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(5, n);
-    ASSERT_TRUE(memcmp(buffer, "three", 5) == 0);
+    ASSERT_TRUE(read_is(h, "two!"));
+    ASSERT_TRUE(read_is(h, "three"));
     ASSERT_OK(lbk_set_message_mode(h, FALSE));
     CloseHandle(h);
 }
@@ -863,7 +859,7 @@ TEST(message_larger_than_capacity_is_refused)
 TEST(message_waits_whole_and_hands_off_with_more_data)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
-    char small[3], rest[16] = { 0 };
+    char small[3];
     pending_io io;
     DWORD n;
     lbk_stats before, after;
@@ -880,9 +876,7 @@ TEST(message_waits_whole_and_hands_off_with_more_data)
     after = get_stats(h);
     ASSERT_EQ(3, after.bytes_direct - before.bytes_direct); /* straight from the write's buffer */
     ASSERT_EQ(5, after.bytes_queued);                       /* the rest waits as a message */
-    ASSERT_OK(lbk_read(h, rest, sizeof(rest), DEADLINE_MS, &n));
-    ASSERT_EQ(5, n);
-    ASSERT_TRUE(memcmp(rest, "defgh", 5) == 0);
+    ASSERT_TRUE(read_is(h, "defgh"));
     ASSERT_OK(lbk_set_message_mode(h, FALSE));
     CloseHandle(h);
 }
@@ -1234,7 +1228,6 @@ TEST(pair_info_names_the_peer)
 TEST(pair_carries_each_direction_separately)
 {
     HANDLE a = open_end(0, GENERIC_READ | GENERIC_WRITE), b = open_end(1, GENERIC_READ | GENERIC_WRITE);
-    char buffer[32] = { 0 };
     lbk_stats sa, sb;
     DWORD n;
 
@@ -1245,12 +1238,8 @@ TEST(pair_carries_each_direction_separately)
     ASSERT_EQ(5, sa.bytes_queued);      /* what A can read: B's bytes */
     ASSERT_EQ(4, sa.peer_bytes_queued); /* what A wrote, waiting at B */
     ASSERT_EQ(4, sb.bytes_queued);
-    ASSERT_OK(lbk_read(b, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(4, n);
-    ASSERT_TRUE(memcmp(buffer, "to B", 4) == 0);
-    ASSERT_OK(lbk_read(a, buffer, sizeof(buffer), DEADLINE_MS, &n));
-    ASSERT_EQ(5, n);
-    ASSERT_TRUE(memcmp(buffer, "to A!", 5) == 0);
+    ASSERT_TRUE(read_is(b, "to B"));
+    ASSERT_TRUE(read_is(a, "to A!"));
     sa = get_stats(a);
     sb = get_stats(b);
     ASSERT_EQ(sa.bytes_in, sb.bytes_out + sb.bytes_purged + sb.bytes_queued);
