@@ -11,7 +11,7 @@ reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters'
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
-remove_stale_services LBK Example LBKCYCLE
+remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX
 unloads=0
 
 for method in buffered direct neither; do
@@ -68,6 +68,16 @@ check "config_logs_bad_device_count" lines_in_log 'Parameters\DeviceCount: the d
 check "config_rejects_total_over_1GiB" bash -c 'wine "$0" install --image "$1" --device-count 5 --buffer-size 268435456 >/dev/null &&
     ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
 check "config_logs_total_too_large" lines_in_log 'Parameters: devices x buffer size is above 1 GiB'
+# A load that fails half-way undoes what it built, and its host survives: under Wine a second
+# service of the same image loads, and fails at end B, whose name HOLDER took (the log shows it).
+lbkctl install --name HOLDER --device-name PB --image "$image" >/dev/null && lbkctl start --name HOLDER >/dev/null
+lbkctl install --name PAIRX --device-name P --pairs 1 --trace-level 2 --image "$image" >/dev/null
+check "pair_load_fails_cleanly_when_a_name_is_taken" bash -c '! wine "$0" start --name PAIRX &&
+    wine "$0" write --device PB alive && [ "$(wine "$0" read --device PB)" = alive ]' "$bin/lbkctl.exe"
+check "pair_load_failure_logs_the_name" lines_in_log 'IoCreateDevice(\Device\PB): 0x'
+check "pair_load_failure_undoes_everything" lines_in_log 'load undone, no pool held'
+lbkctl uninstall --name PAIRX >/dev/null
+lbkctl stop --name HOLDER >/dev/null; lbkctl uninstall --name HOLDER >/dev/null
 check "config_rejects_unknown_peer_policy" bash -c 'wine "$0" install --image "$1" --pairs 1 --when-peer-closed maybe >/dev/null &&
     ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
 

@@ -433,6 +433,7 @@ static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR informat
     if (request.events == 0 || (request.events & ~LBK_EVENT_VALID) != 0 || request.reserved != 0)
         return STATUS_INVALID_PARAMETER;
     deadline = LbkDeadline(request.timeout_ms);
+    irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     if (request.min_room > lbk_channel_max_message(&ext->Out->Data) ||

@@ -198,11 +198,14 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
 
-    InitializeListHead(&done);
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(&done);
+    /* A device whose unit was never wired (DriverEntry failed) was never opened either. */
+    if (ext->Unit != NULL) {
+        InitializeListHead(&done);
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
+        KeReleaseInStackQueuedSpinLock(&lockHandle);
+        LbkCompleteList(&done);
+    }
 
     /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
     if (ext->OpenHandles != 0)
@@ -296,6 +299,10 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
         status = LbkTimerStart();
     if (!NT_SUCCESS(status)) {
         LbkDeleteUnits();
+        if (LbkPoolBytesOutstanding() != 0)
+            LbkTrace(LBK_TRACE_ERROR, "lbk: load undone: %I64u bytes of pool still held\n", LbkPoolBytesOutstanding());
+        else
+            LbkTrace(LBK_TRACE_INFO, "lbk: load undone, no pool held\n");
         return status;
     }
 
