@@ -97,10 +97,11 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
 }
 
 /*
- * What a WRITE does while the other end of a pair has no handle open. Returns TRUE when that
- * decides the request, with *status set. Lock held.
+ * What a WRITE or WRITE_ATOMIC does while the other end of a pair has no handle open. Returns
+ * TRUE when that decides the request, with *status and *information set. Lock held.
  */
-static BOOLEAN LbkPeerClosedWriteLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, NTSTATUS *status)
+static BOOLEAN LbkPeerClosedWriteLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context, ULONG length,
+                                        NTSTATUS *status, PULONG_PTR information)
 {
     if (!LbkPeerGoneLocked(ext))
         return FALSE;
@@ -110,8 +111,8 @@ static BOOLEAN LbkPeerClosedWriteLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULO
         return TRUE;
     case LBK_PEER_CLOSED_DISCARD:
         ext->BytesDiscarded += length;
-        irp->IoStatus.Information = length;
-        LbkFileContext(irp)->BytesIn += length;
+        context->BytesIn += length;
+        *information = length;
         *status = STATUS_SUCCESS;
         return TRUE;
     case LBK_PEER_CLOSED_PEND:
@@ -160,7 +161,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
 
         if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
             status = STATUS_INVALID_BUFFER_SIZE;
-        } else if (!isWrite || !LbkPeerClosedWriteLocked(ext, irp, length, &status)) {
+        } else if (!isWrite ||
+                   !LbkPeerClosedWriteLocked(ext, context, length, &status, &irp->IoStatus.Information)) {
             LbkInsertLocked(queue, irp);
             LbkPumpLocked(ext->Unit, irp, &done);
             if (LBK_IRP_QUEUE(irp) == NULL) {
@@ -174,10 +176,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
                 if (timeout != 0)
                     deadline = LbkDeadline(timeout);
                 queued = LbkArmLocked(irp, deadline);
-                if (!queued) {
-                    status = STATUS_CANCELLED;
-                    ext->CancelledRequests++;
-                }
+                if (!queued)
+                    status = LbkEarlyStatusLocked(ext, irp, STATUS_CANCELLED);
             }
         }
     }
@@ -320,12 +320,8 @@ static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     if (length > lbk_channel_max_message(&ext->Out->Data)) {
         status = STATUS_INVALID_BUFFER_SIZE;
-    } else if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_FAIL) {
-        status = STATUS_PIPE_DISCONNECTED;
-    } else if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
-        ext->BytesDiscarded += length;
-        context->BytesIn += length;
-        *information = length;
+    } else if (LbkPeerClosedWriteLocked(ext, context, length, &status, information)) {
+        /* decided by WhenPeerClosed */
     } else if (!IsListEmpty(&ext->Out->Writes.Irps) || lbk_channel_room(&ext->Out->Data) < length) {
         status = STATUS_DEVICE_BUSY;
     } else {

@@ -156,6 +156,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
 VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
 VOID LbkUnlinkLocked(PIRP irp);
 BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline);
+NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
 VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done);
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);

@@ -64,11 +64,11 @@ SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 /* Now plus timeoutMs, in performance-counter ticks; 0 (no deadline) for a timeout of 0. */
 LONGLONG LbkDeadline(ULONG timeoutMs)
 {
-    LARGE_INTEGER frequency;
-    LARGE_INTEGER now = KeQueryPerformanceCounter(&frequency);
+    LARGE_INTEGER frequency, now;
 
     if (timeoutMs == 0)
         return 0;
+    now = KeQueryPerformanceCounter(&frequency);
     return now.QuadPart + (LONGLONG)timeoutMs * frequency.QuadPart / 1000 + 1;
 }
 
@@ -178,12 +178,17 @@ BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline)
     return TRUE;
 }
 
-/* Status of a READ/WRITE that leaves early: a write whose bytes are all in counts as done. */
-static NTSTATUS LbkEarlyStatus(PIRP irp, NTSTATUS status)
+/*
+ * Status of a request that leaves its queue early with status: a write whose bytes are all in
+ * counts as done. Counts the READs and WRITEs that end cancelled. Lock held.
+ */
+NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
     if (LbkMajor(irp) == IRP_MJ_WRITE &&
         irp->IoStatus.Information == IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length)
         return STATUS_SUCCESS;
+    if (status == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
+        ext->CancelledRequests++;
     return status;
 }
 
@@ -217,7 +222,7 @@ ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoo
     if (result != NULL) {
         result->events = ready;
         result->next_message = in->message_mode ? (lbk_u32)lbk_channel_next_length(in) : 0;
-        result->bytes_readable = in->message_mode ? lbk_channel_next_length(in) : lbk_channel_queued(in);
+        result->bytes_readable = lbk_channel_next_length(in); /* all that is queued, in a byte stream */
         result->room = room;
     }
     return ready;
@@ -381,17 +386,12 @@ VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS
 
         while (entry != &queues[i]->Irps) {
             PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
-            NTSTATUS irpStatus;
-
             entry = entry->Flink;
             if (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject)
                 continue;
             if (!LbkClaimLocked(irp, NULL))
                 continue;
-            irpStatus = LbkEarlyStatus(irp, status);
-            if (irpStatus == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
-                ext->CancelledRequests++;
-            LbkFinishLocked(irp, irpStatus, done);
+            LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, status), done);
         }
     }
 }
@@ -414,7 +414,9 @@ VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
         if (!LbkClaimLocked(write, NULL))
             continue;
         if (writer->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
+            /* Counted as a write discarded at arrival is (LbkPeerClosedWriteLocked). */
             writer->BytesDiscarded += rest;
+            LbkFileContext(write)->BytesIn += rest;
             write->IoStatus.Information += rest;
             LbkFinishLocked(write, STATUS_SUCCESS, done);
         } else {
@@ -434,9 +436,7 @@ static VOID LbkCancel(PDEVICE_OBJECT deviceObject, PIRP irp)
 
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     LbkUnlinkLocked(irp);
-    status = LbkEarlyStatus(irp, STATUS_CANCELLED);
-    if (status == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
-        ext->CancelledRequests++;
+    status = LbkEarlyStatusLocked(ext, irp, STATUS_CANCELLED);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     LbkCompleteTransfer(ext, irp, status);
@@ -479,7 +479,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                     LbkFinishWaitLocked(ext, irp, TRUE, done);
                 } else {
                     ext->TimedOutRequests++;
-                    LbkFinishLocked(irp, LbkEarlyStatus(irp, STATUS_TIMEOUT), done);
+                    LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, STATUS_TIMEOUT), done);
                 }
             }
         }

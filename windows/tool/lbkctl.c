@@ -64,6 +64,8 @@ static int fail(const wchar_t *what, const wchar_t *object, DWORD error)
     return error == ERROR_TIMEOUT ? EXIT_TIMEOUT : EXIT_FAILED;
 }
 
+static int apply_timeout(HANDLE device, const options *opts, BOOL nonblocking);
+
 static int bad_usage(const wchar_t *message, const wchar_t *detail)
 {
     fwprintf(stderr, L"lbkctl: %ls%ls\nTry \"lbkctl --help\".\n", message, detail);
@@ -220,7 +222,7 @@ static int cmd_write(HANDLE device, const options *opts)
 {
     static char chunk[64 * 1024];
     uint64_t total = 0;
-    int result = EXIT_OK;
+    int result = apply_timeout(device, opts, FALSE);
 
     if (opts->first_text < opts->argc) {
         for (int i = opts->first_text; i < opts->argc && result == EXIT_OK; i++) {
@@ -307,8 +309,12 @@ static int cmd_wait(HANDLE device, const options *opts)
         else if (wcscmp(opts->events, L"both") == 0) events = LBK_EVENT_VALID;
         else return bad_usage(L"--events is readable, writable or both, not ", opts->events);
     }
-    if (opts->timeout_ms == 0 && (error = apply_timeout(device, opts, TRUE)) != EXIT_OK)
-        return (int)error;
+    if (opts->timeout_ms == 0) {
+        int code = apply_timeout(device, opts, TRUE);
+
+        if (code != EXIT_OK)
+            return code;
+    }
     error = lbk_wait(device, events, opts->min_room, opts->timeout_ms == INFINITE ? 0 : opts->timeout_ms, &result);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot wait on", opts->device, error);
@@ -444,7 +450,7 @@ static int cmd_device(const wchar_t *command, const options *opts)
         return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
     if ((error = lbk_open(opts->device, access, &device)) != ERROR_SUCCESS)
         return fail(L"cannot open device", opts->device, error);
-    if (wcscmp(command, L"write") == 0) result = apply_timeout(device, opts, FALSE) != EXIT_OK ? EXIT_FAILED : cmd_write(device, opts);
+    if (wcscmp(command, L"write") == 0) result = cmd_write(device, opts);
     else if (wcscmp(command, L"wait") == 0) result = cmd_wait(device, opts);
     else if (wcscmp(command, L"mode") == 0) result = cmd_mode(device, opts);
     else if (wcscmp(command, L"read") == 0) result = cmd_read(device, opts);
