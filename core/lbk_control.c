@@ -31,6 +31,9 @@ enum lbk_control_verdict lbk_control_check(uint32_t code, uint32_t input_length,
         if (input_length != sizeof(lbk_wait_request))
             return LBK_CONTROL_INVALID_PARAMETER;
         return output_length < sizeof(lbk_wait_result) ? LBK_CONTROL_BUFFER_TOO_SMALL : LBK_CONTROL_OK;
+    case IOCTL_LBK_NOP:
+    case IOCTL_LBK_ECHO:
+        return LBK_CONTROL_OK;
     default:
         return LBK_CONTROL_UNKNOWN_CODE;
     }

@@ -171,6 +171,19 @@ enum lbk_io_method {
  */
 #define IOCTL_LBK_WAIT LBK_CTL_CODE(0x808, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
 
+/*
+ * NOP and ECHO exist for benchmarks: they measure what the host charges for a request, so that
+ * the device's own cost can be told apart from it (docs/performance.md). Neither touches a queue,
+ * a counter or the device lock, and both work on any handle.
+ *
+ * NOP: completes at once with STATUS_SUCCESS and Information 0 (METHOD_BUFFERED); buffers ignored.
+ * ECHO: hands its input back as its output (METHOD_BUFFERED): Information = min(input, output)
+ * bytes, which the I/O manager copies back from the very buffer it copied the input into, so
+ * the driver itself copies nothing. It is the host's cost of carrying N bytes in and N bytes out.
+ */
+#define IOCTL_LBK_NOP LBK_CTL_CODE(0x809, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+#define IOCTL_LBK_ECHO LBK_CTL_CODE(0x80A, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+
 /* Counters since the driver was loaded, plus the caller's own handle. */
 typedef struct lbk_stats {
     lbk_u32 struct_size;        /* sizeof(lbk_stats) as the driver knows it */

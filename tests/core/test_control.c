@@ -35,10 +35,11 @@ TEST(control_only_the_exact_codes_are_known)
     static const uint32_t known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK,
                                       IOCTL_LBK_WRITE_ATOMIC, IOCTL_LBK_GET_INFO,
                                       IOCTL_LBK_GET_HANDLE_OPTIONS, IOCTL_LBK_SET_HANDLE_OPTIONS,
-                                      IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT };
+                                      IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT, IOCTL_LBK_NOP,
+                                      IOCTL_LBK_ECHO };
     uint32_t function, method, access, i, hits = 0;
 
-    /* Every function of the device type, with every method and access: only the nine answer. */
+    /* Every function of the device type, with every method and access: only the eleven answer. */
     for (function = 0; function < 0x1000; function++)
         for (method = 0; method < 4; method++)
             for (access = 0; access < 4; access++) {
@@ -52,9 +53,18 @@ TEST(control_only_the_exact_codes_are_known)
                     hits++;
                 }
             }
-    ASSERT_EQ(9, hits);
+    ASSERT_EQ(11, hits);
     ASSERT_EQ(LBK_CONTROL_UNKNOWN_CODE, lbk_control_check(IOCTL_LBK_GET_STATS ^ 0x00010000u, 0, 4096, 16));
     ASSERT_EQ(LBK_CONTROL_UNKNOWN_CODE, lbk_control_check(0, 0, 0, 16));
+}
+
+TEST(control_benchmark_floor_codes_take_any_lengths)
+{
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_NOP, 0, 0, 16));
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_NOP, UINT32_MAX, UINT32_MAX, 0));
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_ECHO, 0, 0, 16));
+    /* ECHO never touches the ring, so its lengths are not bounded by the capacity. */
+    ASSERT_EQ(LBK_CONTROL_OK, lbk_control_check(IOCTL_LBK_ECHO, 1u << 20, 1u << 20, 16));
 }
 
 TEST(control_input_structures_must_have_their_exact_size)

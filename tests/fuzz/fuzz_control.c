@@ -17,7 +17,8 @@ static int is_known(uint32_t code)
 {
     return code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
            code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO || code == IOCTL_LBK_GET_HANDLE_OPTIONS ||
-           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT;
+           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT ||
+           code == IOCTL_LBK_NOP || code == IOCTL_LBK_ECHO;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

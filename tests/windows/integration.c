@@ -409,7 +409,7 @@ TEST(unknown_ioctls_are_invalid_requests)
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     unsigned char buffer[256];
     static const DWORD codes[] = {
-        LBK_CTL_CODE(0x809, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
+        LBK_CTL_CODE(0x80B, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
         LBK_CTL_CODE(0x7FF, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS),
         LBK_CTL_CODE(0x800, LBK_METHOD_NEITHER, LBK_ANY_ACCESS), /* GET_STATS' number, wrong method */
         (0x22u << 16) | (0x800u << 2),                          /* another device type */
@@ -420,6 +420,49 @@ TEST(unknown_ioctls_are_invalid_requests)
     for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         ASSERT_EQ(ERROR_INVALID_FUNCTION, ioctl_sync(h, codes[i], buffer, 16, buffer, sizeof(buffer), &got));
     ASSERT_EQ(0, get_stats(h).bytes_queued);
+    CloseHandle(h);
+}
+
+TEST(benchmark_floor_ioctls_touch_nothing)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    HANDLE ro = open_device(GENERIC_READ);
+    const DWORD size = 64 * 1024;
+    unsigned char *in = malloc(size), *out = malloc(size);
+    lbk_stats before, after;
+    DWORD got = 12345, n;
+
+    ASSERT_TRUE(in != NULL && out != NULL);
+    fill_pattern(in, size, 9);
+    ASSERT_OK(lbk_write(h, "keep", 4, DEADLINE_MS, &n));
+    before = get_stats(h);
+    ASSERT_OK(ioctl_sync(ro, IOCTL_LBK_NOP, in, 16, out, 16, &got));
+    ASSERT_EQ(0, got);
+    ASSERT_OK(ioctl_sync(ro, IOCTL_LBK_NOP, NULL, 0, NULL, 0, &got));
+    /* ECHO: the input comes back whole, or as much of it as the output holds. */
+    memset(out, 0, size);
+    ASSERT_OK(ioctl_sync(ro, IOCTL_LBK_ECHO, in, size, out, size, &got));
+    ASSERT_EQ(size, got);
+    ASSERT_TRUE(memcmp(in, out, size) == 0);
+    memset(out, 0, size);
+    ASSERT_OK(ioctl_sync(h, IOCTL_LBK_ECHO, in, 100, out, 40, &got));
+    ASSERT_EQ(40, got);
+    ASSERT_TRUE(memcmp(in, out, 40) == 0 && out[40] == 0);
+    ASSERT_OK(ioctl_sync(h, IOCTL_LBK_ECHO, in, 10, out, size, &got));
+    ASSERT_EQ(10, got);
+    ASSERT_OK(ioctl_sync(h, IOCTL_LBK_ECHO, NULL, 0, out, size, &got));
+    ASSERT_EQ(0, got);
+    after = get_stats(h);
+    ASSERT_EQ(before.bytes_in, after.bytes_in);
+    ASSERT_EQ(before.bytes_out, after.bytes_out);
+    ASSERT_EQ(4, after.bytes_queued);
+    ASSERT_EQ(before.write_requests, after.write_requests);
+    ASSERT_EQ(before.read_requests, after.read_requests);
+    ASSERT_EQ(before.pool_bytes, after.pool_bytes);
+    ASSERT_TRUE(read_is(h, "keep"));
+    free(in);
+    free(out);
+    CloseHandle(ro);
     CloseHandle(h);
 }
 
@@ -1162,6 +1205,7 @@ static const test_case tests[] = {
     T(purge_discards_and_counts),
     T(short_buffers_are_refused_and_change_nothing),
     T(unknown_ioctls_are_invalid_requests),
+    T(benchmark_floor_ioctls_touch_nothing),
     T(read_only_handle_cannot_write),
     T(write_only_handle_cannot_peek),
     T(peek_copies_without_consuming),

@@ -1266,7 +1266,8 @@ static int is_known_code(DWORD code)
 {
     return code == IOCTL_LBK_GET_STATS || code == IOCTL_LBK_PURGE || code == IOCTL_LBK_PEEK ||
            code == IOCTL_LBK_WRITE_ATOMIC || code == IOCTL_LBK_GET_INFO || code == IOCTL_LBK_GET_HANDLE_OPTIONS ||
-           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT;
+           code == IOCTL_LBK_SET_HANDLE_OPTIONS || code == IOCTL_LBK_SET_MESSAGE_MODE || code == IOCTL_LBK_WAIT ||
+           code == IOCTL_LBK_NOP || code == IOCTL_LBK_ECHO;
 }
 
 /*
@@ -1304,6 +1305,11 @@ static DWORD expected_result(DWORD code, DWORD in_len, DWORD out_len, DWORD capa
     case IOCTL_LBK_PEEK:
         *returned = out_len < STATE_BYTES ? out_len : STATE_BYTES;
         return ERROR_SUCCESS;
+    case IOCTL_LBK_NOP:
+        return ERROR_SUCCESS;
+    case IOCTL_LBK_ECHO:
+        *returned = in_len < out_len ? in_len : out_len;
+        return ERROR_SUCCESS;
     case IOCTL_LBK_WRITE_ATOMIC:
         if (out_len > capacity)
             return ERROR_INVALID_PARAMETER;
@@ -1327,7 +1333,7 @@ static int command_ioctls(int all_codes)
     uint8_t *in, *out;
     static const DWORD known[] = { IOCTL_LBK_GET_STATS, IOCTL_LBK_PURGE, IOCTL_LBK_PEEK, IOCTL_LBK_WRITE_ATOMIC,
                                    IOCTL_LBK_GET_INFO, IOCTL_LBK_GET_HANDLE_OPTIONS, IOCTL_LBK_SET_HANDLE_OPTIONS,
-                                   IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT };
+                                   IOCTL_LBK_SET_MESSAGE_MODE, IOCTL_LBK_WAIT, IOCTL_LBK_NOP, IOCTL_LBK_ECHO };
     static const DWORD other_types[] = { LBK_DEVICE_TYPE - 1, LBK_DEVICE_TYPE + 1, 0x22, 0x0, 0xFFFF };
     uint32_t function, method, access, k, t, sent = 0, wrong = 0, unchanged_failures = 0;
     DWORD returned, error, capacity;
@@ -1371,7 +1377,7 @@ static int command_ioctls(int all_codes)
     /* 2. The known functions under other device types. */
     sent = wrong = 0;
     for (t = 0; t < sizeof(other_types) / sizeof(other_types[0]); t++) {
-        for (function = 0x7FF; function <= 0x809; function++) {
+        for (function = 0x7FF; function <= 0x80A; function++) {
             for (method = 0; method < 4; method++) {
                 DWORD code = (other_types[t] << 16) | (function << 2) | method;
 
@@ -1414,6 +1420,10 @@ static int command_ioctls(int all_codes)
                     if (wrong++ < 10)
                         integrity_error("IOCTL 0x%08lx in %lu out %lu: error %lu with %lu bytes, expected %lu with %lu",
                                         known[k], lengths[a], lengths[b], error, returned, want, want_returned);
+                } else if (known[k] == IOCTL_LBK_ECHO && returned != 0 &&
+                           (out[0] != 0xA5 || out[returned - 1] != 0xA5)) {
+                    wrong++;
+                    integrity_error("ECHO returned other bytes than its input");
                 } else if (known[k] == IOCTL_LBK_PEEK && returned != 0 && out[0] != 3) {
                     wrong++;
                     integrity_error("PEEK returned other bytes than those queued");
@@ -1427,8 +1437,8 @@ static int command_ioctls(int all_codes)
         }
     }
     report(wrong == 0 && unchanged_failures == 0, "ioctl_lengths_around_each_structure",
-           "%u requests (5 codes x 8 input x 8 output lengths, 0 to 16 MiB): each the contract's result, state "
-           "unchanged by every error and read-only code", sent);
+           "%u requests (%u codes x 8 input x 8 output lengths, 0 to 16 MiB): each the contract's result, state "
+           "unchanged by every error and read-only code", sent, (unsigned)(sizeof(known) / sizeof(known[0])));
 
     /* 4. Bad user pointers, which METHOD_NEITHER hands to the driver as they are. */
     {

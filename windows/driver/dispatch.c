@@ -506,6 +506,14 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         if (queued)
             return STATUS_PENDING;
         break;
+    case IOCTL_LBK_NOP:
+        status = STATUS_SUCCESS;
+        break;
+    case IOCTL_LBK_ECHO:
+        /* The input is already where the I/O manager copies the output from. */
+        information = min(stack->Parameters.DeviceIoControl.InputBufferLength, outputLength);
+        status = STATUS_SUCCESS;
+        break;
     default: /* lbk_control_check knows no other code */
         status = STATUS_INVALID_DEVICE_REQUEST;
         break;
