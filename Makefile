@@ -25,7 +25,7 @@ DRIVER_HDR := $(wildcard windows/driver/*.h core/*.h) include/lbk_ioctl.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver setup demo test lint fuzz stress clean
+.PHONY: all driver setup demo test lint fuzz stress bench clean
 all: driver
 
 setup:
@@ -47,6 +47,11 @@ lint: setup
 stress: setup
 	$(MAKE) all
 	scripts/stress.sh $(BUILD) long 2>&1 | tee $(BUILD)/stress-long.log
+
+# The benchmarks: build/bench/results.json, results.md and PNG plots (docs/performance.md).
+bench: setup
+	$(MAKE) all
+	scripts/bench.sh $(BUILD) full
 
 # The long fuzzing run: every target at once for FUZZ_SECONDS (make test runs 60 s each).
 FUZZ_SECONDS ?= 600
@@ -101,3 +106,10 @@ all: $(TUTORIALS)
 $(BUILD)/windows/%.exe: tests/tutorials/%.c
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -std=gnu11 $(WARN) -Wno-missing-prototypes -o $@ $< -ladvapi32
+
+# ---- Benchmarks (make bench; see docs/performance.md) ----------------------------------------
+BENCH := $(BUILD)/windows/lbkbench.exe
+all: $(BENCH)
+
+$(BENCH): bench/windows/lbkbench.c $(LIB) $(LIB_HDR)
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32

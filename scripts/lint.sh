@@ -16,7 +16,7 @@ warn=(-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -W
 kernel=(-std=gnu11 -ffreestanding -isystem "$DDK" -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00)
 user=(--target=x86_64-w64-windows-gnu -std=gnu11 -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00)
 driver_sources=(windows/driver/*.c core/*.c)
-user_sources=(windows/lib/*.c windows/tool/*.c tests/windows/stress.c)
+user_sources=(windows/lib/*.c windows/tool/*.c tests/windows/stress.c bench/windows/*.c)
 
 result() { # result NAME LOG STATUS: PASS when the tool exited 0 and the log has no finding
     if [ "$3" -ne 0 ] || [ -s "$2" ]; then
@@ -40,7 +40,7 @@ result "clang-tidy: library and tools (${#user_sources[@]} files)" "$out/tidy-us
 
 cppcheck -q --enable=warning,style,performance,portability --inline-suppr --std=c11 --platform=win64 \
     -D_WIN64 -D_AMD64_ -DUNICODE --suppress=missingIncludeSystem --error-exitcode=1 \
-    core windows tests/core tests/fuzz tests/windows tests/tutorials >"$out/cppcheck.log" 2>&1
+    core windows bench tests/core tests/fuzz tests/windows tests/tutorials >"$out/cppcheck.log" 2>&1
 result "cppcheck: every C file" "$out/cppcheck.log" $?
 
 # gcc has no __try/__except: for this check only they become plain blocks (the build uses clang).
@@ -53,7 +53,7 @@ done
 result "mingw gcc -Werror: driver and core" "$out/gcc-driver.log" $status
 : >"$out/clang-user.log"
 status=0
-for f in windows/lib/*.c windows/tool/*.c tests/windows/*.c tests/tutorials/*.c; do
+for f in windows/lib/*.c windows/tool/*.c bench/windows/*.c tests/windows/*.c tests/tutorials/*.c; do
     extra=()
     [[ $f == tests/* ]] && extra=(-Wno-missing-prototypes)
     clang -fsyntax-only "${user[@]}" "${warn[@]}" "${extra[@]}" "$f" >>"$out/clang-user.log" 2>&1 || status=1

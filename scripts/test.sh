@@ -13,6 +13,7 @@ mkdir -p "$BUILD"
     "$here/lint.sh" "$BUILD" 2>&1
     "$here/test-wine.sh" "$BUILD" 2>&1
     "$here/stress.sh" "$BUILD" short 2>&1
+    "$here/bench-smoke.sh" "$BUILD" 2>&1
 } | tee -a "$log"
 
 passed=$(grep -c '^PASS ' "$log")
