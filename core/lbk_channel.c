@@ -3,7 +3,7 @@
  */
 #include "lbk_channel.h"
 
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+#define min_size lbk__min_size
 
 void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode)
 {
@@ -20,7 +20,7 @@ void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, in
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode)
 {
     /* No zero-length message is ever stored, so nothing queued means an empty ring. */
-    if (channel->queued != 0)
+    if (lbk_channel_queued(channel) != 0)
         return 0;
     channel->message_mode = message_mode != 0;
     return 1;
@@ -56,38 +56,31 @@ static size_t peek_header(const lbk_channel_t *channel)
 size_t lbk_channel_next_length(const lbk_channel_t *channel)
 {
     if (!channel->message_mode)
-        return channel->queued;
+        return channel->ring.count;
     if (channel->head_left != 0)
         return channel->head_left;
     return channel->queued != 0 ? peek_header(channel) : 0;
 }
 
-size_t lbk_channel_write(lbk_channel_t *channel, const void *src, size_t len)
+/* lbk_channel_write for message mode. */
+size_t lbk__channel_write_message(lbk_channel_t *channel, const void *src, size_t len)
 {
-    size_t n;
+    uint32_t header = (uint32_t)len;
 
-    if (len == 0)
+    if (len == 0 || len > lbk_channel_room(channel))
         return 0;
-    if (channel->message_mode) {
-        uint32_t header = (uint32_t)len;
-
-        if (len > lbk_channel_room(channel))
-            return 0;
-        lbk_ring_write(&channel->ring, &header, sizeof(header));
-        n = lbk_ring_write(&channel->ring, src, len);
-    } else {
-        n = lbk_ring_write(&channel->ring, src, len);
-    }
-    channel->queued += n;
-    channel->bytes_in += n;
-    return n;
+    lbk_ring_write(&channel->ring, &header, sizeof(header));
+    lbk_ring_write(&channel->ring, src, len);
+    channel->queued += len;
+    channel->bytes_in += len;
+    return len;
 }
 
 /* Message mode: makes the next message's bytes the head of the ring; returns its unread length. */
 static size_t open_head_message(lbk_channel_t *channel)
 {
     if (channel->head_left == 0 && channel->queued != 0) {
-        uint32_t header;
+        uint32_t header = 0; /* queued != 0: a whole header is there */
 
         lbk_ring_read(&channel->ring, &header, sizeof(header));
         channel->head_left = header;
@@ -95,22 +88,15 @@ static size_t open_head_message(lbk_channel_t *channel)
     return channel->head_left;
 }
 
-size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t len, int *message_left)
+/* lbk_channel_read for message mode. */
+size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, int *message_left)
 {
-    size_t n;
+    size_t left = open_head_message(channel);
+    size_t n = lbk_ring_read(&channel->ring, dst, min_size(len, left));
 
+    channel->head_left = left - n;
     if (message_left != NULL)
-        *message_left = 0;
-    if (channel->message_mode) {
-        size_t left = open_head_message(channel);
-
-        n = lbk_ring_read(&channel->ring, dst, min_size(len, left));
-        channel->head_left = left - n;
-        if (message_left != NULL)
-            *message_left = channel->head_left != 0;
-    } else {
-        n = lbk_ring_read(&channel->ring, dst, len);
-    }
+        *message_left = channel->head_left != 0;
     channel->queued -= n;
     channel->bytes_out += n;
     return n;
@@ -136,7 +122,7 @@ size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len)
 
 size_t lbk_channel_purge(lbk_channel_t *channel)
 {
-    size_t n = channel->queued;
+    size_t n = lbk_channel_queued(channel);
 
     lbk_ring_purge(&channel->ring);
     channel->head_left = 0;

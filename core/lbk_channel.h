@@ -18,7 +18,8 @@
 typedef struct lbk_channel_s {
     lbk_ring_t ring;       /* payload, and in message mode the length before each message */
     int message_mode;      /* 0 byte stream, 1 messages */
-    size_t queued;         /* payload bytes queued (headers not counted) */
+    size_t queued;         /* message mode: payload bytes queued (headers not counted); a byte
+                              stream uses ring.count instead, one counter less on its path */
     size_t head_left;      /* message mode: unread bytes of a message whose header is consumed */
     uint64_t bytes_in;     /* payload bytes ever accepted, through the ring or handed off */
     uint64_t bytes_out;    /* payload bytes ever handed to readers */
@@ -31,7 +32,10 @@ void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, in
 /* Switches framing; only an empty channel can (returns 0 when bytes are queued). */
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode);
 
-static inline size_t lbk_channel_queued(const lbk_channel_t *channel) { return channel->queued; }
+static inline size_t lbk_channel_queued(const lbk_channel_t *channel)
+{
+    return channel->message_mode ? channel->queued : channel->ring.count;
+}
 static inline size_t lbk_channel_capacity(const lbk_channel_t *channel) { return channel->ring.capacity; }
 
 /* The longest write accepted: any length in byte-stream mode, capacity - header for messages. */
@@ -47,13 +51,36 @@ size_t lbk_channel_next_length(const lbk_channel_t *channel);
  * Appends from src. Byte stream: min(len, room) bytes. Message mode: len bytes as one message if
  * it fits whole, else nothing. Returns the payload bytes appended. len 0 appends nothing.
  */
-size_t lbk_channel_write(lbk_channel_t *channel, const void *src, size_t len);
+size_t lbk__channel_write_message(lbk_channel_t *channel, const void *src, size_t len);
+static inline size_t lbk_channel_write(lbk_channel_t *channel, const void *src, size_t len)
+{
+    size_t n;
+
+    /* The byte stream inline, as the ring's own write: see lbk_ring.h. */
+    if (channel->message_mode)
+        return lbk__channel_write_message(channel, src, len);
+    n = lbk_ring_write(&channel->ring, src, len);
+    channel->bytes_in += n;
+    return n;
+}
 
 /*
  * Moves queued bytes to dst. Byte stream: min(len, queued). Message mode: at most the rest of the
  * next message; *message_left (may be NULL) is set when part of that message stays queued.
  */
-size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t len, int *message_left);
+size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, int *message_left);
+static inline size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t len, int *message_left)
+{
+    size_t n;
+
+    if (channel->message_mode)
+        return lbk__channel_read_message(channel, dst, len, message_left);
+    if (message_left != NULL)
+        *message_left = 0;
+    n = lbk_ring_read(&channel->ring, dst, len);
+    channel->bytes_out += n;
+    return n;
+}
 
 /* Copies like lbk_channel_read without consuming anything. */
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);

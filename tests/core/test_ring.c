@@ -1,14 +1,10 @@
-/* test_ring.c - unit tests of the byte ring and its accounting (host, ASan/UBSan). */
+/* test_ring.c - unit tests of the byte ring (host, ASan/UBSan). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../core/lbk_ring.h"
 #include "test_main.h"
-
-/* in == out + purged + queued must hold after every call. */
-#define ASSERT_ACCOUNTED(ring) \
-    ASSERT_EQ((ring)->bytes_in, (ring)->bytes_out + (ring)->bytes_purged + lbk_ring_count(ring))
 
 TEST(ring_starts_empty)
 {
@@ -22,7 +18,6 @@ TEST(ring_starts_empty)
     ASSERT_EQ(0, lbk_ring_read(&ring, out, sizeof(out)));
     ASSERT_EQ(0, lbk_ring_peek(&ring, out, sizeof(out)));
     ASSERT_EQ(0, lbk_ring_purge(&ring));
-    ASSERT_ACCOUNTED(&ring);
 }
 
 TEST(ring_round_trip)
@@ -37,9 +32,7 @@ TEST(ring_round_trip)
     ASSERT_EQ(5, lbk_ring_read(&ring, out, sizeof(out)));
     ASSERT_TRUE(memcmp(out, "hello", 5) == 0);
     ASSERT_EQ(0, lbk_ring_count(&ring));
-    ASSERT_EQ(5, ring.bytes_in);
-    ASSERT_EQ(5, ring.bytes_out);
-    ASSERT_ACCOUNTED(&ring);
+    ASSERT_EQ(16, lbk_ring_room(&ring));
 }
 
 TEST(ring_write_stops_at_capacity)
@@ -54,7 +47,6 @@ TEST(ring_write_stops_at_capacity)
     ASSERT_EQ(0, lbk_ring_write(&ring, "x", 1));
     ASSERT_EQ(4, lbk_ring_read(&ring, out, sizeof(out)));
     ASSERT_TRUE(memcmp(out, "abcd", 4) == 0);
-    ASSERT_ACCOUNTED(&ring);
 }
 
 TEST(ring_short_read_keeps_rest_in_order)
@@ -86,7 +78,6 @@ TEST(ring_wraps_around)
     ASSERT_TRUE(memcmp(out, "56a", 3) == 0);
     ASSERT_EQ(8, lbk_ring_read(&ring, out, 8));
     ASSERT_TRUE(memcmp(out, "56abcdef", 8) == 0);
-    ASSERT_ACCOUNTED(&ring);
 }
 
 TEST(ring_peek_does_not_consume)
@@ -99,7 +90,6 @@ TEST(ring_peek_does_not_consume)
     lbk_ring_write(&ring, "xyz", 3);
     ASSERT_EQ(3, lbk_ring_peek(&ring, out, 8));
     ASSERT_EQ(3, lbk_ring_count(&ring));
-    ASSERT_EQ(0, ring.bytes_out);
     ASSERT_EQ(3, lbk_ring_read(&ring, out, 8));
     ASSERT_TRUE(memcmp(out, "xyz", 3) == 0);
 }
@@ -116,8 +106,6 @@ TEST(ring_purge_counts_and_empties)
     ASSERT_EQ(5, lbk_ring_purge(&ring));
     ASSERT_EQ(0, lbk_ring_count(&ring));
     ASSERT_EQ(8, lbk_ring_room(&ring));
-    ASSERT_EQ(5, ring.bytes_purged);
-    ASSERT_ACCOUNTED(&ring);
     ASSERT_EQ(2, lbk_ring_write(&ring, "ok", 2));
     ASSERT_EQ(2, lbk_ring_read(&ring, out, 8));
     ASSERT_TRUE(memcmp(out, "ok", 2) == 0);
@@ -134,7 +122,6 @@ TEST(ring_zero_lengths_change_nothing)
     ASSERT_EQ(0, lbk_ring_read(&ring, NULL, 0));
     ASSERT_EQ(0, lbk_ring_peek(&ring, NULL, 0));
     ASSERT_EQ(2, lbk_ring_count(&ring));
-    ASSERT_ACCOUNTED(&ring);
 }
 
 TEST(ring_of_one_byte)
@@ -160,7 +147,6 @@ TEST(ring_of_zero_capacity_holds_nothing)
     lbk_ring_init(&ring, NULL, 0);
     ASSERT_EQ(0, lbk_ring_write(&ring, "a", 1));
     ASSERT_EQ(0, lbk_ring_read(&ring, &c, 1));
-    ASSERT_ACCOUNTED(&ring);
 }
 
 /* Random sizes against a simple model: every byte comes out once, in order. */
@@ -206,6 +192,5 @@ TEST(ring_matches_model_over_random_operations)
             break;
         }
         ASSERT_EQ(model_count, lbk_ring_count(&ring));
-        ASSERT_ACCOUNTED(&ring);
     }
 }

@@ -63,8 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         CHECK(lbk_ring_count(&ring) == model_count);
         CHECK(lbk_ring_room(&ring) == capacity - model_count);
-        CHECK(ring.bytes_in == written && ring.bytes_out == read && ring.bytes_purged == purged);
-        CHECK(ring.bytes_in == ring.bytes_out + ring.bytes_purged + lbk_ring_count(&ring));
+        CHECK(written == read + purged + lbk_ring_count(&ring));
     }
     return 0;
 }
