@@ -216,6 +216,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
         context->FileObject->FsContext = NULL;
         LbkFree(context, LBK_TAG_FILE);
     }
+    LbkFree(InterlockedExchangePointer(&ext->SpareBounce, NULL), LBK_TAG_BOUNCE);
     IoDeleteSymbolicLink(&ext->LinkName);
     LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
     IoDeleteDevice(ext->DeviceObject);

@@ -99,6 +99,12 @@ typedef struct _LBK_DEVICE_EXTENSION {
     PLBK_CHANNEL In;  /* what this device's readers read */
     PLBK_CHANNEL Out; /* where this device's writers write */
     struct _LBK_DEVICE_EXTENSION *Peer; /* the end that reads Out; itself on a loopback device */
+    /*
+     * Neither I/O: one bounce buffer of the buffer size, kept between requests (interlocked, no
+     * lock), so a request does not pay the pool for a buffer of up to that size each time.
+     */
+    PVOID volatile SpareBounce;
+    LONG SpareBounceMade;
 
     /* Guarded by Unit->Lock: */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
@@ -143,6 +149,9 @@ static inline PLBK_DEVICE_EXTENSION LbkExtension(PDEVICE_OBJECT deviceObject)
 
 /* pool.c: tagged non-paged allocations whose bytes are counted, so unload can report leaks. */
 PVOID LbkAllocate(SIZE_T bytes, ULONG tag);  /* zeroed; NULL when the pool is exhausted */
+/* Not zeroed: for data buffers whose every byte is written before it is read. */
+PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag);
+SIZE_T LbkBlockBytes(PVOID block);           /* what the block was allocated with */
 VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
 ULONG64 LbkPoolBytesOutstanding(VOID);
 ULONG64 LbkPoolAllocationsOutstanding(VOID);

@@ -14,23 +14,36 @@ typedef struct _LBK_POOL_HEADER {
 static volatile LONG64 LbkPoolBytes;
 static volatile LONG64 LbkPoolAllocations;
 
-PVOID LbkAllocate(SIZE_T bytes, ULONG tag)
+PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag)
 {
     LBK_POOL_HEADER *header;
     SIZE_T total = sizeof(*header) + bytes;
 
     if (total < bytes)
         return NULL;
-    /* ExAllocatePool2 would zero for us, but Wine does not export it; this works on both. */
     header = ExAllocatePoolWithTag(NonPagedPoolNx, total, tag);
     if (header == NULL)
         return NULL;
-    RtlZeroMemory(header, total);
     header->Bytes = total;
     header->Tag = tag;
     InterlockedExchangeAdd64(&LbkPoolBytes, (LONG64)total);
     InterlockedIncrement64(&LbkPoolAllocations);
     return header + 1;
+}
+
+PVOID LbkAllocate(SIZE_T bytes, ULONG tag)
+{
+    PVOID block = LbkAllocateBuffer(bytes, tag);
+
+    /* ExAllocatePool2 would zero for us, but Wine does not export it; this works on both. */
+    if (block != NULL)
+        RtlZeroMemory(block, bytes);
+    return block;
+}
+
+SIZE_T LbkBlockBytes(PVOID block)
+{
+    return ((LBK_POOL_HEADER *)block - 1)->Bytes - sizeof(LBK_POOL_HEADER);
 }
 
 VOID LbkFree(PVOID block, ULONG tag)

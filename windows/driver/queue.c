@@ -73,6 +73,39 @@ LONGLONG LbkDeadline(ULONG timeoutMs)
 }
 
 /*
+ * A bounce buffer for bytes bytes: the device's spare when it is free and big enough. The first
+ * request that fits the buffer size makes the spare (at that size); later ones that find it in
+ * use get a block of their own size, freed when they end.
+ */
+static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
+{
+    SIZE_T spareBytes = lbk_channel_capacity(&ext->In->Data);
+    PVOID spare;
+
+    if (bytes > spareBytes)
+        return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
+    spare = InterlockedExchangePointer(&ext->SpareBounce, NULL);
+    if (spare != NULL)
+        return spare;
+    if (InterlockedCompareExchange(&ext->SpareBounceMade, 1, 0) == 0) {
+        spare = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
+        if (spare == NULL)
+            InterlockedExchange(&ext->SpareBounceMade, 0);
+        return spare;
+    }
+    return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
+}
+
+/* Keeps the spare for the next request; frees any other bounce buffer. */
+static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce)
+{
+    if (LbkBlockBytes(bounce) == lbk_channel_capacity(&ext->In->Data) &&
+        InterlockedCompareExchangePointer(&ext->SpareBounce, bounce, NULL) == NULL)
+        return;
+    LbkFree(bounce, LBK_TAG_BOUNCE);
+}
+
+/*
  * Finds a system address for the data of a READ or WRITE of length > 0, in the caller's
  * context, and records it in the IRP. Neither I/O gets a non-paged bounce buffer because the
  * request may be finished from another process's context: a write's bytes are copied in now
@@ -96,7 +129,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     case LBK_IO_NEITHER: {
         SIZE_T bounceBytes = isWrite ? length : LbkTransferLength(ext, irp);
 
-        bounce = LbkAllocate(bounceBytes, LBK_TAG_BOUNCE);
+        bounce = LbkTakeBounce(ext, bounceBytes);
         if (bounce == NULL)
             break;
         if (isWrite) {
@@ -116,7 +149,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
             }
         }
         if (!NT_SUCCESS(status)) {
-            LbkFree(bounce, LBK_TAG_BOUNCE);
+            LbkGiveBackBounce(ext, bounce);
             return status;
         }
         data = bounce;
@@ -539,7 +572,7 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
                 status = copyStatus;
         }
         irp->Tail.Overlay.DriverContext[1] = NULL;
-        LbkFree(bounce, LBK_TAG_BOUNCE);
+        LbkGiveBackBounce(ext, bounce);
     }
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
