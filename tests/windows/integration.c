@@ -466,6 +466,29 @@ TEST(benchmark_floor_ioctls_touch_nothing)
     CloseHandle(h);
 }
 
+/* No pool per request: neither I/O reuses one bounce buffer, the other methods need none. */
+TEST(pool_is_steady_across_requests)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char data[512], back[512];
+    lbk_u64 first;
+    DWORD n;
+    int i;
+
+    fill_pattern(data, sizeof(data), 3);
+    ASSERT_OK(lbk_write(h, data, sizeof(data), DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, back, sizeof(back), DEADLINE_MS, &n));
+    first = get_stats(h).pool_bytes;
+    for (i = 0; i < 100; i++) {
+        ASSERT_OK(lbk_write(h, data, 1 + i * 5, DEADLINE_MS, &n));
+        ASSERT_OK(lbk_read(h, back, sizeof(back), DEADLINE_MS, &n));
+        ASSERT_EQ((DWORD)(1 + i * 5), n);
+    }
+    ASSERT_TRUE(memcmp(back, data, n) == 0);
+    ASSERT_EQ(first, get_stats(h).pool_bytes);
+    CloseHandle(h);
+}
+
 TEST(read_only_handle_cannot_write)
 {
     HANDLE ro = open_device(GENERIC_READ);
@@ -1206,6 +1229,7 @@ static const test_case tests[] = {
     T(short_buffers_are_refused_and_change_nothing),
     T(unknown_ioctls_are_invalid_requests),
     T(benchmark_floor_ioctls_touch_nothing),
+    T(pool_is_steady_across_requests),
     T(read_only_handle_cannot_write),
     T(write_only_handle_cannot_peek),
     T(peek_copies_without_consuming),
