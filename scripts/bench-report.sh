@@ -45,7 +45,7 @@ plot_lines() { # plot_lines FILE: one gnuplot plot clause per variant, with min-
     read -r -a names <<<"$(sed -n '2s/^# size //p' "$file" | sed 's/(median,min,max)//g')"
     for name in "${names[@]}"; do
         local col=$((2 + 3 * k)) style=linespoints
-        case $name in nop/* | carry/*) style='linespoints dashtype 2' ;; esac
+        case $name in nop/* | empty/* | carry/*) style='linespoints dashtype 2' ;; esac
         clauses+=("'$file' using 1:$col:$((col + 1)):$((col + 2)) with yerrorbars notitle lc $((k + 1)) pt 7 ps 0.4, '' using 1:$col with $style lc $((k + 1)) title '$name'")
         k=$((k + 1))
     done

@@ -8,7 +8,8 @@
  * round) so that slow drifts of a noisy machine hit every variant alike:
  *   pair      one thread: a write of N bytes then a read of them; us per operation.
  *             Floors: NOP (one request that carries nothing) and ECHO (one that carries N bytes
- *             in and N out) on the same device.
+ *             in and N out) on the same device; and "empty", a write and a read of 0 bytes,
+ *             which the driver completes at once: the host's cost of the READ/WRITE path.
  *   stream    a writer thread and a reader thread on separate handles, synchronous; MiB/s.
  *             Floor: ECHO of N bytes after ECHO, N bytes moved per request.
  *   overlapped  the same with DEPTH requests in flight on each side (the floor: DEPTH ECHOs).
@@ -36,7 +37,7 @@
 #define PIPE_BUFFER (1u << 20)
 
 enum pattern { PATTERN_PAIR, PATTERN_STREAM, PATTERN_OVERLAPPED };
-enum kind { KIND_NOP, KIND_CARRY, KIND_DEVICE, KIND_NAMED_PIPE, KIND_ANON_PIPE };
+enum kind { KIND_NOP, KIND_EMPTY, KIND_CARRY, KIND_DEVICE, KIND_NAMED_PIPE, KIND_ANON_PIPE };
 
 typedef struct table {
     const char *name;
@@ -357,7 +358,7 @@ static double run_trial(const table *t, const variant *v, unsigned size, unsigne
     unsigned long long offset = 0;
     double start, elapsed;
 
-    if (t->pattern == PATTERN_PAIR || v->kind == KIND_NOP ||
+    if (t->pattern == PATTERN_PAIR || v->kind == KIND_NOP || v->kind == KIND_EMPTY ||
         (v->kind == KIND_CARRY && t->pattern == PATTERN_STREAM)) {
         unsigned i;
 
@@ -370,6 +371,13 @@ static double run_trial(const table *t, const variant *v, unsigned size, unsigne
             case KIND_CARRY:
                 ioctl_sync(v->write_sync, IOCTL_LBK_ECHO, g_source, size, scratch, size);
                 break;
+            case KIND_EMPTY: {
+                DWORD n;
+
+                if (!WriteFile(v->write_sync, g_source, 0, &n, NULL) || !ReadFile(v->read_sync, scratch, 0, &n, NULL))
+                    fail("zero-length write or read", GetLastError());
+                break;
+            }
             default:
                 write_all(v->write_sync, g_source, size);
                 read_all(v->read_sync, scratch, size, &offset, size, v->name);
@@ -395,7 +403,7 @@ static int takes_part(const table *t, const variant *v)
 {
     if (t->pattern == PATTERN_PAIR)
         return 1;
-    if (v->kind == KIND_NOP)
+    if (v->kind == KIND_NOP || v->kind == KIND_EMPTY)
         return 0;
     return t->pattern == PATTERN_STREAM || v->write_async != NULL;
 }
@@ -550,6 +558,9 @@ static void add_device(const wchar_t *device)
 
     snprintf(name, sizeof(name), "nop/%s", method);
     add_variant(name, method, KIND_NOP)->write_sync = probe;
+    snprintf(name, sizeof(name), "empty/%s", method);
+    v = add_variant(name, method, KIND_EMPTY);
+    v->write_sync = v->read_sync = probe;
     snprintf(name, sizeof(name), "carry/%s", method);
     v = add_variant(name, method, KIND_CARRY);
     v->write_sync = probe;
