@@ -178,6 +178,53 @@ static void ioctl_sync(HANDLE h, DWORD code, void *in, DWORD in_len, void *out, 
         fail("ECHO returned a short count", ERROR_INVALID_DATA);
 }
 
+/* ---- requests in flight: a ring of OVERLAPPEDs, completed oldest first ------------------------ */
+
+typedef struct in_flight {
+    OVERLAPPED ov[MAX_DEPTH];
+    unsigned depth, issued, done;
+} in_flight;
+
+static void in_flight_open(in_flight *f, unsigned depth)
+{
+    unsigned slot;
+
+    if (depth == 0 || depth > MAX_DEPTH)
+        fail("depth out of range", ERROR_INVALID_PARAMETER);
+    memset(f, 0, sizeof(*f));
+    f->depth = depth;
+    for (slot = 0; slot < depth; slot++)
+        f->ov[slot].hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+}
+
+/* Slot of the next request to issue (its OVERLAPPED is f->ov[slot], event reset). */
+static unsigned in_flight_issue(in_flight *f)
+{
+    unsigned slot = f->issued++ % f->depth;
+
+    ResetEvent(f->ov[slot].hEvent);
+    return slot;
+}
+
+static int in_flight_full(const in_flight *f) { return f->issued - f->done == f->depth; }
+
+/* Waits for the oldest request; returns its slot, with GetOverlappedResult's result in *ok. */
+static unsigned in_flight_finish(in_flight *f, HANDLE h, DWORD *n, BOOL *ok)
+{
+    unsigned slot = f->done++ % f->depth;
+
+    *ok = GetOverlappedResult(h, &f->ov[slot], n, TRUE);
+    return slot;
+}
+
+static void in_flight_close(in_flight *f)
+{
+    unsigned slot;
+
+    for (slot = 0; slot < f->depth; slot++)
+        CloseHandle(f->ov[slot].hEvent);
+}
+
 /* ---- streaming: a writer thread and a reader thread ----------------------------------------- */
 
 typedef struct stream_job {
@@ -201,31 +248,26 @@ static DWORD WINAPI stream_writer(LPVOID arg)
         for (i = 0; i < job->ops; i++)
             write_all(job->v->write_sync, g_source, job->size);
     } else {
-        OVERLAPPED ov[MAX_DEPTH];
-        unsigned issued = 0, done = 0, slot;
+        in_flight f;
         DWORD n;
+        BOOL ok;
 
-        memset(ov, 0, sizeof(ov));
-        for (slot = 0; slot < job->depth; slot++)
-            ov[slot].hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-        while (done < job->ops) {
-            while (issued < job->ops && issued - done < job->depth) {
-                slot = issued % job->depth;
-                ResetEvent(ov[slot].hEvent);
-                if (!WriteFile(job->v->write_async, g_source, job->size, NULL, &ov[slot]) &&
+        in_flight_open(&f, job->depth);
+        while (f.done < job->ops) {
+            while (f.issued < job->ops && !in_flight_full(&f)) {
+                unsigned slot = in_flight_issue(&f);
+
+                if (!WriteFile(job->v->write_async, g_source, job->size, NULL, &f.ov[slot]) &&
                     GetLastError() != ERROR_IO_PENDING)
                     fail("overlapped write", GetLastError());
-                issued++;
             }
-            slot = done % job->depth;
-            if (!GetOverlappedResult(job->v->write_async, &ov[slot], &n, TRUE))
+            in_flight_finish(&f, job->v->write_async, &n, &ok);
+            if (!ok)
                 fail("overlapped write", GetLastError());
             if (n != job->size)
                 fail("overlapped write was short", ERROR_WRITE_FAULT);
-            done++;
         }
-        for (slot = 0; slot < job->depth; slot++)
-            CloseHandle(ov[slot].hEvent);
+        in_flight_close(&f);
     }
     job->end_us = now_us();
     return 0;
@@ -249,41 +291,36 @@ static DWORD WINAPI stream_reader(LPVOID arg)
         job->end_us = now_us();
     } else {
         /* Reads complete in the order they were issued, each with what was there: handled so. */
-        OVERLAPPED ov[MAX_DEPTH];
-        unsigned issued = 0, done = 0, slot;
+        in_flight f;
         DWORD n;
+        BOOL ok;
 
-        memset(ov, 0, sizeof(ov));
-        for (slot = 0; slot < job->depth; slot++)
-            ov[slot].hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-        for (;;) {
-            while (issued - done < job->depth) {
-                slot = issued % job->depth;
-                ResetEvent(ov[slot].hEvent);
-                if (!ReadFile(job->v->read_async, job->buffers + (size_t)slot * job->size, job->size, NULL, &ov[slot]) &&
+        in_flight_open(&f, job->depth);
+        while (offset < total) {
+            unsigned slot;
+
+            while (!in_flight_full(&f)) {
+                slot = in_flight_issue(&f);
+                if (!ReadFile(job->v->read_async, job->buffers + (size_t)slot * job->size, job->size, NULL,
+                              &f.ov[slot]) &&
                     GetLastError() != ERROR_IO_PENDING)
                     fail("overlapped read", GetLastError());
-                issued++;
             }
-            slot = done % job->depth;
-            if (!GetOverlappedResult(job->v->read_async, &ov[slot], &n, TRUE))
+            slot = in_flight_finish(&f, job->v->read_async, &n, &ok);
+            if (!ok)
                 fail("overlapped read", GetLastError());
             check_read(job->buffers + (size_t)slot * job->size, n, offset, job->size, job->v->name);
             offset += n;
-            done++;
-            if (offset == total)
-                break;
         }
         job->end_us = now_us();
         /* The reads still in flight can get nothing more: cancel them and wait until they end. */
         CancelIoEx(job->v->read_async, NULL);
-        for (; done < issued; done++) {
-            slot = done % job->depth;
-            if (GetOverlappedResult(job->v->read_async, &ov[slot], &n, TRUE) || n != 0)
+        while (f.done < f.issued) {
+            in_flight_finish(&f, job->v->read_async, &n, &ok);
+            if (ok || n != 0)
                 fail("a read issued after the last byte got data", ERROR_INVALID_DATA);
         }
-        for (slot = 0; slot < job->depth; slot++)
-            CloseHandle(ov[slot].hEvent);
+        in_flight_close(&f);
     }
     return 0;
 }
@@ -320,31 +357,24 @@ static double run_stream(const variant *v, unsigned size, unsigned ops, unsigned
 /* depth ECHOs in flight on an overlapped handle, ops in all. */
 static void echo_overlapped(HANDLE h, unsigned size, unsigned ops, unsigned depth, unsigned char *out)
 {
-    OVERLAPPED ov[MAX_DEPTH];
-    unsigned issued = 0, done = 0, slot;
+    in_flight f;
     DWORD n;
+    BOOL ok;
 
-    if (depth == 0 || depth > MAX_DEPTH)
-        fail("depth out of range", ERROR_INVALID_PARAMETER);
-    memset(ov, 0, sizeof(ov));
-    for (slot = 0; slot < depth; slot++)
-        ov[slot].hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    while (done < ops) {
-        while (issued < ops && issued - done < depth) {
-            slot = issued % depth;
-            ResetEvent(ov[slot].hEvent);
-            if (!DeviceIoControl(h, IOCTL_LBK_ECHO, g_source, size, out + (size_t)slot * size, size, NULL, &ov[slot]) &&
+    in_flight_open(&f, depth);
+    while (f.done < ops) {
+        while (f.issued < ops && !in_flight_full(&f)) {
+            unsigned slot = in_flight_issue(&f);
+
+            if (!DeviceIoControl(h, IOCTL_LBK_ECHO, g_source, size, out + (size_t)slot * size, size, NULL, &f.ov[slot]) &&
                 GetLastError() != ERROR_IO_PENDING)
                 fail("overlapped ECHO", GetLastError());
-            issued++;
         }
-        slot = done % depth;
-        if (!GetOverlappedResult(h, &ov[slot], &n, TRUE) || n != size)
+        in_flight_finish(&f, h, &n, &ok);
+        if (!ok || n != size)
             fail("overlapped ECHO", GetLastError());
-        done++;
     }
-    for (slot = 0; slot < depth; slot++)
-        CloseHandle(ov[slot].hEvent);
+    in_flight_close(&f);
 }
 
 /* ---- one trial ------------------------------------------------------------------------------ */
