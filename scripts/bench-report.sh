@@ -17,6 +17,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     printf '{\n  "date": "%s",\n  "commit": "%s",\n  "cpu": "%s",\n  "cpus": %s,\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$cpu" "$(nproc --all)"
     printf '  "wine": '; sed '1!s/^/  /' "$out/wine.json"
+    if [ -s "$out/profile.json" ]; then printf '  ,\n  "profile": '; sed '1!s/^/  /' "$out/profile.json"; fi
     printf '  ,\n  "core": '; sed '1!s/^/  /' "$out/core.json"
     printf '}\n'
 } >"$out/results.json"
@@ -35,6 +36,7 @@ core_goals=$(awk -F'[:,}]' '/"chunk"/ {
     cat "$out/wine.md"
     echo "$core_goals"
     echo
+    [ -s "$out/profile.md" ] && cat "$out/profile.md"
     cat "$out/core.md"
 } >"$out/results.md"
 

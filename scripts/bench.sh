@@ -13,6 +13,7 @@ if [ -z "${LBK_BENCH_PINNED:-}" ]; then
 fi
 . "$(dirname "$0")/wine-env.sh"
 . "$(dirname "$0")/wine-checks.sh"
+. "$(dirname "$0")/bench-profile.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$BUILD/bench
 rm -rf "$out"
@@ -43,6 +44,7 @@ done
 echo "bench: Wine $(wine --version), $(nproc) CPUs, pinned to CPU $(taskset -cp $$ | sed 's/.*: //')" >&2
 timeout 3600 wine "$bin/lbkbench.exe" --devices "$(IFS=,; echo "${services[*]}")" --out "$(win_path "$out")" \
     --label "$(wine --version), taskset -c 0" "${args[@]}" || { echo "bench: lbkbench failed" >&2; exit 1; }
+[ "$form" = quick ] || profile_devices "$out" "${services[@]}"
 unload
 trap wine_down EXIT
 

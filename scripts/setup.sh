@@ -3,9 +3,9 @@
 # Needs root (apt-get); on a machine that has everything it does nothing.
 set -euo pipefail
 packages=(make clang lld llvm gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
-          wine wine64 libclang-rt-14-dev gcc valgrind clang-tidy cppcheck gnuplot-nox)
+          wine wine64 libclang-rt-14-dev gcc valgrind clang-tidy cppcheck gnuplot-nox linux-perf)
 commands=(make clang ld.lld x86_64-w64-mingw32-gcc x86_64-w64-mingw32-objdump wine wineserver wineboot
-          gcc valgrind clang-tidy cppcheck gnuplot taskset)
+          gcc valgrind clang-tidy cppcheck gnuplot taskset perf)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
  * lbkbench.c - measures the loopback devices against the host's floor and against pipes
  * (user mode, run under Wine or Windows). Usage:
  *   lbkbench --devices NAME[,NAME...] --out DIR [--sizes 1,64,...] [--trials N] [--trial-ms MS]
- *            [--depth D] [--label TEXT]
+ *            [--depth D] [--label TEXT] [--tables pair,stream,overlapped] [--devices-only]
+ * --devices-only leaves out the floors and the pipes (for profiling the device alone).
  *
  * Three tables, each one run in which the variants take turns (round-robin, one trial each per
  * round) so that slow drifts of a noisy machine hit every variant alike:
@@ -82,7 +83,9 @@ static struct {
     const char *label;
     wchar_t devices[MAX_DEVICES][LBK_MAX_NAME_CHARS + 1];
     unsigned device_count;
-} g_config = { { 1, 64, 4096, 65536, 1048576 }, 5, 11, 20, 4, NULL, "", { { 0 } }, 0 };
+    int table_wanted[TABLE_COUNT];
+    int devices_only;
+} g_config = { { 1, 64, 4096, 65536, 1048576 }, 5, 11, 20, 4, NULL, "", { { 0 } }, 0, { 1, 1, 1 }, 0 };
 
 static variant g_variants[MAX_VARIANTS];
 static unsigned g_variant_count;
@@ -431,6 +434,8 @@ static double run_trial(const table *t, const variant *v, unsigned size, unsigne
 
 static int takes_part(const table *t, const variant *v)
 {
+    if (!g_config.table_wanted[t - g_tables] || (g_config.devices_only && v->kind != KIND_DEVICE))
+        return 0;
     if (t->pattern == PATTERN_PAIR)
         return 1;
     if (v->kind == KIND_NOP || v->kind == KIND_EMPTY)
@@ -935,7 +940,8 @@ static void write_plot_data(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: lbkbench --devices NAME[,NAME...] --out DIR [--sizes N,N,...] [--trials N]\n"
-                    "                [--trial-ms MS] [--depth D] [--label TEXT]\n");
+                    "                [--trial-ms MS] [--depth D] [--label TEXT] [--tables pair,stream,overlapped]\n"
+                    "                [--devices-only]\n");
     exit(1);
 }
 
@@ -975,8 +981,16 @@ static void parse_arguments(int argc, wchar_t **argv)
     static char out_dir[512], label[128];
     int i;
 
-    for (i = 1; i + 1 < argc; i += 2) {
-        const wchar_t *option = argv[i], *value = argv[i + 1];
+    for (i = 1; i < argc; i++) {
+        const wchar_t *option = argv[i], *value;
+
+        if (wcscmp(option, L"--devices-only") == 0) {
+            g_config.devices_only = 1;
+            continue;
+        }
+        if (i + 1 == argc)
+            usage();
+        value = argv[++i];
 
         if (wcscmp(option, L"--devices") == 0) {
             wchar_t parts[MAX_DEVICES][LBK_MAX_NAME_CHARS + 1];
@@ -1001,6 +1015,23 @@ static void parse_arguments(int argc, wchar_t **argv)
         } else if (wcscmp(option, L"--out") == 0) {
             snprintf(out_dir, sizeof(out_dir), "%ls", value);
             g_config.out_dir = out_dir;
+        } else if (wcscmp(option, L"--tables") == 0) {
+            wchar_t parts[TABLE_COUNT][LBK_MAX_NAME_CHARS + 1];
+            unsigned k, t, count = split_list(value, parts, TABLE_COUNT);
+
+            memset(g_config.table_wanted, 0, sizeof(g_config.table_wanted));
+            for (k = 0; k < count; k++) {
+                for (t = 0; t < TABLE_COUNT; t++) {
+                    wchar_t name[16];
+
+                    swprintf(name, sizeof(name) / sizeof(name[0]), L"%hs", g_tables[t].name);
+                    if (wcscmp(parts[k], name) == 0)
+                        break;
+                }
+                if (t == TABLE_COUNT)
+                    usage();
+                g_config.table_wanted[t] = 1;
+            }
         } else if (wcscmp(option, L"--label") == 0) {
             snprintf(label, sizeof(label), "%ls", value);
             g_config.label = label;
@@ -1008,7 +1039,7 @@ static void parse_arguments(int argc, wchar_t **argv)
             usage();
         }
     }
-    if (i != argc || g_config.device_count == 0 || g_config.out_dir == NULL || g_config.size_count == 0)
+    if (g_config.device_count == 0 || g_config.out_dir == NULL || g_config.size_count == 0)
         usage();
 }
 
@@ -1028,7 +1059,8 @@ int wmain(int argc, wchar_t **argv)
         add_device(g_config.devices[d]);
     add_pipes();
     for (t = 0; t < TABLE_COUNT; t++)
-        run_table(t);
+        if (g_config.table_wanted[t])
+            run_table(t);
     write_json();
     write_markdown();
     write_plot_data();
