@@ -3,7 +3,8 @@
 # bench.sh pins every Wine process) and sorts them by process and image. The driver's own share
 # is the samples in its code: Wine relocates lbk.sys into anonymous memory of winedevice.exe,
 # which perf names "[JIT] tid N". Sourced by bench.sh with the devices loaded and the Wine
-# environment set; writes BUILD/bench/profile.md and profile.json. Optional: without a working
+# environment set; writes BUILD/bench/profile.md, profile.json and perf.<service>.data (for
+# `perf report -i`, e.g. --sort dso,sym). Optional: without a working
 # `perf record` it says why and writes nothing.
 # Usage (from bench.sh): profile_devices OUT_DIR SERVICE...
 profile_devices() {
@@ -46,7 +47,6 @@ profile_devices() {
         [ $first -eq 1 ] || json+=","
         first=0
         json+="\n  {\"device\": \"$service\", \"samples\": $total, \"driver\": $driver, \"ntoskrnl\": $ntoskrnl, \"winedevice_rest\": $device, \"wineserver\": $server, \"client\": $client, \"other\": $other}"
-        rm -f "$data"
     done
     printf "%b\n]\n" "$json" >"$out/profile.json"
     printf "%b\n" "$md" >"$out/profile.md"
