@@ -36,6 +36,18 @@ for method in buffered direct neither; do
     check "pool_released_after_pairs[$method]" unloads_clean "$unloads"
 done
 
+# Neither I/O with a large buffer: a 1-byte request must not make the driver hold a bounce buffer
+# of the whole buffer size (only up to 1 MiB is kept between requests).
+lbkctl install --image "$image" --io-method neither --buffer-size 67108864 --trace-level 2 >/dev/null &&
+    lbkctl start >/dev/null
+check "neither_small_request_keeps_at_most_1_MiB_of_bounce_buffer" bash -c 'wine "$0" write x >/dev/null &&
+    [ "$(wine "$0" read)" = x ] && pool=$(wine "$0" stats | tr -d "\r" | sed -n "s/^pool  *\([0-9]*\) bytes/\1/p") &&
+    echo "pool $pool bytes" && [ -n "$pool" ] && [ "$pool" -le $((64 * 1048576 + 1048576 + 65536)) ]' "$bin/lbkctl.exe"
+lbkctl stop >/dev/null
+unloads=$((unloads + 1))
+check "pool_released_after_large_neither_device" unloads_clean "$unloads"
+lbkctl uninstall >/dev/null
+
 # Several devices, message mode from Parameters, discovery.
 lbkctl install --image "$image" --device-count 3 --message-mode 1 --buffer-size 256 --trace-level 2 >/dev/null &&
     lbkctl start >/dev/null

@@ -33,6 +33,8 @@
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
 #define LBK_TAG_BOUNCE LBK_TAG('L', 'b', 'k', 'B')
+/* A device keeps at most this much bounce buffer between requests (docs/performance.md). */
+#define LBK_SPARE_BOUNCE_MAX_BYTES 0x100000u
 #define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
 #define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
 
@@ -100,8 +102,9 @@ typedef struct _LBK_DEVICE_EXTENSION {
     PLBK_CHANNEL Out; /* where this device's writers write */
     struct _LBK_DEVICE_EXTENSION *Peer; /* the end that reads Out; itself on a loopback device */
     /*
-     * Neither I/O: one bounce buffer of the buffer size, kept between requests (interlocked, no
-     * lock), so a request does not pay the pool for a buffer of up to that size each time.
+     * Neither I/O: one bounce buffer of the buffer size (at most LBK_SPARE_BOUNCE_MAX_BYTES),
+     * kept between requests (interlocked, no lock), so a request of up to that size does not
+     * pay the pool each time.
      */
     PVOID volatile SpareBounce;
     LONG SpareBounceMade;

@@ -72,14 +72,20 @@ LONGLONG LbkDeadline(ULONG timeoutMs)
     return now.QuadPart + (LONGLONG)timeoutMs * frequency.QuadPart / 1000 + 1;
 }
 
+/* The size of a device's spare bounce buffer: its buffer size, but no more than 1 MiB. */
+static SIZE_T LbkSpareBounceBytes(PLBK_DEVICE_EXTENSION ext)
+{
+    return min(lbk_channel_capacity(&ext->In->Data), (SIZE_T)LBK_SPARE_BOUNCE_MAX_BYTES);
+}
+
 /*
  * A bounce buffer for bytes bytes: the device's spare when it is free and big enough. The first
- * request that fits the buffer size makes the spare (at that size); later ones that find it in
- * use get a block of their own size, freed when they end.
+ * request that fits the spare makes it; later ones that find it in use, and larger ones, get a
+ * block of their own size, freed when they end.
  */
 static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
 {
-    SIZE_T spareBytes = lbk_channel_capacity(&ext->In->Data);
+    SIZE_T spareBytes = LbkSpareBounceBytes(ext);
     PVOID spare;
 
     if (bytes > spareBytes)
@@ -89,9 +95,9 @@ static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
         return spare;
     if (InterlockedCompareExchange(&ext->SpareBounceMade, 1, 0) == 0) {
         spare = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
-        if (spare == NULL)
-            InterlockedExchange(&ext->SpareBounceMade, 0);
-        return spare;
+        if (spare != NULL)
+            return spare;
+        InterlockedExchange(&ext->SpareBounceMade, 0); /* a smaller block may still be there */
     }
     return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
 }
@@ -99,7 +105,7 @@ static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
 /* Keeps the spare for the next request; frees any other bounce buffer. */
 static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce)
 {
-    if (LbkBlockBytes(bounce) == lbk_channel_capacity(&ext->In->Data) &&
+    if (LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext) &&
         InterlockedCompareExchangePointer(&ext->SpareBounce, bounce, NULL) == NULL)
         return;
     LbkFree(bounce, LBK_TAG_BOUNCE);
