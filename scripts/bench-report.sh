@@ -90,6 +90,10 @@ set yrange [0:2] # pair / 2 NOP grows with the bytes carried, far off this scale
 plot $(IFS=,; echo "${ratio_clauses[*]}"), 1.05 with lines lc rgb "gray" dashtype 3 title "1.05", 0.9 with lines lc rgb "black" dashtype 3 title "0.9"
 GNUPLOT
 
-echo "bench: results in $out/results.json, results.md and $(cd "$out" && ls -- *.png | tr '\n' ' ')"
-sed -n '/^#### Goals/,$p' "$out/wine.md" | grep '^| [a-z]' | grep -v '^| method'
+# Per size: the driver against the floors and the named pipe, and the direct hand-off share.
+sed -n '/^#### Ratios/,/^#### Goals/p' "$out/wine.md" | grep '^|'
+echo
+[ -s "$out/profile.md" ] && grep '^|' "$out/profile.md" && echo
+sed -n '/^#### Goals/,$p' "$out/wine.md" | grep '^|'
 echo "$core_goals"
+echo "bench: results in $out/results.json, results.md and $(cd "$out" && ls -- *.png | tr '\n' ' ')"
