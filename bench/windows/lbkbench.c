@@ -20,7 +20,8 @@
  * by a discarded warm-up trial. Every stream read is checked against the bytes written, so a
  * benchmark that loses or reorders data fails instead of reporting a figure.
  *
- * Writes DIR/wine.json, DIR/wine.md and one gnuplot data file per table (DIR/<table>.dat).
+ * Writes DIR/wine.json, DIR/wine.md, one gnuplot data file per table (DIR/<table>.dat) and
+ * DIR/ratios.dat.
  * Exits 0 on success, 1 on bad arguments, 2 when a request fails (with the error's text).
  */
 #include <stdio.h>
@@ -36,6 +37,8 @@
 #define MAX_TRIALS 101
 #define MAX_DEPTH 16
 #define PIPE_BUFFER (1u << 20)
+/* Per device: NOP, empty, ECHO and the device itself; then the two pipes. */
+_Static_assert(MAX_DEVICES * 4 + 2 <= MAX_VARIANTS, "room for every variant");
 
 enum pattern { PATTERN_PAIR, PATTERN_STREAM, PATTERN_OVERLAPPED };
 enum kind { KIND_NOP, KIND_EMPTY, KIND_CARRY, KIND_DEVICE, KIND_NAMED_PIPE, KIND_ANON_PIPE };
