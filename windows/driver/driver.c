@@ -197,6 +197,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
+    ULONG i;
 
     /* A device whose unit was never wired (DriverEntry failed) was never opened either. */
     if (ext->Unit != NULL) {
@@ -216,7 +217,8 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
         context->FileObject->FsContext = NULL;
         LbkFree(context, LBK_TAG_FILE);
     }
-    LbkFree(InterlockedExchangePointer(&ext->SpareBounce, NULL), LBK_TAG_BOUNCE);
+    for (i = 0; i < LBK_SPARE_BOUNCES; i++)
+        LbkFree(InterlockedExchangePointer(&ext->SpareBounces[i], NULL), LBK_TAG_BOUNCE);
     IoDeleteSymbolicLink(&ext->LinkName);
     LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
     IoDeleteDevice(ext->DeviceObject);

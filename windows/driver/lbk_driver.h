@@ -33,7 +33,9 @@
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
 #define LBK_TAG_BOUNCE LBK_TAG('L', 'b', 'k', 'B')
-/* A device keeps at most this much bounce buffer between requests (docs/performance.md). */
+/* A device keeps at most this many bounce buffers of at most this size between requests: as
+   many as requests a client usually has in flight (docs/performance.md). */
+#define LBK_SPARE_BOUNCES 4
 #define LBK_SPARE_BOUNCE_MAX_BYTES 0x100000u
 #define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
 #define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
@@ -102,12 +104,12 @@ typedef struct _LBK_DEVICE_EXTENSION {
     PLBK_CHANNEL Out; /* where this device's writers write */
     struct _LBK_DEVICE_EXTENSION *Peer; /* the end that reads Out; itself on a loopback device */
     /*
-     * Neither I/O: one bounce buffer of the buffer size (at most LBK_SPARE_BOUNCE_MAX_BYTES),
-     * kept between requests (interlocked, no lock), so a request of up to that size does not
-     * pay the pool each time.
+     * Neither I/O: up to LBK_SPARE_BOUNCES bounce buffers of the buffer size (at most
+     * LBK_SPARE_BOUNCE_MAX_BYTES each), made as requests need them and kept between requests
+     * (interlocked, no lock), so a request of up to that size does not pay the pool each time.
      */
-    PVOID volatile SpareBounce;
-    LONG SpareBounceMade;
+    PVOID volatile SpareBounces[LBK_SPARE_BOUNCES]; /* the spares not in use now */
+    LONG SpareBouncesMade;
 
     /* Guarded by Unit->Lock: */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */

@@ -79,35 +79,43 @@ static SIZE_T LbkSpareBounceBytes(PLBK_DEVICE_EXTENSION ext)
 }
 
 /*
- * A bounce buffer for bytes bytes: the device's spare when it is free and big enough. The first
- * request that fits the spare makes it; later ones that find it in use, and larger ones, get a
- * block of their own size, freed when they end.
+ * A bounce buffer for bytes bytes: a free spare of the device when it is big enough. Requests
+ * that find every spare in use make another, up to LBK_SPARE_BOUNCES; beyond that, and for
+ * larger requests, they get a block of their own size, freed when they end.
  */
 static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
 {
     SIZE_T spareBytes = LbkSpareBounceBytes(ext);
-    PVOID spare;
+    ULONG i;
 
     if (bytes > spareBytes)
         return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
-    spare = InterlockedExchangePointer(&ext->SpareBounce, NULL);
-    if (spare != NULL)
-        return spare;
-    if (InterlockedCompareExchange(&ext->SpareBounceMade, 1, 0) == 0) {
-        spare = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
+    for (i = 0; i < LBK_SPARE_BOUNCES; i++) {
+        PVOID spare = InterlockedExchangePointer(&ext->SpareBounces[i], NULL);
+
         if (spare != NULL)
             return spare;
-        InterlockedExchange(&ext->SpareBounceMade, 0); /* a smaller block may still be there */
     }
+    if (InterlockedIncrement(&ext->SpareBouncesMade) <= LBK_SPARE_BOUNCES) {
+        PVOID spare = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
+
+        if (spare != NULL)
+            return spare;
+    }
+    InterlockedDecrement(&ext->SpareBouncesMade); /* none made: a smaller block may still be there */
     return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
 }
 
-/* Keeps the spare for the next request; frees any other bounce buffer. */
+/* Keeps a spare-sized block for the next request while there is a free slot; frees any other. */
 static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce)
 {
-    if (LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext) &&
-        InterlockedCompareExchangePointer(&ext->SpareBounce, bounce, NULL) == NULL)
-        return;
+    ULONG i;
+
+    if (LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext)) {
+        for (i = 0; i < LBK_SPARE_BOUNCES; i++)
+            if (InterlockedCompareExchangePointer(&ext->SpareBounces[i], bounce, NULL) == NULL)
+                return;
+    }
     LbkFree(bounce, LBK_TAG_BOUNCE);
 }
 
