@@ -19,7 +19,7 @@ out=$BUILD/bench
 rm -rf "$out"
 mkdir -p "$out"
 case $form in
-full)  args=(--trials 11 --trial-ms 20); core_mib=64 ;;
+full)  args=(--trials 11 --trial-ms 50); core_mib=64 ;;
 quick) args=(--sizes 1,4096,1048576 --trials 3 --trial-ms 2); core_mib=4 ;;
 *) echo "usage: bench.sh BUILD_DIR full|quick" >&2; exit 1 ;;
 esac
