@@ -3,8 +3,6 @@
  */
 #include "lbk_channel.h"
 
-#define min_size lbk__min_size
-
 void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode)
 {
     lbk_ring_init(&channel->ring, storage, capacity);
@@ -56,7 +54,7 @@ static size_t peek_header(const lbk_channel_t *channel)
 size_t lbk_channel_next_length(const lbk_channel_t *channel)
 {
     if (!channel->message_mode)
-        return channel->ring.count;
+        return lbk_ring_count(&channel->ring);
     if (channel->head_left != 0)
         return channel->head_left;
     return channel->queued != 0 ? peek_header(channel) : 0;
@@ -92,7 +90,7 @@ static size_t open_head_message(lbk_channel_t *channel)
 size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, int *message_left)
 {
     size_t left = open_head_message(channel);
-    size_t n = lbk_ring_read(&channel->ring, dst, min_size(len, left));
+    size_t n = lbk_ring_read(&channel->ring, dst, lbk__min_size(len, left));
 
     channel->head_left = left - n;
     if (message_left != NULL)
@@ -110,7 +108,7 @@ size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len)
 
     if (!channel->message_mode)
         return lbk_ring_peek(&channel->ring, dst, len);
-    want = min_size(len, lbk_channel_next_length(channel));
+    want = lbk__min_size(len, lbk_channel_next_length(channel));
     if (want == 0 || channel->head_left != 0)
         return lbk_ring_peek(&channel->ring, dst, want);
     /* The next message's header is still queued: read past it in a copy of the ring's indices,
@@ -134,7 +132,7 @@ size_t lbk_channel_purge(lbk_channel_t *channel)
 size_t lbk_channel_hand_off(lbk_channel_t *channel, void *dst, size_t dst_len, const void *src,
                             size_t src_len, int *message_left)
 {
-    size_t n = min_size(dst_len, src_len);
+    size_t n = lbk__min_size(dst_len, src_len);
 
     if (n != 0)
         lbk__copy(dst, src, n);

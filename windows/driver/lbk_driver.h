@@ -33,12 +33,13 @@
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
 #define LBK_TAG_BOUNCE LBK_TAG('L', 'b', 'k', 'B')
+#define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
+#define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
+
 /* A device keeps at most this many bounce buffers of at most this size between requests: as
    many as requests a client usually has in flight (docs/performance.md). */
 #define LBK_SPARE_BOUNCES 4
 #define LBK_SPARE_BOUNCE_MAX_BYTES 0x100000u
-#define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
-#define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
 
 /* Trace levels (Parameters\TraceLevel). Errors are always printed. */
 #define LBK_TRACE_ERROR 0u
