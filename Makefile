@@ -94,6 +94,12 @@ all: $(INTEGRATION)
 $(INTEGRATION): tests/windows/integration.c tests/core/test_main.h $(LIB) $(LIB_HDR)
 	$(MINGW_CC) $(WIN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -ladvapi32
 
+SDDL_HEX := $(BUILD)/windows/sddl_hex.exe
+all: $(SDDL_HEX)
+
+$(SDDL_HEX): tests/windows/sddl_hex.c
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< -ladvapi32
+
 STRESS := $(BUILD)/windows/lbkstress.exe
 all: $(STRESS)
 

@@ -21,6 +21,7 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_UNKNOWN_POLICY: return "the policy is not pend, fail or discard";
     case LBK_CONFIG_TOTAL_TOO_LARGE: return "devices x buffer size is above 1 GiB";
     case LBK_CONFIG_NAMES_TOO_LONG: return "the name with its device suffix is longer than 63 characters";
+    case LBK_CONFIG_BAD_SECURITY: return "the security string is not in the supported SDDL subset";
     }
     return "unknown configuration error";
 }
@@ -187,6 +188,22 @@ enum lbk_config_error lbk_config_check_trace_level(uint64_t level)
     return level > LBK_CONFIG_MAX_TRACE_LEVEL ? LBK_CONFIG_BAD_TRACE_LEVEL : LBK_CONFIG_OK;
 }
 
+/* The descriptor of LBK_DEFAULT_SDDL, built by the same parser as a configured one. */
+static enum lbk_config_error default_security(struct lbk_config *config)
+{
+    static const char sddl[] = LBK_DEFAULT_SDDL;
+    uint16_t text[sizeof(sddl) - 1];
+    size_t i, bytes = 0;
+
+    for (i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        text[i] = (uint16_t)(unsigned char)sddl[i];
+    if (lbk_sddl_to_descriptor(text, sizeof(text) / sizeof(text[0]), config->security_descriptor, &bytes, NULL) !=
+        LBK_SDDL_OK)
+        return LBK_CONFIG_BAD_SECURITY; /* cannot happen: a unit test parses the default */
+    config->security_bytes = (uint32_t)bytes;
+    return LBK_CONFIG_OK;
+}
+
 enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t *registry_path,
                                       size_t path_chars)
 {
@@ -205,11 +222,14 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->message_mode = 0;
     config->pairs = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
-    return LBK_CONFIG_OK;
+    return default_security(config);
 }
 
-/* REG_SZ data may be unaligned and may end in an odd byte, which carries no character. */
-static enum lbk_config_error decode_text(uint32_t type, const void *data, size_t bytes,
+/*
+ * REG_SZ data may be unaligned and may end in an odd byte, which carries no character. text has
+ * room for max_chars + 1 units; a longer value, trailing NULs aside, is LBK_CONFIG_TOO_LONG.
+ */
+static enum lbk_config_error decode_text(uint32_t type, const void *data, size_t bytes, size_t max_chars,
                                          uint16_t *text, size_t *chars)
 {
     size_t units = bytes / sizeof(uint16_t);
@@ -217,15 +237,15 @@ static enum lbk_config_error decode_text(uint32_t type, const void *data, size_t
     if (type != LBK_REG_SZ)
         return LBK_CONFIG_WRONG_TYPE;
     /* Longer than any valid value even after trailing NULs are trimmed? Then say so unread. */
-    if (units > LBK_MAX_NAME_CHARS + 1) {
-        const unsigned char *tail = (const unsigned char *)data + (LBK_MAX_NAME_CHARS + 1) * sizeof(uint16_t);
+    if (units > max_chars + 1) {
+        const unsigned char *tail = (const unsigned char *)data + (max_chars + 1) * sizeof(uint16_t);
         size_t i;
 
-        for (i = 0; i < (units - LBK_MAX_NAME_CHARS - 1) * sizeof(uint16_t); i++) {
+        for (i = 0; i < (units - max_chars - 1) * sizeof(uint16_t); i++) {
             if (tail[i] != 0)
                 return LBK_CONFIG_TOO_LONG;
         }
-        units = LBK_MAX_NAME_CHARS + 1;
+        units = max_chars + 1;
     }
     lbk__copy(text, data, units * sizeof(uint16_t));
     *chars = lbk_config_trim(text, units);
@@ -243,10 +263,11 @@ static enum lbk_config_error decode_dword(uint32_t type, const void *data, size_
 enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param param,
                                        uint32_t type, const void *data, size_t bytes)
 {
-    uint16_t text[LBK_MAX_NAME_CHARS + 1];
+    uint16_t text[LBK_SDDL_MAX_CHARS + 1];
+    uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
     enum lbk_config_error error;
     uint32_t number = 0;
-    size_t chars = 0;
+    size_t chars = 0, descriptor_bytes = 0;
 
     switch (param) {
     case LBK_PARAM_ID_TRACE_LEVEL:
@@ -267,7 +288,7 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->buffer_size = number;
         return error;
     case LBK_PARAM_ID_DEVICE_NAME:
-        error = decode_text(type, data, bytes, text, &chars);
+        error = decode_text(type, data, bytes, LBK_MAX_NAME_CHARS, text, &chars);
         if (error == LBK_CONFIG_OK)
             error = lbk_config_check_name(text, chars);
         if (error == LBK_CONFIG_OK) {
@@ -276,7 +297,7 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         }
         return error;
     case LBK_PARAM_ID_IO_METHOD:
-        error = decode_text(type, data, bytes, text, &chars);
+        error = decode_text(type, data, bytes, LBK_MAX_NAME_CHARS, text, &chars);
         if (error == LBK_CONFIG_OK)
             error = lbk_config_parse_io_method(text, chars, &config->io_method);
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_UNKNOWN_METHOD : error;
@@ -298,10 +319,20 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->pairs = number;
         return error;
     case LBK_PARAM_ID_WHEN_PEER_CLOSED:
-        error = decode_text(type, data, bytes, text, &chars);
+        error = decode_text(type, data, bytes, LBK_MAX_NAME_CHARS, text, &chars);
         if (error == LBK_CONFIG_OK)
             error = lbk_config_parse_peer_closed(text, chars, &config->when_peer_closed);
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_UNKNOWN_POLICY : error;
+    case LBK_PARAM_ID_SECURITY:
+        error = decode_text(type, data, bytes, LBK_SDDL_MAX_CHARS, text, &chars);
+        if (error == LBK_CONFIG_OK &&
+            lbk_sddl_to_descriptor(text, chars, descriptor, &descriptor_bytes, NULL) != LBK_SDDL_OK)
+            error = LBK_CONFIG_BAD_SECURITY;
+        if (error == LBK_CONFIG_OK) {
+            lbk__copy(config->security_descriptor, descriptor, descriptor_bytes);
+            config->security_bytes = (uint32_t)descriptor_bytes;
+        }
+        return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_SECURITY : error;
     case LBK_PARAM_ID_COUNT:
         break;
     }

@@ -8,6 +8,7 @@
 
 #include "lbk_base.h"
 #include "../include/lbk_ioctl.h"
+#include "lbk_security.h"
 
 enum lbk_config_error {
     LBK_CONFIG_OK = 0,
@@ -24,7 +25,8 @@ enum lbk_config_error {
     LBK_CONFIG_NOT_BOOLEAN,   /* MessageMode or Pairs other than 0 or 1 */
     LBK_CONFIG_UNKNOWN_POLICY, /* WhenPeerClosed other than pend, fail, discard */
     LBK_CONFIG_TOTAL_TOO_LARGE, /* devices x ends x buffer size above LBK_MAX_TOTAL_BUFFER */
-    LBK_CONFIG_NAMES_TOO_LONG /* the name plus the devices' suffixes exceeds 63 characters */
+    LBK_CONFIG_NAMES_TOO_LONG, /* the name plus the devices' suffixes exceeds 63 characters */
+    LBK_CONFIG_BAD_SECURITY   /* Security outside the SDDL subset (lbk_sddl_to_descriptor says why) */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -65,6 +67,7 @@ enum lbk_param {
     LBK_PARAM_ID_MESSAGE_MODE,
     LBK_PARAM_ID_PAIRS,
     LBK_PARAM_ID_WHEN_PEER_CLOSED,
+    LBK_PARAM_ID_SECURITY,
     LBK_PARAM_ID_COUNT
 };
 
@@ -78,6 +81,9 @@ struct lbk_config {
     uint32_t message_mode;  /* 0 or 1 */
     uint32_t pairs;         /* 0 or 1 */
     enum lbk_peer_closed when_peer_closed;
+    /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
+    uint32_t security_bytes;
+    uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
 };
 
 /* Defaults, with the name taken from the last component of the service's registry path. */

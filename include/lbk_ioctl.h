@@ -61,6 +61,9 @@ typedef uint64_t lbk_u64;
 #define LBK_PARAM_MESSAGE_MODE L"MessageMode" /* REG_DWORD 0 byte stream (default), 1 messages */
 #define LBK_PARAM_PAIRS L"Pairs"              /* REG_DWORD 0 loopback (default), 1 cross-connected pairs */
 #define LBK_PARAM_WHEN_PEER_CLOSED L"WhenPeerClosed" /* REG_SZ: pend (default) | fail | discard */
+/* REG_SZ: who may open the devices, as SDDL (core/lbk_security.h says which subset); default
+   "D:P(A;;GA;;;SY)(A;;GA;;;BA)": SYSTEM and Administrators only. */
+#define LBK_PARAM_SECURITY L"Security"
 
 /*
  * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..

@@ -290,3 +290,41 @@ TEST(config_whole_bounds_total_buffer_and_name_length)
     config.device_count = 0;
     ASSERT_EQ(LBK_CONFIG_BAD_COUNT, lbk_config_check_whole(&config));
 }
+
+TEST(config_security_defaults_to_system_and_administrators)
+{
+    struct lbk_config config = default_config();
+    uint8_t expected[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+    uint16_t text[64];
+    size_t bytes = 0;
+
+    ASSERT_EQ(LBK_SDDL_OK, lbk_sddl_to_descriptor(text, utf16(LBK_DEFAULT_SDDL, text), expected, &bytes, NULL));
+    ASSERT_EQ(bytes, config.security_bytes);
+    ASSERT_TRUE(memcmp(expected, config.security_descriptor, bytes) == 0);
+}
+
+TEST(config_security_applies_a_valid_string_only)
+{
+    struct lbk_config config = default_config();
+    struct lbk_config before;
+    uint16_t text[LBK_SDDL_MAX_CHARS + 40] = { 0 };
+    size_t n, i;
+
+    /* Everyone may read and write: one entry, with trailing NULs as REG_SZ often has. */
+    n = utf16("D:P(A;;GRGW;;;WD)", text);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, (n + 2) * 2));
+    ASSERT_EQ(20 + 8 + 20, config.security_bytes);
+    ASSERT_EQ(1, config.security_descriptor[24]);
+    before = config;
+    n = utf16("D:P(A;;GA;;;Everyone)", text);
+    ASSERT_EQ(LBK_CONFIG_BAD_SECURITY, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, n * 2));
+    ASSERT_EQ(LBK_CONFIG_BAD_SECURITY, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, 0));
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_DWORD, text, 4));
+    /* 513 characters: refused unread, not cut to a valid prefix. */
+    n = utf16("D:P(A;;GA;;;SY)", text);
+    for (i = n; i < LBK_SDDL_MAX_CHARS + 1; i++)
+        text[i] = ' ';
+    ASSERT_EQ(LBK_CONFIG_BAD_SECURITY,
+              lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, (LBK_SDDL_MAX_CHARS + 1) * 2));
+    ASSERT_TRUE(memcmp(&before, &config, sizeof(config)) == 0);
+}

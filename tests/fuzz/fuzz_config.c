@@ -31,6 +31,7 @@ static void check_valid(const struct lbk_config *config)
     CHECK(config->message_mode <= 1 && config->pairs <= 1);
     CHECK(config->when_peer_closed == LBK_PEER_CLOSED_PEND || config->when_peer_closed == LBK_PEER_CLOSED_FAIL ||
           config->when_peer_closed == LBK_PEER_CLOSED_DISCARD);
+    CHECK(config->security_bytes >= 28 && config->security_bytes <= LBK_SECURITY_DESCRIPTOR_MAX_BYTES);
 }
 
 /* A configuration that passes the whole check names every device validly and distinctly enough. */

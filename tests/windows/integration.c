@@ -511,6 +511,39 @@ TEST(write_only_handle_cannot_peek)
     CloseHandle(wo);
 }
 
+/*
+ * The FILE_ANY_ACCESS codes, on a handle opened for neither reading nor writing: they may report
+ * counters and options, but none hands over data and none changes the device.
+ */
+TEST(no_access_handle_learns_no_data_and_changes_nothing)
+{
+    HANDLE writer = open_device(GENERIC_WRITE);
+    HANDLE none = open_device(FILE_READ_ATTRIBUTES);
+    char data[3] = { 's', 'e', 'c' }, buffer[8];
+    lbk_stats stats;
+    lbk_wait_result result;
+    DWORD n = 0;
+
+    ASSERT_EQ(ERROR_SUCCESS, lbk_write(writer, data, sizeof(data), DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_read(none, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_peek(none, buffer, sizeof(buffer), &n));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_write(none, data, 1, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_write_atomic(none, data, 1));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_purge(none, NULL));
+    ASSERT_EQ(ERROR_ACCESS_DENIED, lbk_set_message_mode(none, TRUE));
+    /* What it may see: how much is queued, not what. */
+    ASSERT_EQ(ERROR_SUCCESS, lbk_wait(none, LBK_EVENT_READABLE, 0, 0, &result));
+    ASSERT_EQ(sizeof(data), result.bytes_readable);
+    ASSERT_EQ(ERROR_SUCCESS, lbk_get_stats(none, &stats));
+    ASSERT_EQ(sizeof(data), stats.bytes_queued);
+    ASSERT_EQ(0, stats.state & LBK_STATE_MESSAGE_MODE);
+    CloseHandle(none);
+    CloseHandle(writer);
+    none = open_device(GENERIC_READ);
+    ASSERT_TRUE(read_is(none, "sec")); /* all of it still there, in order */
+    CloseHandle(none);
+}
+
 TEST(peek_copies_without_consuming)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
@@ -1232,6 +1265,7 @@ static const test_case tests[] = {
     T(pool_is_steady_across_requests),
     T(read_only_handle_cannot_write),
     T(write_only_handle_cannot_peek),
+    T(no_access_handle_learns_no_data_and_changes_nothing),
     T(peek_copies_without_consuming),
     T(write_atomic_is_all_or_nothing),
     T(get_info_describes_the_device),

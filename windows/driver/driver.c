@@ -14,7 +14,7 @@ ULONG LbkTraceLevel = LBK_TRACE_ERROR;
 /* Room for a REG_SZ somewhat longer than any valid value (the core says why it is invalid). */
 typedef union _LBK_VALUE_BUFFER {
     KEY_VALUE_PARTIAL_INFORMATION Info;
-    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + sizeof(WCHAR) * 2 * (LBK_MAX_NAME_CHARS + 1)];
+    UCHAR Bytes[FIELD_OFFSET(KEY_VALUE_PARTIAL_INFORMATION, Data) + sizeof(WCHAR) * (LBK_SDDL_MAX_CHARS + 8)];
 } LBK_VALUE_BUFFER;
 
 /* The Parameters values, by the core's numbering. */
@@ -27,7 +27,23 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_MESSAGE_MODE] = LBK_PARAM_MESSAGE_MODE,
     [LBK_PARAM_ID_PAIRS] = LBK_PARAM_PAIRS,
     [LBK_PARAM_ID_WHEN_PEER_CLOSED] = LBK_PARAM_WHEN_PEER_CLOSED,
+    [LBK_PARAM_ID_SECURITY] = LBK_PARAM_SECURITY,
 };
+
+/* Says why Parameters\Security was refused, and where: the core's parser has the details. */
+static VOID LbkLogSecurityError(const KEY_VALUE_PARTIAL_INFORMATION *info)
+{
+    uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+    const uint16_t *text = (const uint16_t *)info->Data;
+    size_t chars = lbk_config_trim(text, info->DataLength / sizeof(WCHAR));
+    size_t bytes, offset = 0;
+    enum lbk_sddl_error error = LBK_SDDL_TOO_LONG;
+
+    if (chars <= LBK_SDDL_MAX_CHARS)
+        error = lbk_sddl_to_descriptor(text, chars, descriptor, &bytes, &offset);
+    LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\Security: %s (at character %Iu)\n",
+             lbk_sddl_strerror(error), offset + 1);
+}
 
 /*
  * Reads one Parameters value, if present, and applies it through the core's checks.
@@ -57,6 +73,9 @@ static NTSTATUS LbkApplyValue(HANDLE key, enum lbk_param param, struct lbk_confi
     error = lbk_config_apply(config, param, value.Info.Type, value.Info.Data, value.Info.DataLength);
     if (error == LBK_CONFIG_CLAMPED) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: Parameters\\%ls: %s\n", name, lbk_config_strerror(error));
+    } else if (error == LBK_CONFIG_BAD_SECURITY && value.Info.Type == LBK_REG_SZ) {
+        LbkLogSecurityError(&value.Info);
+        return STATUS_INVALID_PARAMETER;
     } else if (error != LBK_CONFIG_OK) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\%ls: %s\n", name, lbk_config_strerror(error));
         return STATUS_INVALID_PARAMETER;
@@ -138,6 +157,57 @@ static PCSTR LbkIoMethodName(enum lbk_io_method method)
     return "?";
 }
 
+/*
+ * Gives the device the configured DACL (SYSTEM and Administrators unless Parameters\Security
+ * says otherwise). IoCreateDevice alone leaves Windows' default, in which Everyone may read and
+ * write; IoCreateDeviceSecure, which fixes that, lives in wdmsec.lib, which mingw-w64 lacks, so
+ * the descriptor is applied here the way it does, before the device can be opened.
+ */
+/*
+ * Logs the DACL as the object manager now holds it, in hex, so that it can be compared with what
+ * the documented string means (scripts/test-wine.sh does, with advapi32's own SDDL converter).
+ */
+static VOID LbkLogSecurity(HANDLE handle, PCWSTR name)
+{
+    static const char digits[] = "0123456789abcdef";
+    ULONG bytes = 0, i;
+    PUCHAR descriptor;
+    PCHAR hex;
+
+    if (ZwQuerySecurityObject(handle, DACL_SECURITY_INFORMATION, NULL, 0, &bytes) != STATUS_BUFFER_TOO_SMALL ||
+        bytes == 0 || bytes > 0x10000)
+        return;
+    descriptor = LbkAllocate(bytes + 2 * (SIZE_T)bytes + 1, LBK_TAG_NAME);
+    if (descriptor == NULL)
+        return;
+    hex = (PCHAR)descriptor + bytes;
+    if (NT_SUCCESS(ZwQuerySecurityObject(handle, DACL_SECURITY_INFORMATION, descriptor, bytes, &bytes))) {
+        for (i = 0; i < bytes; i++) {
+            hex[2 * i] = digits[descriptor[i] >> 4];
+            hex[2 * i + 1] = digits[descriptor[i] & 0xF];
+        }
+        hex[2 * i] = '\0';
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: security descriptor %s\n", name, hex);
+    }
+    LbkFree(descriptor, LBK_TAG_NAME);
+}
+
+static NTSTATUS LbkSecureDevice(PDEVICE_OBJECT deviceObject, PCWSTR name, const struct lbk_config *config)
+{
+    HANDLE handle;
+    NTSTATUS status;
+
+    status = ObOpenObjectByPointer(deviceObject, OBJ_KERNEL_HANDLE, NULL, WRITE_DAC | READ_CONTROL, NULL,
+                                   KernelMode, &handle);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = ZwSetSecurityObject(handle, DACL_SECURITY_INFORMATION, (PSECURITY_DESCRIPTOR)config->security_descriptor);
+    if (NT_SUCCESS(status) && LbkTraceEnabled(LBK_TRACE_INFO))
+        LbkLogSecurity(handle, name);
+    ZwClose(handle);
+    return status;
+}
+
 /* Creates one device object, its name and its link; the unit is wired up by the caller. */
 static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index,
                                 PLBK_DEVICE_EXTENSION *result)
@@ -157,6 +227,12 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     if (!NT_SUCCESS(status)) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
         goto FreeDeviceName;
+    }
+    status = LbkSecureDevice(deviceObject, (PCWSTR)name, config);
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: %ls: its security cannot be set: 0x%08x\n", deviceName.Buffer,
+                 status);
+        goto DeleteDevice;
     }
     ext = LbkExtension(deviceObject);
     RtlZeroMemory(ext, sizeof(*ext));

@@ -139,6 +139,7 @@ typedef struct lbk_service_config {
     BOOL message_mode;          /* FALSE: byte stream */
     BOOL pairs;                 /* FALSE: loopback devices */
     const wchar_t *when_peer_closed; /* NULL: the driver's default (pend) */
+    const wchar_t *security;    /* SDDL; NULL: the driver's default, SYSTEM and Administrators only */
 } lbk_service_config;
 
 /*

@@ -82,6 +82,8 @@ static DWORD lbk__write_parameters(const lbk_service_config *config)
         error = lbk__set_dword(key, LBK_PARAM_PAIRS, 1);
     if (error == ERROR_SUCCESS && config->when_peer_closed != NULL)
         error = lbk__set_string(key, LBK_PARAM_WHEN_PEER_CLOSED, config->when_peer_closed);
+    if (error == ERROR_SUCCESS && config->security != NULL)
+        error = lbk__set_string(key, LBK_PARAM_SECURITY, config->security);
     RegCloseKey(key);
     return error;
 }

@@ -22,6 +22,7 @@ static void usage(FILE *out)
         L"  install   --image PATH [--name N] [--device-name D] [--io-method buffered|direct|neither]\n"
         L"            [--buffer-size BYTES] [--trace-level 0-3] [--device-count 1-64]\n"
         L"            [--message-mode 0|1] [--pairs 0|1] [--when-peer-closed pend|fail|discard]\n"
+        L"            [--security SDDL]   who may open the devices; default D:P(A;;GA;;;SY)(A;;GA;;;BA)\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
@@ -48,7 +49,7 @@ static void usage(FILE *out)
 }
 
 typedef struct options {
-    const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events;
+    const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
     DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room;
     BOOL has_bytes;
     int first_text, argc;
@@ -125,6 +126,7 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--message-mode") == 0) number = &opts->message_mode;
         else if (wcscmp(arg, L"--pairs") == 0) number = &opts->pairs;
         else if (wcscmp(arg, L"--when-peer-closed") == 0) opts->when_peer_closed = value;
+        else if (wcscmp(arg, L"--security") == 0) opts->security = value;
         else if (wcscmp(arg, L"--events") == 0) opts->events = value;
         else if (wcscmp(arg, L"--min-room") == 0) number = &opts->min_room;
         else return bad_usage(L"unknown option ", arg);
@@ -170,6 +172,7 @@ static int cmd_install(const options *opts)
     config.message_mode = opts->message_mode != 0;
     config.pairs = opts->pairs != 0;
     config.when_peer_closed = opts->when_peer_closed;
+    config.security = opts->security;
     error = lbk_service_install(&config);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot install service", opts->name, error);
