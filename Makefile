@@ -11,7 +11,7 @@ HOST_CC    ?= clang
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # The DDK headers use unnamed unions, MS extensions and multi-character constants of their own.
-DRIVER_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestanding -fno-builtin \
+DRIVER_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestanding -fno-builtin -funwind-tables \
                  -isystem $(DDK_INC) -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
                  $(WARN) -Wno-microsoft-anon-tag -Wno-language-extension-token \
                  -Wno-unknown-pragmas -Wno-pragma-pack
@@ -25,7 +25,7 @@ DRIVER_HDR := $(wildcard windows/driver/*.h core/*.h) include/lbk_ioctl.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver setup demo test lint fuzz stress bench clean
+.PHONY: all driver setup demo test lint fuzz stress bench sign clean
 all: driver
 
 setup:
@@ -64,10 +64,24 @@ clean:
 
 driver: $(DRIVER)
 
-$(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh
+PE_CHECKSUM := $(BUILD)/tools/pe_checksum
+
+$(PE_CHECKSUM): tools/pe_checksum.c
 	@mkdir -p $(dir $@)
-	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@ $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_LIBS)
-	scripts/check-driver-image.sh $@
+	$(HOST_CC) -O2 -std=c11 $(WARN) -o $@ $<
+
+# Windows checks an image's checksum, which lld leaves 0: set it, then check the whole image.
+$(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh $(PE_CHECKSUM) Makefile
+	@mkdir -p $(dir $@)
+	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_LIBS)
+	$(PE_CHECKSUM) set $@.tmp >/dev/null
+	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM)
+	mv $@.tmp $@
+
+# Test-signs a copy of the image for a Windows machine in test mode (scripts/sign.sh).
+sign: setup
+	$(MAKE) driver
+	scripts/sign.sh $(BUILD)
 
 # ---- User-mode library, tool and tests (mingw-w64 gcc; Unicode) -----------------------------
 WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00

@@ -11,6 +11,7 @@ mkdir -p "$BUILD"
     "$here/../tests/core/run_core_tests.sh" "$BUILD" 2>&1 || echo "FAIL core: the core tests did not run to the end"
     "$here/fuzz.sh" "$BUILD" "${LBK_FUZZ_SECONDS:-60}" 2>&1
     "$here/lint.sh" "$BUILD" 2>&1
+    "$here/sign.sh" "$BUILD" 2>&1
     "$here/test-wine.sh" "$BUILD" 2>&1
     "$here/stress.sh" "$BUILD" short 2>&1
     "$here/bench-smoke.sh" "$BUILD" 2>&1

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Test-signs the driver for a Windows machine in test mode: makes a self-signed code-signing
+# certificate once (build/sign/, never committed), signs a copy of lbk.sys with SHA-256, sets
+# its checksum again and checks both the signature and the checksum. Prints PASS/FAIL lines and
+# the commands that load the result on Windows. Usage: sign.sh BUILD_DIR
+set -uo pipefail
+BUILD=$1
+out=$BUILD/sign
+mkdir -p "$out"
+image=$BUILD/windows/lbk.sys
+signed=$out/lbk.sys
+checksum=$BUILD/tools/pe_checksum
+result() { if [ "$1" -eq 0 ]; then echo "PASS sign: $2"; else echo "FAIL sign: $2"; fi; }
+
+if [ ! -f "$out/lbk-test.key" ] || [ ! -f "$out/lbk-test.pem" ]; then
+    openssl req -x509 -newkey rsa:3072 -sha256 -nodes -days 3650 -subj "/CN=lbk test signing (not trusted)" \
+        -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=codeSigning" \
+        -keyout "$out/lbk-test.key" -out "$out/lbk-test.pem" >"$out/openssl.log" 2>&1
+    result $? "a test code-signing certificate is made" || true
+    openssl x509 -in "$out/lbk-test.pem" -outform der -out "$out/lbk-test.cer"
+fi
+rm -f "$signed"
+osslsigncode sign -certs "$out/lbk-test.pem" -key "$out/lbk-test.key" -h sha256 -n "lbk loopback driver" \
+    -in "$image" -out "$signed" >"$out/sign.log" 2>&1
+result $? "osslsigncode signs lbk.sys with SHA-256"
+# The checksum is outside what the signature hashes; set it over the signed file.
+"$checksum" set "$signed" >/dev/null
+osslsigncode verify -CAfile "$out/lbk-test.pem" -in "$signed" >"$out/verify.log" 2>&1 &&
+    grep -q '^Signature verification: ok' "$out/verify.log"
+result $? "osslsigncode verify: the signature checks against the test certificate"
+# osslsigncode computes the checksum too, and warns only when it differs from the stored one.
+ours=$("$checksum" verify "$signed" | sed -n 's/.*checksum 0x\([0-9a-f]*\) is correct/\1/p' | tr a-f A-F)
+theirs=$(sed -n 's/^PE checksum *: *//p' "$out/verify.log")
+[ -n "$ours" ] && [ "$ours" = "$theirs" ] && ! grep -q 'invalid PE checksum' "$out/verify.log"
+result $? "the signed image's checksum is correct by osslsigncode's count and by ours (0x$theirs)"
+cat <<EOT
+
+Signed image: $signed
+Test certificate: $out/lbk-test.cer (self-signed; trust it on test machines only)
+On a 64-bit Windows machine in test mode (bcdedit /set testsigning on, then reboot), as administrator:
+    certutil -addstore -f Root lbk-test.cer
+    lbkctl install --image C:\\path\\to\\lbk.sys && lbkctl start
+EOT
