@@ -30,8 +30,11 @@ osslsigncode verify -CAfile "$out/lbk-test.pem" -in "$signed" >"$out/verify.log"
 result $? "osslsigncode verify: the signature checks against the test certificate"
 # osslsigncode computes the checksum too, and warns only when it differs from the stored one.
 ours=$("$checksum" verify "$signed" | sed -n 's/.*checksum 0x\([0-9a-f]*\) is correct/\1/p' | tr a-f A-F)
-theirs=$(sed -n 's/^PE checksum *: *//p' "$out/verify.log")
-[ -n "$ours" ] && [ "$ours" = "$theirs" ] && ! grep -q 'invalid PE checksum' "$out/verify.log"
+# 2.9 prints "PE checksum : X" when it agrees; 2.5 (Debian bookworm) prints Current and Calculated.
+theirs=$(sed -n 's/^\(Calculated \)\{0,1\}PE checksum *: *//p' "$out/verify.log" | head -n 1)
+stored=$(sed -n 's/^Current PE checksum *: *//p' "$out/verify.log")
+[ -n "$ours" ] && [ "$ours" = "$theirs" ] && { [ -z "$stored" ] || [ "$stored" = "$theirs" ]; } &&
+    ! grep -q 'invalid PE checksum' "$out/verify.log"
 result $? "the signed image's checksum is correct by osslsigncode's count and by ours (0x$theirs)"
 cat <<EOT
 
