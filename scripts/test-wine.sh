@@ -122,6 +122,27 @@ check "security_rejects_owner_and_group" bash -c '! wine "$0" start' "$bin/lbkct
 check "security_logs_dacl_only" lines_in_log 'Parameters\Security: the security string must start with D:'
 lbkctl uninstall >/dev/null
 
+# Long WAIT timeouts: the timer thread must sleep until then. Before the deadline arithmetic moved
+# to the core, (ticks * 10^7) wrapped past 25.6 h at a 10 MHz counter, and where the wrap came
+# out negative (27.8 h does) the "relative" wait was an absolute time long past: the thread woke
+# at once, for ever. Also the longest the tool sends (49.7 days less 1 ms; 4294967295 is INFINITE).
+long_wait_leaves_driver_idle() { # TIMEOUT_MS
+    local waiter before after
+    wine "$bin/lbkctl.exe" wait --timeout "$1" >/dev/null 2>&1 &
+    waiter=$!
+    sleep 2
+    before=$(winedevice_cpu_ticks)
+    sleep 3
+    after=$(winedevice_cpu_ticks)
+    kill "$waiter" 2>/dev/null; wait "$waiter" 2>/dev/null
+    echo "winedevice.exe used $((after - before)) clock ticks in 3 s with the WAIT pending"
+    [ -n "$before" ] && [ "$((after - before))" -lt "$(($(getconf CLK_TCK) / 2))" ]
+}
+lbkctl install --image "$image" --trace-level 2 >/dev/null && lbkctl start >/dev/null
+check "wait_of_27_hours_does_not_spin_the_timer_thread" long_wait_leaves_driver_idle 100000000
+check "longest_wait_timeout_does_not_spin_the_timer_thread" long_wait_leaves_driver_idle 4294967294
+lbkctl stop >/dev/null; unloads=$((unloads + 1)); lbkctl uninstall >/dev/null
+
 # Configuration: bad values stop the load with a logged reason; the trace level is clamped.
 lbkctl install --image "$image" >/dev/null
 reg_add BufferSize REG_DWORD 0

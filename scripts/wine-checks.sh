@@ -19,3 +19,14 @@ remove_stale_services() {
         lbkctl uninstall --name "$stale" >/dev/null 2>&1
     done
 }
+# CPU time (clock ticks) of this prefix's winedevice.exe processes: read by pid, never by name.
+winedevice_cpu_ticks() {
+    local total=0 dir fields
+    for dir in /proc/[0-9]*; do
+        tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q 'winedevice\.exe' || continue
+        tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX" || continue
+        read -ra fields <<<"$(sed 's/^.*) //' "$dir/stat")"
+        total=$((total + fields[11] + fields[12])) # utime and stime
+    done
+    echo "$total"
+}

@@ -19,6 +19,7 @@
 #include "../../core/lbk_config.h"
 #include "../../core/lbk_control.h"
 #include "../../core/lbk_channel.h"
+#include "../../core/lbk_time.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_

@@ -69,7 +69,7 @@ LONGLONG LbkDeadline(ULONG timeoutMs)
     if (timeoutMs == 0)
         return 0;
     now = KeQueryPerformanceCounter(&frequency);
-    return now.QuadPart + (LONGLONG)timeoutMs * frequency.QuadPart / 1000 + 1;
+    return lbk_deadline_after(now.QuadPart, timeoutMs, (uint64_t)frequency.QuadPart);
 }
 
 /* The size of a device's spare bounce buffer: its buffer size, but no more than 1 MiB. */

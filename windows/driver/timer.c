@@ -43,10 +43,11 @@ static VOID LbkTimerThread(PVOID context)
         if (next == 0) {
             KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, NULL);
         } else {
-            /* Relative, in 100-ns units, rounded up so the deadline has passed on waking. */
+            /* Relative, in 100-ns units, rounded up so the deadline has passed on waking; the
+               core's arithmetic cannot overflow for any accepted timeout (49.7 days at most). */
             LARGE_INTEGER timeout;
 
-            timeout.QuadPart = -((next - now.QuadPart) * 10000000 / frequency.QuadPart + 1);
+            timeout.QuadPart = -(LONGLONG)lbk_ticks_to_100ns((uint64_t)(next - now.QuadPart), (uint64_t)frequency.QuadPart);
             KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, &timeout);
         }
     }
