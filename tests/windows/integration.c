@@ -544,6 +544,77 @@ TEST(no_access_handle_learns_no_data_and_changes_nothing)
     CloseHandle(none);
 }
 
+/*
+ * What requests in flight can make the driver hold is bounded: a device's neither-I/O bounce
+ * buffers hold at most max(16 MiB, 2 x BufferSize), and a request past that fails at once with
+ * ERROR_NOT_ENOUGH_QUOTA. Before, each pended neither write kept a copy of its whole buffer, so
+ * 8 overlapped 64 MiB writes pinned 512 MiB of non-paged pool. The writes let in complete, in
+ * order and intact, once read; cancelled ones give their pool back.
+ */
+TEST(pending_writes_pin_bounded_pool)
+{
+    enum { WRITES = 8 };
+    const DWORD big = 64u << 20, mid = 4u << 20, limit = 16u << 20, slack = 64u << 10;
+    BOOL neither = wcscmp(g_method, L"neither") == 0;
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char *data = VirtualAlloc(NULL, big, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    unsigned char *got = malloc(65536);
+    pending_io io[WRITES];
+    DWORD n, admitted = 0, i, error;
+    lbk_u64 baseline, total = 0;
+
+    ASSERT_TRUE(data != NULL && got != NULL);
+    fill_pattern(data, mid, 23);
+    baseline = get_stats(h).pool_bytes;
+    if (neither) {
+        for (i = 0; i < WRITES; i++) {
+            pending_init(&io[i], h);
+            ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_write_async(h, data, big, &io[i].overlapped));
+            CloseHandle(io[i].overlapped.hEvent);
+        }
+        ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+    }
+    for (i = 0; i < WRITES; i++) {
+        pending_init(&io[i], h);
+        error = lbk_write_async(h, data, mid, &io[i].overlapped);
+        if (error == ERROR_IO_PENDING) {
+            admitted++;
+            continue;
+        }
+        ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, error); /* neither only: the rest of the limit */
+        CloseHandle(io[i].overlapped.hEvent);
+        io[i].overlapped.hEvent = NULL;
+    }
+    ASSERT_EQ(neither ? limit / mid : WRITES, admitted);
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + (neither ? limit : 0) + slack);
+    while (total < (lbk_u64)admitted * mid) {
+        ASSERT_OK(lbk_read(h, got, 65536, DEADLINE_MS, &n));
+        for (i = 0; i < n; i++)
+            ASSERT_EQ(data[(total + i) % mid], got[i]);
+        total += n;
+    }
+    for (i = 0; i < admitted; i++) {
+        ASSERT_OK(pending_finish(&io[i], &n));
+        ASSERT_EQ(mid, n);
+    }
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+
+    /* Cancelled: their pool comes back; the first keeps the bytes that went into the ring. */
+    for (i = 0; i < 4; i++) {
+        pending_init(&io[i], h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, mid, &io[i].overlapped));
+    }
+    ASSERT_EQ(4, wait_stat(h, f_pending_writes, 4));
+    ASSERT_TRUE(CancelIo(h));
+    for (i = 0; i < 4; i++)
+        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
+    ASSERT_OK(lbk_purge(h, NULL));
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+    VirtualFree(data, 0, MEM_RELEASE);
+    free(got);
+    CloseHandle(h);
+}
+
 TEST(peek_copies_without_consuming)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
@@ -1266,6 +1337,7 @@ static const test_case tests[] = {
     T(read_only_handle_cannot_write),
     T(write_only_handle_cannot_peek),
     T(no_access_handle_learns_no_data_and_changes_nothing),
+    T(pending_writes_pin_bounded_pool),
     T(peek_copies_without_consuming),
     T(write_atomic_is_all_or_nothing),
     T(get_info_describes_the_device),

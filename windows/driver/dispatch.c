@@ -146,6 +146,9 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[3] = NULL;
     if (context == NULL) {
         status = STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
+    } else if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
+        /* Before anything is allocated for it; checked again under the lock, as the mode may change. */
+        status = STATUS_INVALID_BUFFER_SIZE;
     } else if (length != 0) {
         status = LbkPrepareTransfer(ext, irp, length, isWrite);
     }

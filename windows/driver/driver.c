@@ -368,6 +368,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     ULONG i;
     NTSTATUS status;
 
+    LbkPoolInitialize();
     status = LbkReadConfig(registryPath, &config);
     if (!NT_SUCCESS(status))
         return status;

@@ -41,6 +41,13 @@
    many as requests a client usually has in flight (docs/performance.md). */
 #define LBK_SPARE_BOUNCES 4
 #define LBK_SPARE_BOUNCE_MAX_BYTES 0x100000u
+/*
+ * Neither I/O: the bounce buffers of a device's reads in flight hold at most
+ * max(LBK_NEITHER_PIN_FLOOR, 2 x BufferSize) bytes, and so do its writes'; a request past that
+ * fails at once with STATUS_QUOTA_EXCEEDED (ERROR_NOT_ENOUGH_QUOTA). Two budgets, so that writes
+ * waiting with the whole of theirs never keep a reader from draining them.
+ */
+#define LBK_NEITHER_PIN_FLOOR 0x1000000u /* 16 MiB */
 
 /* Trace levels (Parameters\TraceLevel). Errors are always printed. */
 #define LBK_TRACE_ERROR 0u
@@ -112,6 +119,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
      */
     PVOID volatile SpareBounces[LBK_SPARE_BOUNCES]; /* the spares not in use now */
     LONG SpareBouncesMade;
+    volatile LONG64 PinnedBytes[2]; /* bounce bytes that reads [0] and writes [1] in flight hold */
 
     /* Guarded by Unit->Lock: */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
@@ -155,9 +163,12 @@ static inline PLBK_DEVICE_EXTENSION LbkExtension(PDEVICE_OBJECT deviceObject)
 }
 
 /* pool.c: tagged non-paged allocations whose bytes are counted, so unload can report leaks. */
+VOID LbkPoolInitialize(VOID);                /* DriverEntry: finds ExAllocatePool2 if the kernel has it */
 PVOID LbkAllocate(SIZE_T bytes, ULONG tag);  /* zeroed; NULL when the pool is exhausted */
 /* Not zeroed: for data buffers whose every byte is written before it is read. */
 PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag);
+/* Like LbkAllocateBuffer, charged to the current process's pool quota: NULL past it. */
+PVOID LbkAllocateCharged(SIZE_T bytes, ULONG tag);
 SIZE_T LbkBlockBytes(PVOID block);           /* what the block was allocated with */
 VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
 ULONG64 LbkPoolBytesOutstanding(VOID);

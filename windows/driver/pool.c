@@ -14,14 +14,44 @@ typedef struct _LBK_POOL_HEADER {
 static volatile LONG64 LbkPoolBytes;
 static volatile LONG64 LbkPoolAllocations;
 
-PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag)
+/* ExAllocatePool2 (Windows 10 2004 and later), found at load; Wine does not export it. */
+#define LBK_POOL_FLAG_USE_QUOTA 0x0000000000000001ull
+#define LBK_POOL_FLAG_UNINITIALIZED 0x0000000000000002ull
+#define LBK_POOL_FLAG_NON_PAGED 0x0000000000000040ull
+typedef PVOID(NTAPI *LBK_ALLOCATE_POOL2)(ULONG64 flags, SIZE_T bytes, ULONG tag);
+static LBK_ALLOCATE_POOL2 LbkAllocatePool2;
+
+VOID LbkPoolInitialize(VOID)
+{
+    UNICODE_STRING name;
+
+    RtlInitUnicodeString(&name, L"ExAllocatePool2");
+    LbkAllocatePool2 = (LBK_ALLOCATE_POOL2)MmGetSystemRoutineAddress(&name);
+}
+
+/*
+ * Non-paged, no-execute, not zeroed; charged to the current process's quota when chargeQuota is
+ * set (the caller must then run in the requestor's context), failing rather than raising.
+ */
+static PVOID LbkAllocatePool(SIZE_T bytes, ULONG tag, BOOLEAN chargeQuota)
+{
+    if (LbkAllocatePool2 != NULL)
+        return LbkAllocatePool2(LBK_POOL_FLAG_NON_PAGED | LBK_POOL_FLAG_UNINITIALIZED |
+                                    (chargeQuota ? LBK_POOL_FLAG_USE_QUOTA : 0),
+                                bytes, tag);
+    if (chargeQuota)
+        return ExAllocatePoolWithQuotaTag((POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), bytes, tag);
+    return ExAllocatePoolWithTag(NonPagedPoolNx, bytes, tag);
+}
+
+static PVOID LbkAllocateCounted(SIZE_T bytes, ULONG tag, BOOLEAN chargeQuota)
 {
     LBK_POOL_HEADER *header;
     SIZE_T total = sizeof(*header) + bytes;
 
     if (total < bytes)
         return NULL;
-    header = ExAllocatePoolWithTag(NonPagedPoolNx, total, tag);
+    header = LbkAllocatePool(total, tag, chargeQuota);
     if (header == NULL)
         return NULL;
     header->Bytes = total;
@@ -31,11 +61,20 @@ PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag)
     return header + 1;
 }
 
+PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag)
+{
+    return LbkAllocateCounted(bytes, tag, FALSE);
+}
+
+PVOID LbkAllocateCharged(SIZE_T bytes, ULONG tag)
+{
+    return LbkAllocateCounted(bytes, tag, TRUE);
+}
+
 PVOID LbkAllocate(SIZE_T bytes, ULONG tag)
 {
     PVOID block = LbkAllocateBuffer(bytes, tag);
 
-    /* ExAllocatePool2 would zero for us, but Wine does not export it; this works on both. */
     if (block != NULL)
         RtlZeroMemory(block, bytes);
     return block;

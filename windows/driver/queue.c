@@ -78,39 +78,58 @@ static SIZE_T LbkSpareBounceBytes(PLBK_DEVICE_EXTENSION ext)
     return min(lbk_channel_capacity(&ext->In->Data), (SIZE_T)LBK_SPARE_BOUNCE_MAX_BYTES);
 }
 
+/* What a device's neither-I/O requests in flight may hold in bounce buffers (lbk_driver.h). */
+static LONG64 LbkPinLimit(PLBK_DEVICE_EXTENSION ext)
+{
+    return (LONG64)max((SIZE_T)LBK_NEITHER_PIN_FLOOR, 2 * lbk_channel_capacity(&ext->In->Data));
+}
+
 /*
  * A bounce buffer for bytes bytes: a free spare of the device when it is big enough. Requests
  * that find every spare in use make another, up to LBK_SPARE_BOUNCES; beyond that, and for
- * larger requests, they get a block of their own size, freed when they end.
+ * larger requests, they get a block of their own size, charged to the caller's quota (this runs
+ * in its context) and freed when they end. Returns STATUS_QUOTA_EXCEEDED past the device's pin
+ * limit or the caller's quota, STATUS_INSUFFICIENT_RESOURCES when the pool is exhausted.
  */
-static PVOID LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes)
+static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN isWrite, PVOID *bounce)
 {
+    volatile LONG64 *pinned = &ext->PinnedBytes[isWrite ? 1 : 0];
     SIZE_T spareBytes = LbkSpareBounceBytes(ext);
     ULONG i;
 
-    if (bytes > spareBytes)
-        return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
-    for (i = 0; i < LBK_SPARE_BOUNCES; i++) {
-        PVOID spare = InterlockedExchangePointer(&ext->SpareBounces[i], NULL);
-
-        if (spare != NULL)
-            return spare;
+    *bounce = NULL;
+    if (InterlockedAdd64(pinned, (LONG64)bytes) > LbkPinLimit(ext)) {
+        InterlockedAdd64(pinned, -(LONG64)bytes);
+        return STATUS_QUOTA_EXCEEDED;
     }
-    if (InterlockedIncrement(&ext->SpareBouncesMade) <= LBK_SPARE_BOUNCES) {
-        PVOID spare = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
-
-        if (spare != NULL)
-            return spare;
+    if (bytes <= spareBytes) {
+        for (i = 0; i < LBK_SPARE_BOUNCES && *bounce == NULL; i++)
+            *bounce = InterlockedExchangePointer(&ext->SpareBounces[i], NULL);
+        /* Spares belong to the device, not to the request that made one: no quota. */
+        if (*bounce == NULL && InterlockedIncrement(&ext->SpareBouncesMade) <= LBK_SPARE_BOUNCES) {
+            *bounce = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
+            if (*bounce == NULL)
+                InterlockedDecrement(&ext->SpareBouncesMade);
+        } else if (*bounce == NULL) {
+            InterlockedDecrement(&ext->SpareBouncesMade);
+        }
     }
-    InterlockedDecrement(&ext->SpareBouncesMade); /* none made: a smaller block may still be there */
-    return LbkAllocateBuffer(bytes, LBK_TAG_BOUNCE);
+    if (*bounce == NULL)
+        *bounce = LbkAllocateCharged(bytes, LBK_TAG_BOUNCE);
+    if (*bounce == NULL) {
+        InterlockedAdd64(pinned, -(LONG64)bytes);
+        return STATUS_QUOTA_EXCEEDED; /* the caller's quota, or the pool itself */
+    }
+    return STATUS_SUCCESS;
 }
 
-/* Keeps a spare-sized block for the next request while there is a free slot; frees any other. */
-static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce)
+/* Keeps a spare-sized block for the next request while there is a free slot; frees any other.
+   bytes and isWrite are what LbkTakeBounce was given. */
+static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T bytes, BOOLEAN isWrite)
 {
     ULONG i;
 
+    InterlockedAdd64(&ext->PinnedBytes[isWrite ? 1 : 0], -(LONG64)bytes);
     if (LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext)) {
         for (i = 0; i < LBK_SPARE_BOUNCES; i++)
             if (InterlockedCompareExchangePointer(&ext->SpareBounces[i], bounce, NULL) == NULL)
@@ -143,27 +162,32 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     case LBK_IO_NEITHER: {
         SIZE_T bounceBytes = isWrite ? length : LbkTransferLength(ext, irp);
 
-        bounce = LbkTakeBounce(ext, bounceBytes);
-        if (bounce == NULL)
-            break;
+        /* Probe before allocating, so a bad buffer costs the pool nothing; a read's probe also
+           fails it before any byte leaves the ring. */
+        if (irp->RequestorMode != KernelMode) {
+            __try {
+                if (isWrite)
+                    ProbeForRead(irp->UserBuffer, length, 1);
+                else
+                    ProbeForWrite(irp->UserBuffer, bounceBytes, 1);
+            } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
+                LbkTrace(LBK_TRACE_WARNING, "lbk: %s a bad user buffer: 0x%08x\n", isWrite ? "write from" : "read into",
+                         status);
+                return status;
+            }
+        }
+        status = LbkTakeBounce(ext, bounceBytes, isWrite, &bounce);
+        if (!NT_SUCCESS(status))
+            return status;
         if (isWrite) {
             __try {
-                if (irp->RequestorMode != KernelMode)
-                    ProbeForRead(irp->UserBuffer, length, 1);
                 LbkCopyUserMemory(bounce, irp->UserBuffer, length);
             } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
                 LbkTrace(LBK_TRACE_WARNING, "lbk: write from a bad user buffer: 0x%08x\n", status);
             }
-        } else if (irp->RequestorMode != KernelMode) {
-            /* Probe now, so a bad buffer fails before any byte leaves the ring. */
-            __try {
-                ProbeForWrite(irp->UserBuffer, bounceBytes, 1);
-            } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
-                LbkTrace(LBK_TRACE_WARNING, "lbk: read into a bad user buffer: 0x%08x\n", status);
-            }
         }
         if (!NT_SUCCESS(status)) {
-            LbkGiveBackBounce(ext, bounce);
+            LbkGiveBackBounce(ext, bounce, bounceBytes, isWrite);
             return status;
         }
         data = bounce;
@@ -586,7 +610,7 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
                 status = copyStatus;
         }
         irp->Tail.Overlay.DriverContext[1] = NULL;
-        LbkGiveBackBounce(ext, bounce);
+        LbkGiveBackBounce(ext, bounce, LbkTransferLength(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
     }
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
