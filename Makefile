@@ -15,6 +15,10 @@ DRIVER_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestand
                  -isystem $(DDK_INC) -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
                  $(WARN) -Wno-microsoft-anon-tag -Wno-language-extension-token \
                  -Wno-unknown-pragmas -Wno-pragma-pack
+# make CHECKED=1: a DBG build, whose assertions (IRQL where user memory is touched) are live.
+ifdef CHECKED
+DRIVER_CFLAGS += -DDBG=1
+endif
 DRIVER_LDFLAGS := -nostdlib -shared -fuse-ld=lld -Wl,--subsystem,native -Wl,--entry,DriverEntry \
                   -Wl,--exclude-all-symbols -Wl,--image-base,0x140000000
 DRIVER_LIBS := -lntoskrnl -lhal

@@ -38,19 +38,26 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     InsertTailList(&ext->OpenFiles, &context->Link);
     ext->OpenHandles++;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open %p\n", ext->Name, stack->FileObject);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open, %lu handles\n", ext->Name, ext->OpenHandles);
 End:
     return LbkCompleteIrp(irp, status, 0);
 }
 
-/* Cancels what this handle still has queued (Windows sends CLEANUP when its last handle closes). */
+/*
+ * Cancels what this handle still has queued (Windows sends CLEANUP when its last handle closes)
+ * and, in the same hold of the lock, marks it cleaned up, so that a READ, WRITE or WAIT of it that
+ * another CPU is dispatching now is refused instead of queued where no one could cancel it.
+ */
 static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
 {
+    PLBK_FILE_CONTEXT context = fileObject->FsContext;
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
 
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (context != NULL)
+        context->CleanedUp = TRUE;
     LbkFlushLocked(ext, fileObject, STATUS_CANCELLED, &done);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
@@ -92,7 +99,7 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
         fileObject->FsContext = NULL;
         LbkFree(context, LBK_TAG_FILE);
     }
-    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: close %p\n", ext->Name, fileObject);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: close\n", ext->Name); /* no kernel addresses in the log */
     return LbkCompleteIrp(irp, STATUS_SUCCESS, 0);
 }
 
@@ -141,6 +148,7 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
 
     InitializeListHead(&done);
     irp->IoStatus.Information = 0;
+    irp->Tail.Overlay.DriverContext[0] = NULL;
     irp->Tail.Overlay.DriverContext[1] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
@@ -158,6 +166,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
         ext->WriteRequests++;
     else
         ext->ReadRequests++;
+    if (NT_SUCCESS(status) && context != NULL && context->CleanedUp)
+        status = STATUS_FILE_CLOSED; /* CLEANUP ran while this was in dispatch: no one could cancel it */
     if (NT_SUCCESS(status) && length != 0) {
         lbk_handle_options options = context->Options;
         ULONG timeout = isWrite ? options.write_timeout_ms : options.read_timeout_ms;
@@ -435,8 +445,10 @@ static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR informat
     irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (request.min_room > lbk_channel_max_message(&ext->Out->Data) ||
-        request.min_room > lbk_channel_capacity(&ext->Out->Data)) {
+    if (context->CleanedUp) {
+        status = STATUS_FILE_CLOSED; /* as for READ and WRITE: nothing queued past CLEANUP */
+    } else if (request.min_room > lbk_channel_max_message(&ext->Out->Data) ||
+               request.min_room > lbk_channel_capacity(&ext->Out->Data)) {
         status = STATUS_INVALID_PARAMETER; /* room that could never come */
     } else if (LbkReadyEventsLocked(ext, request.events, request.min_room, &result) != 0 ||
                (context->Options.flags & LBK_HANDLE_NONBLOCKING)) {
@@ -522,6 +534,21 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         break;
     }
     return LbkCompleteIrp(irp, status, information);
+}
+
+/*
+ * PnP, power and WMI IRPs carry a status set by whoever sent them (STATUS_NOT_SUPPORTED for PnP),
+ * which a driver that does not handle them must leave as it is; Driver Verifier flags a driver
+ * that changes it. A legacy device is the bottom of its stack, so it completes them.
+ */
+_Use_decl_annotations_
+NTSTATUS LbkDispatchKeepStatus(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    NTSTATUS status = irp->IoStatus.Status;
+
+    UNREFERENCED_PARAMETER(deviceObject);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return status;
 }
 
 _Use_decl_annotations_

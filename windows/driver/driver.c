@@ -106,15 +106,22 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *c
         return STATUS_INVALID_PARAMETER;
     }
 
+    /* A UNICODE_STRING holds at most MAXUSHORT bytes: a longer path would be cut silently. */
+    if ((SIZE_T)registryPath->Length + sizeof(parametersSuffix) > MAXUSHORT) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: the service's registry path is too long\n");
+        return STATUS_NAME_TOO_LONG;
+    }
     keyPath.Length = 0;
     keyPath.MaximumLength = (USHORT)(registryPath->Length + sizeof(parametersSuffix));
     keyPath.Buffer = LbkAllocate(keyPath.MaximumLength, LBK_TAG_NAME);
     if (keyPath.Buffer == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    RtlCopyUnicodeString(&keyPath, registryPath);
-    RtlAppendUnicodeToString(&keyPath, parametersSuffix);
-    InitializeObjectAttributes(&attributes, &keyPath, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE, NULL, NULL);
-    status = ZwOpenKey(&key, KEY_READ, &attributes);
+    RtlCopyUnicodeString(&keyPath, registryPath); /* fits: MaximumLength is checked above */
+    status = RtlAppendUnicodeToString(&keyPath, parametersSuffix);
+    if (NT_SUCCESS(status)) {
+        InitializeObjectAttributes(&attributes, &keyPath, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE, NULL, NULL);
+        status = ZwOpenKey(&key, KEY_READ, &attributes);
+    }
     LbkFree(keyPath.Buffer, LBK_TAG_NAME);
     if (status == STATUS_OBJECT_NAME_NOT_FOUND)
         return STATUS_SUCCESS; /* no Parameters key: every default holds, and they are whole */
@@ -132,19 +139,27 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *c
     return status;
 }
 
-/* "\Prefix" + name into a pool-backed UNICODE_STRING. */
+/* "\Prefix" + name into a pool-backed UNICODE_STRING, NUL-terminated for the log. */
 static NTSTATUS LbkBuildName(PCWSTR prefix, PCWSTR name, PUNICODE_STRING result)
 {
     size_t chars = wcslen(prefix) + wcslen(name);
+    NTSTATUS status;
 
-    result->Length = 0;
+    RtlZeroMemory(result, sizeof(*result));
+    if ((chars + 1) * sizeof(WCHAR) > MAXUSHORT)
+        return STATUS_NAME_TOO_LONG; /* cannot happen with names of 63 characters; never cut one */
     result->MaximumLength = (USHORT)((chars + 1) * sizeof(WCHAR));
     result->Buffer = LbkAllocate(result->MaximumLength, LBK_TAG_NAME);
     if (result->Buffer == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    RtlAppendUnicodeToString(result, prefix);
-    RtlAppendUnicodeToString(result, name);
-    return STATUS_SUCCESS;
+    status = RtlAppendUnicodeToString(result, prefix);
+    if (NT_SUCCESS(status))
+        status = RtlAppendUnicodeToString(result, name);
+    if (!NT_SUCCESS(status)) {
+        LbkFree(result->Buffer, LBK_TAG_NAME);
+        result->Buffer = NULL;
+    }
+    return status;
 }
 
 static PCSTR LbkIoMethodName(enum lbk_io_method method)
@@ -394,6 +409,9 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     driverObject->MajorFunction[IRP_MJ_READ] = LbkDispatchRead;
     driverObject->MajorFunction[IRP_MJ_WRITE] = LbkDispatchWrite;
     driverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
+    driverObject->MajorFunction[IRP_MJ_PNP] = LbkDispatchKeepStatus;
+    driverObject->MajorFunction[IRP_MJ_POWER] = LbkDispatchKeepStatus;
+    driverObject->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchKeepStatus;
     driverObject->DriverUnload = LbkUnload;
     for (i = 0; i < LbkUnitCount; i++) {
         ULONG e;

@@ -136,6 +136,9 @@ typedef struct _LBK_DEVICE_EXTENSION {
 typedef struct _LBK_FILE_CONTEXT {
     LIST_ENTRY Link;
     PFILE_OBJECT FileObject;
+    /* Set by CLEANUP: its last handle is gone, so nothing may be queued for it any more (on a
+       many-CPU kernel a request of it may still be in dispatch while CLEANUP flushes). */
+    BOOLEAN CleanedUp;
     ULONG64 BytesIn;
     ULONG64 BytesOut;
     lbk_handle_options Options;
@@ -144,14 +147,15 @@ typedef struct _LBK_FILE_CONTEXT {
 /*
  * What a queued IRP keeps in itself while the driver owns it:
  * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
- *                   or a bounce buffer)
- * DriverContext[1]  READ/WRITE: the bounce buffer to free at completion (neither I/O), else NULL
+ *                   or, with neither I/O, the bounce buffer to give back at completion)
+ * DriverContext[1]  neither-I/O READ: the requestor process, referenced until completion, whose
+ *                   address space the bytes are copied into; else NULL
  * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
  * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
  * IoStatus.Information  READ/WRITE: bytes transferred so far
  */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
-#define LBK_IRP_BOUNCE(irp) ((irp)->Tail.Overlay.DriverContext[1])
+#define LBK_IRP_REQUESTOR(irp) ((PEPROCESS)(irp)->Tail.Overlay.DriverContext[1])
 #define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
 #define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
 /* A deadline in a pointer-sized slot: this driver is built for 64-bit Windows only. */
@@ -173,6 +177,16 @@ SIZE_T LbkBlockBytes(PVOID block);           /* what the block was allocated wit
 VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
 ULONG64 LbkPoolBytesOutstanding(VOID);
 ULONG64 LbkPoolAllocationsOutstanding(VOID);
+
+/*
+ * User memory is touched below DISPATCH_LEVEL only. Checked in DBG builds (make CHECKED=1): on x64
+ * Wine emulates KeGetCurrentIrql with a trap, too dear for every request.
+ */
+#if DBG
+#define LbkAssertUserMemoryIrql() NT_ASSERT(KeGetCurrentIrql() <= APC_LEVEL)
+#else
+#define LbkAssertUserMemoryIrql() ((VOID)0)
+#endif
 
 /* Copies through a real call, so the compiler keeps it inside the caller's __try (see pool.c). */
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
@@ -211,5 +225,6 @@ DRIVER_DISPATCH LbkDispatchRead;
 DRIVER_DISPATCH LbkDispatchWrite;
 DRIVER_DISPATCH LbkDispatchDeviceControl;
 DRIVER_DISPATCH LbkDispatchUnsupported;
+DRIVER_DISPATCH LbkDispatchKeepStatus;
 
 #endif /* LBK_DRIVER_H */

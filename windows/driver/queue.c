@@ -148,6 +148,7 @@ static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T by
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite)
 {
     NTSTATUS status = STATUS_SUCCESS;
+    PEPROCESS requestor = NULL;
     PVOID data = NULL;
     PVOID bounce = NULL;
 
@@ -176,10 +177,17 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
                 return status;
             }
         }
+        /* A read is finished later, maybe in another process: it needs its requestor, kept. */
+        if (!isWrite) {
+            requestor = IoGetRequestorProcess(irp);
+            if (requestor == NULL && irp->RequestorMode != KernelMode)
+                return STATUS_INVALID_DEVICE_REQUEST;
+        }
         status = LbkTakeBounce(ext, bounceBytes, isWrite, &bounce);
         if (!NT_SUCCESS(status))
             return status;
         if (isWrite) {
+            LbkAssertUserMemoryIrql();
             __try {
                 LbkCopyUserMemory(bounce, irp->UserBuffer, length);
             } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
@@ -190,6 +198,8 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
             LbkGiveBackBounce(ext, bounce, bounceBytes, isWrite);
             return status;
         }
+        if (requestor != NULL)
+            ObReferenceObject(requestor);
         data = bounce;
         break;
     }
@@ -197,7 +207,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     if (data == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     irp->Tail.Overlay.DriverContext[0] = data;
-    irp->Tail.Overlay.DriverContext[1] = bounce;
+    irp->Tail.Overlay.DriverContext[1] = requestor;
     return STATUS_SUCCESS;
 }
 
@@ -565,17 +575,18 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
  */
 static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T bytes)
 {
-    PEPROCESS requestor = IoGetRequestorProcess(irp);
+    PEPROCESS requestor = LBK_IRP_REQUESTOR(irp);
     BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
     NTSTATUS status = STATUS_SUCCESS;
     KAPC_STATE apcState;
 
+    LbkAssertUserMemoryIrql();
     if (attach)
         KeStackAttachProcess((PKPROCESS)requestor, &apcState);
     __try {
         if (irp->RequestorMode != KernelMode)
             ProbeForWrite(irp->UserBuffer, bytes, 1);
-        LbkCopyUserMemory(irp->UserBuffer, LBK_IRP_BOUNCE(irp), bytes);
+        LbkCopyUserMemory(irp->UserBuffer, LBK_IRP_DATA(irp), bytes);
     } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
         LbkTrace(LBK_TRACE_WARNING, "lbk: %Iu bytes lost to a bad user buffer: 0x%08x\n", bytes, status);
     }
@@ -600,7 +611,8 @@ static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T 
  */
 NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
-    PVOID bounce = LbkMajor(irp) == IRP_MJ_DEVICE_CONTROL ? NULL : LBK_IRP_BOUNCE(irp);
+    BOOLEAN transfer = LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL;
+    PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
 
     if (bounce != NULL) {
         if (LbkMajor(irp) == IRP_MJ_READ && !NT_ERROR(status) && irp->IoStatus.Information != 0) {
@@ -609,8 +621,12 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
             if (!NT_SUCCESS(copyStatus))
                 status = copyStatus;
         }
-        irp->Tail.Overlay.DriverContext[1] = NULL;
+        irp->Tail.Overlay.DriverContext[0] = NULL;
         LbkGiveBackBounce(ext, bounce, LbkTransferLength(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
+    }
+    if (transfer && LBK_IRP_REQUESTOR(irp) != NULL) {
+        ObDereferenceObject(LBK_IRP_REQUESTOR(irp));
+        irp->Tail.Overlay.DriverContext[1] = NULL;
     }
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
