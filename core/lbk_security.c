@@ -246,7 +246,10 @@ static enum lbk_sddl_error take_ace(struct cursor *c, uint8_t *out, size_t *at)
         return error;
     if (!take(c, ';'))
         return LBK_SDDL_BAD_RIGHTS;
-    if (!take(c, ';') || !take(c, ';'))
+    /* The object and inherited-object GUID fields: both must be empty. */
+    if (!take(c, ';'))
+        return LBK_SDDL_OBJECT_ACE;
+    if (!take(c, ';'))
         return LBK_SDDL_OBJECT_ACE;
     if ((error = take_sid(c, &sid)) != LBK_SDDL_OK)
         return error;
@@ -258,7 +261,6 @@ static enum lbk_sddl_error take_ace(struct cursor *c, uint8_t *out, size_t *at)
 
 static enum lbk_sddl_error parse(struct cursor *c, uint8_t *out, size_t *bytes)
 {
-    enum lbk_sddl_error error;
     uint32_t control = 0x8000u | 0x0004u; /* SE_SELF_RELATIVE | SE_DACL_PRESENT */
     size_t at = 20 + 8, aces = 0;
 
@@ -273,6 +275,8 @@ static enum lbk_sddl_error parse(struct cursor *c, uint8_t *out, size_t *bytes)
     if (peek(c) != '(')
         return peek(c) == -1 ? LBK_SDDL_NO_ACES : LBK_SDDL_BAD_FLAGS;
     while (peek(c) == '(') {
+        enum lbk_sddl_error error;
+
         if (aces == LBK_SDDL_MAX_ACES)
             return LBK_SDDL_TOO_MANY_ACES;
         if ((error = take_ace(c, out, &at)) != LBK_SDDL_OK)

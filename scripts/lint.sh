@@ -38,9 +38,16 @@ status=$?
 grep -E '(warning|error):' "$out/tidy-user.raw" >"$out/tidy-user.log"
 result "clang-tidy: library and tools (${#user_sources[@]} files)" "$out/tidy-user.log" $status
 
+# The host build tools: clang-tidy, and gcc as the second compiler (the build uses clang).
+clang-tidy -quiet tools/*.c -- -std=c11 "${warn[@]}" >"$out/tidy-tools.raw" 2>&1
+status=$?
+grep -E '(warning|error):' "$out/tidy-tools.raw" >"$out/tidy-tools.log"
+gcc -std=c11 -fsyntax-only "${warn[@]}" tools/*.c >>"$out/tidy-tools.log" 2>&1 || status=1
+result "clang-tidy and gcc -Werror: host tools" "$out/tidy-tools.log" $status
+
 cppcheck -q --enable=warning,style,performance,portability --inline-suppr --std=c11 --platform=win64 \
     -D_WIN64 -D_AMD64_ -DUNICODE --suppress=missingIncludeSystem --error-exitcode=1 \
-    core windows bench tests/core tests/fuzz tests/windows tests/tutorials >"$out/cppcheck.log" 2>&1
+    core windows bench tools tests/core tests/fuzz tests/windows tests/tutorials >"$out/cppcheck.log" 2>&1
 result "cppcheck: every C file" "$out/cppcheck.log" $?
 
 # gcc has no __try/__except: for this check only they become plain blocks (the build uses clang).

@@ -102,7 +102,7 @@ security_logged_is() { # SDDL DEVICE...
     expected=$(wine "$bin/sddl_hex.exe" "$1" | tr -d '\r') && [ -n "$expected" ] || return 1
     shift
     for device in "$@"; do
-        driver_log | grep -qx "lbk: $device: security descriptor $expected" ||
+        driver_log | grep -x "lbk: $device: security descriptor $expected" >/dev/null ||
             { echo "$device: expected $expected"; driver_log | grep "lbk: $device: security"; return 1; }
     done
 }

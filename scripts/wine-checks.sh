@@ -9,8 +9,9 @@ check() { # PASS when the command succeeds within 120 s (a hang fails)
 }
 # Runs with TraceLevel >= 2 log "no pool held" at each unload; a leak is logged at any level.
 unloads_clean() { [ "$(driver_log | grep -c 'unload: no pool held')" -eq "$1" ] && no_leak_logged; }
-no_leak_logged() { ! driver_log | grep -q 'still held'; }
-lines_in_log() { driver_log | grep -qF "$1"; }
+no_leak_logged() { ! driver_log | grep 'still held' >/dev/null; }
+# grep without -q reads to the end: with pipefail, -q's early exit would fail the pipeline by SIGPIPE.
+lines_in_log() { driver_log | grep -F "$1" >/dev/null; }
 # Services that a run which was interrupted may have left behind.
 remove_stale_services() {
     local stale

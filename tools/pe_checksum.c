@@ -61,19 +61,28 @@ int main(int argc, char **argv)
     }
     set = strcmp(argv[1], "set") == 0;
     file = fopen(argv[2], set ? "r+b" : "rb");
-    if (file == NULL || fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) <= 0 || fseek(file, 0, SEEK_SET) != 0) {
+    if (file == NULL) {
         perror(argv[2]);
+        return 2;
+    }
+    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) <= 0 || fseek(file, 0, SEEK_SET) != 0) {
+        perror(argv[2]);
+        fclose(file);
         return 2;
     }
     size = (size_t)length;
     image = malloc(size);
     if (image == NULL || fread(image, 1, size, file) != size) {
         fprintf(stderr, "pe_checksum: %s: cannot read\n", argv[2]);
+        free(image);
+        fclose(file);
         return 2;
     }
     field = checksum_offset(image, size);
     if (field == 0) {
         fprintf(stderr, "pe_checksum: %s: not a PE image\n", argv[2]);
+        free(image);
+        fclose(file);
         return 2;
     }
     stored = le32(image + field);
@@ -82,12 +91,14 @@ int main(int argc, char **argv)
         unsigned char bytes[4] = { (unsigned char)actual, (unsigned char)(actual >> 8), (unsigned char)(actual >> 16),
                                    (unsigned char)(actual >> 24) };
 
-        if (fseek(file, (long)field, SEEK_SET) != 0 || fwrite(bytes, 1, 4, file) != 4 || fclose(file) != 0) {
+        int written = fseek(file, (long)field, SEEK_SET) == 0 && fwrite(bytes, 1, 4, file) == 4;
+
+        free(image);
+        if (fclose(file) != 0 || !written) {
             fprintf(stderr, "pe_checksum: %s: cannot write\n", argv[2]);
             return 2;
         }
         printf("pe_checksum: %s: checksum set to 0x%08x\n", argv[2], actual);
-        free(image);
         return 0;
     }
     fclose(file);

@@ -33,14 +33,17 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
 /* Says why Parameters\Security was refused, and where: the core's parser has the details. */
 static VOID LbkLogSecurityError(const KEY_VALUE_PARTIAL_INFORMATION *info)
 {
-    uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
     const uint16_t *text = (const uint16_t *)info->Data;
     size_t chars = lbk_config_trim(text, info->DataLength / sizeof(WCHAR));
-    size_t bytes, offset = 0;
+    size_t offset = 0;
     enum lbk_sddl_error error = LBK_SDDL_TOO_LONG;
 
-    if (chars <= LBK_SDDL_MAX_CHARS)
+    if (chars <= LBK_SDDL_MAX_CHARS) {
+        uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+        size_t bytes;
+
         error = lbk_sddl_to_descriptor(text, chars, descriptor, &bytes, &offset);
+    }
     LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: Parameters\\Security: %s (at character %Iu)\n",
              lbk_sddl_strerror(error), offset + 1);
 }
@@ -197,11 +200,13 @@ static VOID LbkLogSecurity(HANDLE handle, PCWSTR name)
         return;
     hex = (PCHAR)descriptor + bytes;
     if (NT_SUCCESS(ZwQuerySecurityObject(handle, DACL_SECURITY_INFORMATION, descriptor, bytes, &bytes))) {
+        PCHAR next = hex;
+
         for (i = 0; i < bytes; i++) {
-            hex[2 * i] = digits[descriptor[i] >> 4];
-            hex[2 * i + 1] = digits[descriptor[i] & 0xF];
+            *next++ = digits[descriptor[i] >> 4];
+            *next++ = digits[descriptor[i] & 0xF];
         }
-        hex[2 * i] = '\0';
+        *next = '\0';
         LbkTrace(LBK_TRACE_INFO, "lbk: %ls: security descriptor %s\n", name, hex);
     }
     LbkFree(descriptor, LBK_TAG_NAME);
