@@ -88,8 +88,9 @@ static LONG64 LbkPinLimit(PLBK_DEVICE_EXTENSION ext)
  * A bounce buffer for bytes bytes: a free spare of the device when it is big enough. Requests
  * that find every spare in use make another, up to LBK_SPARE_BOUNCES; beyond that, and for
  * larger requests, they get a block of their own size, charged to the caller's quota (this runs
- * in its context) and freed when they end. Returns STATUS_QUOTA_EXCEEDED past the device's pin
- * limit or the caller's quota, STATUS_INSUFFICIENT_RESOURCES when the pool is exhausted.
+ * in its context) and freed when they end. Returns STATUS_SUCCESS, or STATUS_QUOTA_EXCEEDED past
+ * the device's pin limit, past the caller's quota, or with the pool itself exhausted (a failed
+ * quota allocation does not say which).
  */
 static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN isWrite, PVOID *bounce)
 {
