@@ -8,6 +8,7 @@
 #include <sddl.h>
 #include <stdio.h>
 
+int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
     PSECURITY_DESCRIPTOR descriptor = NULL;
