@@ -149,7 +149,6 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     InitializeListHead(&done);
     irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[0] = NULL;
-    irp->Tail.Overlay.DriverContext[1] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
     if (context == NULL) {

@@ -148,14 +148,12 @@ typedef struct _LBK_FILE_CONTEXT {
  * What a queued IRP keeps in itself while the driver owns it:
  * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
  *                   or, with neither I/O, the bounce buffer to give back at completion)
- * DriverContext[1]  neither-I/O READ: the requestor process, referenced until completion, whose
- *                   address space the bytes are copied into; else NULL
+ * DriverContext[1]  unused
  * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
  * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
  * IoStatus.Information  READ/WRITE: bytes transferred so far
  */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
-#define LBK_IRP_REQUESTOR(irp) ((PEPROCESS)(irp)->Tail.Overlay.DriverContext[1])
 #define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
 #define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
 /* A deadline in a pointer-sized slot: this driver is built for 64-bit Windows only. */

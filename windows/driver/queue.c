@@ -149,7 +149,6 @@ static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T by
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite)
 {
     NTSTATUS status = STATUS_SUCCESS;
-    PEPROCESS requestor = NULL;
     PVOID data = NULL;
     PVOID bounce = NULL;
 
@@ -178,12 +177,16 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
                 return status;
             }
         }
-        /* A read is finished later, maybe in another process: it needs its requestor, kept. */
-        if (!isWrite) {
-            requestor = IoGetRequestorProcess(irp);
-            if (requestor == NULL && irp->RequestorMode != KernelMode)
-                return STATUS_INVALID_DEVICE_REQUEST;
-        }
+        /*
+         * A read is finished later, maybe in another thread's context, and copies out into its
+         * requestor's address space then; a user-mode read with no requestor could not. No
+         * reference is taken: the requestor's thread cannot finish exiting while its IRP is
+         * outstanding (thread rundown cancels and waits for it, and the cancel routine completes
+         * at once), and under Wine an ObReferenceObject/ObDereferenceObject pair on the process
+         * that IoGetRequestorProcess returns frees it, as Wine holds no reference of its own.
+         */
+        if (!isWrite && irp->RequestorMode != KernelMode && IoGetRequestorProcess(irp) == NULL)
+            return STATUS_INVALID_DEVICE_REQUEST;
         status = LbkTakeBounce(ext, bounceBytes, isWrite, &bounce);
         if (!NT_SUCCESS(status))
             return status;
@@ -199,8 +202,6 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
             LbkGiveBackBounce(ext, bounce, bounceBytes, isWrite);
             return status;
         }
-        if (requestor != NULL)
-            ObReferenceObject(requestor);
         data = bounce;
         break;
     }
@@ -208,7 +209,6 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     if (data == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     irp->Tail.Overlay.DriverContext[0] = data;
-    irp->Tail.Overlay.DriverContext[1] = requestor;
     return STATUS_SUCCESS;
 }
 
@@ -576,7 +576,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
  */
 static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T bytes)
 {
-    PEPROCESS requestor = LBK_IRP_REQUESTOR(irp);
+    PEPROCESS requestor = IoGetRequestorProcess(irp);
     BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
     NTSTATUS status = STATUS_SUCCESS;
     KAPC_STATE apcState;
@@ -624,10 +624,6 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
         }
         irp->Tail.Overlay.DriverContext[0] = NULL;
         LbkGiveBackBounce(ext, bounce, LbkTransferLength(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
-    }
-    if (transfer && LBK_IRP_REQUESTOR(irp) != NULL) {
-        ObDereferenceObject(LBK_IRP_REQUESTOR(irp));
-        irp->Tail.Overlay.DriverContext[1] = NULL;
     }
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
