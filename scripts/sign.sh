@@ -16,9 +16,11 @@ if [ ! -f "$out/lbk-test.key" ] || [ ! -f "$out/lbk-test.pem" ]; then
     openssl req -x509 -newkey rsa:3072 -sha256 -nodes -days 3650 -subj "/CN=lbk test signing (not trusted)" \
         -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=codeSigning" \
         -keyout "$out/lbk-test.key" -out "$out/lbk-test.pem" >"$out/openssl.log" 2>&1
-    result $? "a test code-signing certificate is made" || true
-    openssl x509 -in "$out/lbk-test.pem" -outform der -out "$out/lbk-test.cer"
+    openssl x509 -in "$out/lbk-test.pem" -outform der -out "$out/lbk-test.cer" 2>>"$out/openssl.log"
 fi
+openssl x509 -in "$out/lbk-test.pem" -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'Code Signing' &&
+    [ -s "$out/lbk-test.cer" ]
+result $? "the test certificate is for code signing, in PEM and DER"
 rm -f "$signed"
 osslsigncode sign -certs "$out/lbk-test.pem" -key "$out/lbk-test.key" -h sha256 -n "lbk loopback driver" \
     -in "$image" -out "$signed" >"$out/sign.log" 2>&1

@@ -21,6 +21,7 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     PLBK_FILE_CONTEXT context;
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status = STATUS_SUCCESS;
+    ULONG handles;
 
     /* The device has no namespace: \\.\LBK\anything is not an object of ours. */
     if (stack->FileObject->FileName.Length != 0) {
@@ -36,9 +37,9 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     stack->FileObject->FsContext = context;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     InsertTailList(&ext->OpenFiles, &context->Link);
-    ext->OpenHandles++;
+    handles = ++ext->OpenHandles;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open, %lu handles\n", ext->Name, ext->OpenHandles);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open, %lu handles\n", ext->Name, handles);
 End:
     return LbkCompleteIrp(irp, status, 0);
 }

@@ -76,7 +76,7 @@ static NTSTATUS LbkApplyValue(HANDLE key, enum lbk_param param, struct lbk_confi
     error = lbk_config_apply(config, param, value.Info.Type, value.Info.Data, value.Info.DataLength);
     if (error == LBK_CONFIG_CLAMPED) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: Parameters\\%ls: %s\n", name, lbk_config_strerror(error));
-    } else if (error == LBK_CONFIG_BAD_SECURITY && value.Info.Type == LBK_REG_SZ) {
+    } else if (error == LBK_CONFIG_BAD_SECURITY) {
         LbkLogSecurityError(&value.Info);
         return STATUS_INVALID_PARAMETER;
     } else if (error != LBK_CONFIG_OK) {

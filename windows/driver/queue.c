@@ -612,8 +612,8 @@ static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T 
  */
 NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
-    BOOLEAN transfer = LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL;
-    PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
+    PVOID bounce = LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp)
+                                                                                               : NULL;
 
     if (bounce != NULL) {
         if (LbkMajor(irp) == IRP_MJ_READ && !NT_ERROR(status) && irp->IoStatus.Information != 0) {
