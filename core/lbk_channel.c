@@ -13,12 +13,14 @@ void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, in
     channel->bytes_out = 0;
     channel->bytes_purged = 0;
     channel->bytes_direct = 0;
+    channel->taken = 0;
+    channel->open_length = 0;
+    channel->open_left = 0;
 }
 
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode)
 {
-    /* No zero-length message is ever stored, so nothing queued means an empty ring. */
-    if (lbk_channel_queued(channel) != 0)
+    if (lbk_ring_count(&channel->ring) != 0)
         return 0;
     channel->message_mode = message_mode != 0;
     return 1;
@@ -42,19 +44,29 @@ size_t lbk_channel_room(const lbk_channel_t *channel)
     return room > LBK_MESSAGE_HEADER_BYTES ? room - LBK_MESSAGE_HEADER_BYTES : 0;
 }
 
+/* The ring as readers see it: without the bytes taken and not yet copied out (at its head). */
+static lbk_ring_t untaken_view(const lbk_channel_t *channel)
+{
+    lbk_ring_t view = channel->ring;
+
+    lbk__ring_drop(&view, channel->taken);
+    return view;
+}
+
 /* Message mode: the length stored before the oldest message; the caller knows one is queued. */
 static size_t peek_header(const lbk_channel_t *channel)
 {
+    lbk_ring_t view = untaken_view(channel);
     uint32_t length = 0;
 
-    lbk_ring_peek(&channel->ring, &length, sizeof(length));
+    lbk_ring_peek(&view, &length, sizeof(length));
     return length;
 }
 
 size_t lbk_channel_next_length(const lbk_channel_t *channel)
 {
     if (!channel->message_mode)
-        return lbk_ring_count(&channel->ring);
+        return lbk_channel_queued(channel);
     if (channel->head_left != 0)
         return channel->head_left;
     return channel->queued != 0 ? peek_header(channel) : 0;
@@ -100,29 +112,88 @@ size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, 
     return n;
 }
 
+size_t lbk_channel_take(lbk_channel_t *channel, size_t len, int *message_left)
+{
+    size_t n;
+
+    if (channel->message_mode) {
+        n = lbk__min_size(len, open_head_message(channel));
+        channel->head_left -= n;
+        channel->queued -= n;
+        if (message_left != NULL)
+            *message_left = channel->head_left != 0;
+    } else {
+        n = lbk__min_size(len, lbk_ring_count(&channel->ring));
+        if (message_left != NULL)
+            *message_left = 0;
+    }
+    channel->taken = n;
+    channel->bytes_out += n;
+    return n;
+}
+
+size_t lbk_channel_copy_taken(lbk_channel_t *channel, void *dst, size_t len)
+{
+    size_t n = lbk_ring_read(&channel->ring, dst, lbk__min_size(len, channel->taken));
+
+    channel->taken -= n;
+    return n;
+}
+
+int lbk_channel_open_message(lbk_channel_t *channel, size_t len)
+{
+    uint32_t header = (uint32_t)len;
+
+    if (len == 0 || len > lbk_channel_room(channel))
+        return 0;
+    lbk_ring_write(&channel->ring, &header, sizeof(header));
+    channel->open_length = len;
+    channel->open_left = len;
+    return 1;
+}
+
+size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len)
+{
+    size_t n = lbk_ring_write(&channel->ring, src, lbk__min_size(len, channel->open_left));
+
+    channel->open_left -= n;
+    return n;
+}
+
+void lbk_channel_close_message(lbk_channel_t *channel)
+{
+    channel->queued += channel->open_length;
+    channel->bytes_in += channel->open_length;
+    channel->open_length = 0;
+    channel->open_left = 0;
+}
+
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len)
 {
     uint8_t header[LBK_MESSAGE_HEADER_BYTES];
-    lbk_ring_t view;
+    lbk_ring_t view = untaken_view(channel);
     size_t want;
 
     if (!channel->message_mode)
-        return lbk_ring_peek(&channel->ring, dst, len);
+        return lbk_ring_peek(&view, dst, len);
     want = lbk__min_size(len, lbk_channel_next_length(channel));
-    if (want == 0 || channel->head_left != 0)
-        return lbk_ring_peek(&channel->ring, dst, want);
-    /* The next message's header is still queued: read past it in a copy of the ring's indices,
-       which moves no byte of the channel itself. */
-    view = channel->ring;
-    lbk_ring_read(&view, header, sizeof(header));
-    return lbk_ring_read(&view, dst, want);
+    if (want != 0 && channel->head_left == 0) /* the next message's header is still queued: skip it */
+        lbk_ring_read(&view, header, sizeof(header));
+    return lbk_ring_peek(&view, dst, want);
 }
 
 size_t lbk_channel_purge(lbk_channel_t *channel)
 {
     size_t n = lbk_channel_queued(channel);
 
-    lbk_ring_purge(&channel->ring);
+    /* What is taken sits at the ring's head and an open message at its tail: keep either. */
+    if (channel->taken != 0)
+        channel->ring.count = channel->taken;
+    else if (channel->open_length != 0)
+        lbk__ring_drop(&channel->ring, lbk_ring_count(&channel->ring) -
+                                           (LBK_MESSAGE_HEADER_BYTES + channel->open_length - channel->open_left));
+    else
+        lbk_ring_purge(&channel->ring);
     channel->head_left = 0;
     channel->queued = 0;
     channel->bytes_purged += n;

@@ -8,6 +8,11 @@
  *
  * Message mode stores each message as a 4-byte length, then its bytes. A read that takes only
  * part of a message leaves the rest as the head message (head_left), to be read next.
+ *
+ * A caller that must not copy a whole transfer at once (the driver copies a bounded chunk per
+ * hold of its spin lock) moves bytes in pieces: a read is taken (counted at once) and its bytes
+ * copied out later; a message is opened, put piece by piece and closed, and no reader sees it
+ * before it is closed. At most one take or one open message at a time.
  */
 #ifndef LBK_CHANNEL_H
 #define LBK_CHANNEL_H
@@ -25,16 +30,19 @@ typedef struct lbk_channel_s {
     uint64_t bytes_out;    /* payload bytes ever handed to readers */
     uint64_t bytes_purged; /* payload bytes ever dropped */
     uint64_t bytes_direct; /* of bytes_out, those handed off without passing through the ring */
+    size_t taken;          /* bytes counted as read whose storage is not yet copied out */
+    size_t open_length;    /* message mode: length of the message being put, 0 when none */
+    size_t open_left;      /* message mode: bytes of it still to put */
 } lbk_channel_t;
 
 void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode);
 
-/* Switches framing; only an empty channel can (returns 0 when bytes are queued). */
+/* Switches framing; only an empty channel can (returns 0 when bytes are queued, taken or open). */
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode);
 
 static inline size_t lbk_channel_queued(const lbk_channel_t *channel)
 {
-    return channel->message_mode ? channel->queued : channel->ring.count;
+    return channel->message_mode ? channel->queued : channel->ring.count - channel->taken;
 }
 static inline size_t lbk_channel_capacity(const lbk_channel_t *channel) { return channel->ring.capacity; }
 
@@ -65,7 +73,7 @@ static inline size_t lbk_channel_write(lbk_channel_t *channel, const void *src, 
 }
 
 /*
- * Moves queued bytes to dst. Byte stream: min(len, queued). Message mode: at most the rest of the
+ * Moves queued bytes to dst; not while a take is open. Byte stream: min(len, queued). Message mode: at most the rest of the
  * next message; *message_left (may be NULL) is set when part of that message stays queued.
  */
 size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, int *message_left);
@@ -82,10 +90,30 @@ static inline size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t 
     return n;
 }
 
+/*
+ * Counts bytes as read like lbk_channel_read (same lengths, same *message_left), but leaves them
+ * in the ring until lbk_channel_copy_taken moves them out: from now on nothing else sees them.
+ * Only while no take and no message is open.
+ */
+size_t lbk_channel_take(lbk_channel_t *channel, size_t len, int *message_left);
+
+/* Moves up to len of the taken bytes to dst, in order, and frees their room; returns how many. */
+size_t lbk_channel_copy_taken(lbk_channel_t *channel, void *dst, size_t len);
+
+/*
+ * Message mode: starts a message of len bytes if it fits whole now (returns 1, else 0). Its room
+ * is held; lbk_channel_put appends its bytes, and lbk_channel_close_message, once all are put,
+ * makes it the newest message. Until then readers, peek and counts do not see it. Only while no
+ * take and no message is open.
+ */
+int lbk_channel_open_message(lbk_channel_t *channel, size_t len);
+size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len); /* at most open_left */
+void lbk_channel_close_message(lbk_channel_t *channel);
+
 /* Copies like lbk_channel_read without consuming anything. */
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);
 
-/* Drops everything queued; returns the payload bytes dropped. */
+/* Drops everything queued (not what is taken, nor an open message); returns the payload bytes dropped. */
 size_t lbk_channel_purge(lbk_channel_t *channel);
 
 /*

@@ -171,3 +171,80 @@ TEST(channel_lost_bytes_move_to_purged)
     ASSERT_EQ(6, ch.bytes_purged);
     ASSERT_ACCOUNTED(&ch);
 }
+
+TEST(channel_taken_bytes_are_read_at_once_and_copied_in_pieces)
+{
+    uint8_t storage[16];
+    lbk_channel_t ch;
+    char out[16] = { 0 };
+    int left = 0;
+
+    lbk_channel_init(&ch, storage, sizeof(storage), 0);
+    ASSERT_EQ(10, lbk_channel_write(&ch, "0123456789", 10));
+    ASSERT_EQ(6, lbk_channel_take(&ch, 6, &left));
+    ASSERT_EQ(0, left);
+    ASSERT_EQ(4, lbk_channel_queued(&ch)); /* counted as read already */
+    ASSERT_EQ(6, ch.bytes_out);
+    ASSERT_EQ(4, lbk_channel_next_length(&ch));
+    ASSERT_EQ(6, lbk_channel_room(&ch)); /* but their room is not free yet */
+    ASSERT_EQ(4, lbk_channel_peek(&ch, out, sizeof(out)));
+    ASSERT_TRUE(memcmp(out, "6789", 4) == 0);
+    ASSERT_EQ(4, lbk_channel_purge(&ch)); /* drops only what is not taken */
+    ASSERT_EQ(0, lbk_channel_set_message_mode(&ch, 1));
+    ASSERT_EQ(4, lbk_channel_copy_taken(&ch, out, 4));
+    ASSERT_EQ(2, lbk_channel_copy_taken(&ch, out + 4, 8));
+    ASSERT_TRUE(memcmp(out, "012345", 6) == 0);
+    ASSERT_EQ(16, lbk_channel_room(&ch));
+    ASSERT_ACCOUNTED(&ch);
+}
+
+TEST(channel_taken_message_part_leaves_the_rest_for_the_next_read)
+{
+    uint8_t storage[32];
+    lbk_channel_t ch;
+    char out[16] = { 0 };
+    int left = 0;
+
+    lbk_channel_init(&ch, storage, sizeof(storage), 1);
+    ASSERT_EQ(8, lbk_channel_write(&ch, "abcdefgh", 8));
+    ASSERT_EQ(2, lbk_channel_write(&ch, "xy", 2));
+    ASSERT_EQ(5, lbk_channel_take(&ch, 5, &left));
+    ASSERT_EQ(1, left);
+    ASSERT_EQ(3, lbk_channel_next_length(&ch));
+    ASSERT_EQ(3, lbk_channel_peek(&ch, out, sizeof(out))); /* past the taken bytes */
+    ASSERT_TRUE(memcmp(out, "fgh", 3) == 0);
+    ASSERT_EQ(5, lbk_channel_copy_taken(&ch, out, sizeof(out)));
+    ASSERT_TRUE(memcmp(out, "abcde", 5) == 0);
+    ASSERT_EQ(3, lbk_channel_take(&ch, 16, &left));
+    ASSERT_EQ(0, left);
+    ASSERT_EQ(3, lbk_channel_copy_taken(&ch, out, sizeof(out)));
+    ASSERT_EQ(2, lbk_channel_next_length(&ch)); /* the next header, past none taken */
+    ASSERT_ACCOUNTED(&ch);
+}
+
+TEST(channel_open_message_is_unseen_until_closed_and_survives_a_purge)
+{
+    uint8_t storage[32];
+    lbk_channel_t ch;
+    char out[16] = { 0 };
+    int left = 0;
+
+    lbk_channel_init(&ch, storage, sizeof(storage), 1);
+    ASSERT_EQ(3, lbk_channel_write(&ch, "old", 3));
+    ASSERT_EQ(0, lbk_channel_open_message(&ch, 22)); /* 4 + 3 + 4 + 22 > 32 */
+    ASSERT_EQ(1, lbk_channel_open_message(&ch, 6));
+    ASSERT_EQ(4, lbk_channel_put(&ch, "newm", 4));
+    ASSERT_EQ(3, lbk_channel_queued(&ch));
+    ASSERT_EQ(3, lbk_channel_next_length(&ch));
+    ASSERT_EQ(3, lbk_channel_purge(&ch));
+    ASSERT_EQ(0, lbk_channel_queued(&ch));
+    ASSERT_EQ(0, lbk_channel_read(&ch, out, sizeof(out), &left)); /* not readable while open */
+    ASSERT_EQ(0, lbk_channel_set_message_mode(&ch, 0));
+    ASSERT_EQ(2, lbk_channel_put(&ch, "sgXX", 4)); /* no more than its length */
+    lbk_channel_close_message(&ch);
+    ASSERT_EQ(6, lbk_channel_queued(&ch));
+    ASSERT_EQ(6, lbk_channel_read(&ch, out, sizeof(out), &left));
+    ASSERT_TRUE(memcmp(out, "newmsg", 6) == 0);
+    ASSERT_EQ(0, left);
+    ASSERT_ACCOUNTED(&ch);
+}
