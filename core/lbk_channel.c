@@ -37,7 +37,7 @@ size_t lbk_channel_max_message(const lbk_channel_t *channel)
 
 size_t lbk_channel_room(const lbk_channel_t *channel)
 {
-    size_t room = lbk_ring_room(&channel->ring);
+    size_t room = lbk_ring_room(&channel->ring) - channel->open_left; /* an open message's rest is spoken for */
 
     if (!channel->message_mode)
         return room;
@@ -160,6 +160,16 @@ size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len)
     return n;
 }
 
+void lbk_channel_abandon_message(lbk_channel_t *channel)
+{
+    /* Its bytes are the newest in the ring: step its tail back over them. */
+    channel->ring.count -= LBK_MESSAGE_HEADER_BYTES + channel->open_length - channel->open_left;
+    if (channel->ring.count == 0)
+        channel->ring.head = 0;
+    channel->open_length = 0;
+    channel->open_left = 0;
+}
+
 void lbk_channel_close_message(lbk_channel_t *channel)
 {
     channel->queued += channel->open_length;
@@ -168,18 +178,22 @@ void lbk_channel_close_message(lbk_channel_t *channel)
     channel->open_left = 0;
 }
 
+size_t lbk_channel_peek_start(const lbk_channel_t *channel, size_t len, lbk_ring_t *view)
+{
+    size_t want = lbk__min_size(len, lbk_channel_next_length(channel));
+
+    *view = untaken_view(channel);
+    if (channel->message_mode && want != 0 && channel->head_left == 0) /* skip the next message's header */
+        lbk__ring_drop(view, LBK_MESSAGE_HEADER_BYTES);
+    return want;
+}
+
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len)
 {
-    uint8_t header[LBK_MESSAGE_HEADER_BYTES];
-    lbk_ring_t view = untaken_view(channel);
-    size_t want;
+    lbk_ring_t view;
+    size_t n = lbk_channel_peek_start(channel, len, &view);
 
-    if (!channel->message_mode)
-        return lbk_ring_peek(&view, dst, len);
-    want = lbk__min_size(len, lbk_channel_next_length(channel));
-    if (want != 0 && channel->head_left == 0) /* the next message's header is still queued: skip it */
-        lbk_ring_read(&view, header, sizeof(header));
-    return lbk_ring_peek(&view, dst, want);
+    return lbk_ring_read(&view, dst, n);
 }
 
 size_t lbk_channel_purge(lbk_channel_t *channel)

@@ -109,9 +109,18 @@ size_t lbk_channel_copy_taken(lbk_channel_t *channel, void *dst, size_t len);
 int lbk_channel_open_message(lbk_channel_t *channel, size_t len);
 size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len); /* at most open_left */
 void lbk_channel_close_message(lbk_channel_t *channel);
+/* Drops the open message, put or not: it never appears. */
+void lbk_channel_abandon_message(lbk_channel_t *channel);
 
 /* Copies like lbk_channel_read without consuming anything. */
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);
+
+/*
+ * Peek in pieces: returns how many bytes lbk_channel_peek would copy, and sets *view to a copy of
+ * the ring's indices at the first of them; lbk_ring_read(view, ...) then copies them in order
+ * without changing the channel. The bytes stay valid while nothing is written to the channel.
+ */
+size_t lbk_channel_peek_start(const lbk_channel_t *channel, size_t len, lbk_ring_t *view);
 
 /* Drops everything queued (not what is taken, nor an open message); returns the payload bytes dropped. */
 size_t lbk_channel_purge(lbk_channel_t *channel);

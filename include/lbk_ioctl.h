@@ -30,7 +30,7 @@ typedef uint64_t lbk_u64;
 
 /* Bumped when a structure or code below changes incompatibly. 2: several devices, pairs,
    message mode, handle options and WAIT; lbk_stats and lbk_device_info grew at their ends. */
-#define LBK_PROTOCOL_VERSION 2u
+#define LBK_PROTOCOL_VERSION 3u
 
 /* Device type in the vendor range (0x8000-0xFFFF); function codes start at 0x800 for the same reason. */
 #define LBK_DEVICE_TYPE 0x8B4Bu
@@ -202,7 +202,8 @@ typedef struct lbk_stats {
     lbk_u32 pending_reads;      /* READ IRPs queued now */
     lbk_u32 pending_writes;     /* WRITE IRPs queued now */
     lbk_u32 open_handles;       /* file objects open on the device now */
-    lbk_u32 reserved;           /* zero */
+    lbk_u32 max_locked_copy;    /* protocol 3 (before: zero): the most payload bytes the driver
+                                   copied in one hold of this device's lock since it was loaded */
     lbk_u64 pool_bytes;         /* driver-wide pool outstanding, headers included */
     lbk_u64 handle_bytes_in;    /* bytes this handle wrote */
     lbk_u64 handle_bytes_out;   /* bytes this handle read */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The tests that need Wine: the integration suite once per I/O method, pool release at each
-# unload, configuration refusals, the tutorials' programs and the tool's exit codes.
+# The tests that need Wine: the integration suites once per I/O method (a 4 KiB device, pairs,
+# a 16 MiB device; the pin measure on a 64 KiB neither device), pool release at each unload,
+# configuration refusals, the tutorials' programs and the tool's exit codes.
 # Prints one PASS/FAIL line per check. Usage: test-wine.sh BUILD_DIR
 set -uo pipefail
 BUILD=$1
@@ -34,7 +35,24 @@ for method in buffered direct neither; do
         lbkctl uninstall --name PAIRS >/dev/null
     done
     check "pool_released_after_pairs[$method]" unloads_clean "$unloads"
+    # Transfers of many MiB on a 16 MiB device: every path copies at most 64 KiB per lock hold.
+    lbkctl install --image "$image" --io-method "$method" --buffer-size 16777216 --trace-level 2 >/dev/null &&
+        lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load a 16 MiB device"; continue; }
+    timeout 300 wine "$bin/integration.exe" --suite large --device LBK --method "$method" 2>&1 | tr -d '\r'
+    lbkctl stop >/dev/null
+    unloads=$((unloads + 1))
+    check "pool_released_after_large[$method]" unloads_clean "$unloads"
+    lbkctl uninstall >/dev/null
 done
+
+# The issue's measure of pinned pool: 8 x 64 MiB neither-I/O writes waiting on a 64 KiB device.
+lbkctl install --image "$image" --io-method neither --buffer-size 65536 --trace-level 2 >/dev/null &&
+    lbkctl start >/dev/null || echo "FAIL wine[neither,pin]: cannot load a 64 KiB device"
+timeout 300 wine "$bin/integration.exe" --suite pin --device LBK --method neither 2>&1 | tr -d '\r'
+lbkctl stop >/dev/null
+unloads=$((unloads + 1))
+check "pool_released_after_pin" unloads_clean "$unloads"
+lbkctl uninstall >/dev/null
 
 # Neither I/O with a large buffer: a 1-byte request must not make the driver hold a bounce buffer
 # of the whole buffer size (only up to 1 MiB is kept between requests).

@@ -31,7 +31,7 @@ static size_t model_used(int messages)
 
     if (messages)
         used += LBK_MESSAGE_HEADER_BYTES * (message_count - (size_t)head_opened) +
-                (open_length != 0 ? LBK_MESSAGE_HEADER_BYTES + open_put : 0);
+                (open_length != 0 ? LBK_MESSAGE_HEADER_BYTES + open_length : 0); /* its rest is held */
     return used;
 }
 
@@ -120,6 +120,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n = lbk_channel_peek(&ch, out, length);
             CHECK(n == expected);
             CHECK(n == 0 || memcmp(out, model, n) == 0);
+            { /* and in pieces of up to 7 bytes, from a view */
+                lbk_ring_t view;
+                size_t copied = 0;
+
+                CHECK(lbk_channel_peek_start(&ch, length, &view) == n);
+                while (copied < n)
+                    copied += lbk_ring_read(&view, out + copied, n - copied < 7 ? n - copied : 7);
+                CHECK(n == 0 || memcmp(out, model, n) == 0);
+            }
             break;
         case 3: /* purge: keeps what is taken and an open message */
             CHECK(lbk_channel_purge(&ch) == model_count);
@@ -191,9 +200,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(opened + open_put, src, expected);
             open_put += expected;
             break;
-        case 10: /* close it once whole: the newest message */
-            if (open_length == 0 || open_put != open_length)
+        case 10: /* close it once whole: the newest message; abandon it before */
+            if (open_length == 0)
                 break;
+            if (open_put != open_length) {
+                lbk_channel_abandon_message(&ch);
+                open_length = open_put = 0;
+                break;
+            }
             lbk_channel_close_message(&ch);
             memcpy(model + model_count, opened, open_length);
             model_count += open_length;
@@ -203,6 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         CHECK(lbk_channel_queued(&ch) == model_count);
+        k = capacity - model_used(messages);
+        CHECK(lbk_channel_room(&ch) == (!messages ? k : k > LBK_MESSAGE_HEADER_BYTES ? k - LBK_MESSAGE_HEADER_BYTES : 0));
         CHECK(lbk_channel_next_length(&ch) == (messages ? (message_count ? lengths[0] : 0) : model_count));
         CHECK(ch.bytes_in == in && ch.bytes_out == read && ch.bytes_purged == purged && ch.bytes_direct == direct);
         CHECK(ch.bytes_in == ch.bytes_out + ch.bytes_purged + lbk_channel_queued(&ch));

@@ -3,6 +3,8 @@
  * under Wine against a loaded driver). Usage:
  *   integration --device NAME --service NAME --method buffered|direct|neither
  *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
+ *   integration --suite large --device NAME --method M   (BufferSize 16 MiB or more)
+ *   integration --suite pin --device NAME --method neither (BufferSize 64 KiB)
  *   integration child-read NAME      (helper: blocks in a read until killed)
  *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
@@ -545,73 +547,77 @@ TEST(no_access_handle_learns_no_data_and_changes_nothing)
 }
 
 /*
- * What requests in flight can make the driver hold is bounded: a device's neither-I/O bounce
- * buffers hold at most max(16 MiB, 2 x BufferSize), and a request past that fails at once with
- * ERROR_NOT_ENOUGH_QUOTA. Before, each pended neither write kept a copy of its whole buffer, so
- * 8 overlapped 64 MiB writes pinned 512 MiB of non-paged pool. The writes let in complete, in
- * order and intact, once read; cancelled ones give their pool back.
+ * What requests in flight can make the driver hold is bounded. A waiting neither-I/O write holds
+ * a bounce window of at most max(64 KiB, min(BufferSize, 1 MiB)) of its buffer, refilled as the
+ * reader drains it, and a device's windows hold at most max(16 MiB, 2 x BufferSize): past that a
+ * write fails at once with ERROR_NOT_ENOUGH_QUOTA. Before, each pended neither write kept a copy
+ * of its whole buffer (8 overlapped 64 MiB writes pinned 512 MiB); then writes longer than the
+ * budget were refused. Writes let in complete in order and intact once read; cancelled ones give
+ * their pool back.
  */
 TEST(pending_writes_pin_bounded_pool)
 {
-    enum { WRITES = 8 };
-    const DWORD big = 64u << 20, mid = 4u << 20, limit = 16u << 20, slack = 64u << 10;
+    enum { WRITES = 8, MANY = 257 };
+    const DWORD big = 64u << 20, mid = 1u << 20, small = 128u << 10, slack = 64u << 10;
     BOOL neither = wcscmp(g_method, L"neither") == 0;
+    lbk_u64 window = neither ? 65536 : 0, baseline, total = 0;
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     unsigned char *data = VirtualAlloc(NULL, big, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     unsigned char *got = malloc(65536);
-    pending_io io[WRITES];
-    DWORD n, admitted = 0, i, error;
-    lbk_u64 baseline, total = 0;
+    pending_io *io = calloc(MANY, sizeof(*io));
+    DWORD n, i;
 
-    ASSERT_TRUE(data != NULL && got != NULL);
-    fill_pattern(data, mid, 23);
+    ASSERT_TRUE(data != NULL && got != NULL && io != NULL);
+    ASSERT_TRUE(g_capacity <= 65536); /* so the window is 64 KiB */
+    fill_pattern(data, big, 23);
     baseline = get_stats(h).pool_bytes;
-    if (neither) {
-        for (i = 0; i < WRITES; i++) {
-            pending_init(&io[i], h);
-            ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_write_async(h, data, big, &io[i].overlapped));
-            CloseHandle(io[i].overlapped.hEvent);
-        }
-        ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
-    }
+    /* 8 x 64 MiB wait, pinning a window each, and give it back when cancelled. */
     for (i = 0; i < WRITES; i++) {
         pending_init(&io[i], h);
-        error = lbk_write_async(h, data, mid, &io[i].overlapped);
-        if (error == ERROR_IO_PENDING) {
-            admitted++;
-            continue;
-        }
-        ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, error); /* neither only: the rest of the limit */
-        CloseHandle(io[i].overlapped.hEvent);
-        io[i].overlapped.hEvent = NULL;
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, big, &io[i].overlapped));
     }
-    ASSERT_EQ(neither ? limit / mid : WRITES, admitted);
-    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + (neither ? limit : 0) + slack);
-    while (total < (lbk_u64)admitted * mid) {
+    ASSERT_EQ(WRITES, wait_stat(h, f_pending_writes, WRITES));
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + WRITES * window + slack);
+    ASSERT_TRUE(CancelIo(h));
+    for (i = 0; i < WRITES; i++)
+        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
+    ASSERT_OK(lbk_purge(h, NULL));
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+
+    /* 8 x 1 MiB, each refilled window by window as the reads drain it: in order, intact. */
+    for (i = 0; i < WRITES; i++) {
+        pending_init(&io[i], h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data + (size_t)i * mid, mid, &io[i].overlapped));
+    }
+    while (total < (lbk_u64)WRITES * mid) {
         ASSERT_OK(lbk_read(h, got, 65536, DEADLINE_MS, &n));
-        for (i = 0; i < n; i++)
-            ASSERT_EQ(data[(total + i) % mid], got[i]);
+        ASSERT_TRUE(memcmp(got, data + total, n) == 0);
         total += n;
     }
-    for (i = 0; i < admitted; i++) {
+    for (i = 0; i < WRITES; i++) {
         ASSERT_OK(pending_finish(&io[i], &n));
         ASSERT_EQ(mid, n);
     }
     ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
 
-    /* Cancelled: their pool comes back; the first keeps the bytes that went into the ring. */
-    for (i = 0; i < 4; i++) {
-        pending_init(&io[i], h);
-        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, mid, &io[i].overlapped));
+    /* The device's budget is 16 MiB of windows: 256 such writes wait, the next is refused. */
+    if (neither) {
+        for (i = 0; i < MANY; i++) {
+            pending_init(&io[i], h);
+            n = lbk_write_async(h, data, small, &io[i].overlapped);
+            ASSERT_EQ(i + 1 < MANY ? ERROR_IO_PENDING : ERROR_NOT_ENOUGH_QUOTA, n);
+        }
+        CloseHandle(io[MANY - 1].overlapped.hEvent);
+        ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + (MANY - 1) * window + slack);
+        ASSERT_TRUE(CancelIo(h));
+        for (i = 0; i + 1 < MANY; i++)
+            ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
+        ASSERT_OK(lbk_purge(h, NULL));
+        ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
     }
-    ASSERT_EQ(4, wait_stat(h, f_pending_writes, 4));
-    ASSERT_TRUE(CancelIo(h));
-    for (i = 0; i < 4; i++)
-        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
-    ASSERT_OK(lbk_purge(h, NULL));
-    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
     VirtualFree(data, 0, MEM_RELEASE);
     free(got);
+    free(io);
     CloseHandle(h);
 }
 
@@ -1590,6 +1596,162 @@ static const test_case pair_tests[] = {
     P(pair_waiting_write_when_peer_closes_follows_policy),
 };
 
+/* ---- large suite: a 16 MiB device; pin suite: a 64 KiB neither device ------------------ */
+
+/* Reads until want bytes came (each read takes what there is), comparing them with expect. */
+static BOOL read_all_is(HANDLE h, unsigned char *buffer, DWORD piece, const unsigned char *expect, size_t want)
+{
+    size_t total = 0;
+    DWORD n = 0;
+
+    while (total < want) {
+        if (lbk_read(h, buffer, piece, DEADLINE_MS, &n) != ERROR_SUCCESS || n == 0 || total + n > want ||
+            memcmp(buffer, expect + total, n) != 0)
+            return FALSE;
+        total += n;
+    }
+    return TRUE;
+}
+
+/*
+ * The driver copies at most 64 KiB per hold of the device's lock (before: whole transfers, up to
+ * the buffer size or a whole hand-off), whatever path the bytes take: into and out of the ring,
+ * straight from a write to a read, a message put whole, a message handed off in part, PEEK and
+ * WRITE_ATOMIC in both modes. Every byte must still arrive in order and intact.
+ */
+TEST(large_transfers_move_in_bounded_pieces)
+{
+    const DWORD mib = 1u << 20, stream = 40 * mib;
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char *src = malloc(stream), *got = malloc(stream);
+    lbk_u64 direct;
+    pending_io io;
+    DWORD n;
+
+    ASSERT_TRUE(src != NULL && got != NULL);
+    ASSERT_TRUE(g_capacity >= 16 * mib);
+    fill_pattern(src, stream, 41);
+    /* Into the ring whole, out of it in one read. */
+    ASSERT_OK(lbk_write(h, src, 12 * mib, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(h, got, 16 * mib, DEADLINE_MS, &n));
+    ASSERT_EQ(12 * mib, n);
+    ASSERT_TRUE(memcmp(got, src, n) == 0);
+    /* A waiting read takes a write's 8 MiB straight across. */
+    direct = get_stats(h).bytes_direct;
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, got, 8 * mib, &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_OK(lbk_write(h, src + 1, 8 * mib, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(8 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 1, n) == 0);
+    ASSERT_EQ(direct + 8 * mib, get_stats(h).bytes_direct);
+    /* 40 MiB through the 16 MiB ring, read in 4 MiB pieces. */
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, src, stream, &io.overlapped));
+    ASSERT_TRUE(read_all_is(h, got, 4 * mib, src, stream));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(stream, n);
+    /* PEEK and WRITE_ATOMIC of 12 MiB. */
+    ASSERT_OK(lbk_write_atomic(h, src + 2, 12 * mib));
+    ASSERT_OK(lbk_peek(h, got, 16 * mib, &n));
+    ASSERT_EQ(12 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 2, n) == 0);
+    ASSERT_TRUE(read_all_is(h, got, 16 * mib, src + 2, 12 * mib));
+
+    /* Messages: one of 10 MiB whole, peeked and read; one handed off 6 MiB + 4 MiB. */
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    ASSERT_OK(lbk_write(h, src + 3, 10 * mib, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_peek(h, got, 16 * mib, &n));
+    ASSERT_EQ(10 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 3, n) == 0);
+    ASSERT_OK(lbk_read(h, got, 16 * mib, DEADLINE_MS, &n));
+    ASSERT_EQ(10 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 3, n) == 0);
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, got, 6 * mib, &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_OK(lbk_write(h, src + 4, 10 * mib, DEADLINE_MS, &n));
+    ASSERT_EQ(ERROR_MORE_DATA, pending_finish(&io, &n));
+    ASSERT_EQ(6 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 4, n) == 0);
+    ASSERT_OK(lbk_read(h, got, 16 * mib, DEADLINE_MS, &n));
+    ASSERT_EQ(4 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 4 + 6 * mib, n) == 0);
+    ASSERT_OK(lbk_write_atomic(h, src + 5, 8 * mib));
+    ASSERT_OK(lbk_read(h, got, 16 * mib, DEADLINE_MS, &n));
+    ASSERT_EQ(8 * mib, n);
+    ASSERT_TRUE(memcmp(got, src + 5, n) == 0);
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+
+    n = get_stats(h).max_locked_copy;
+    printf("  most bytes copied in one hold of the lock: %lu\n", n);
+    ASSERT_TRUE(n > 0 && n <= 65536);
+    free(src);
+    free(got);
+    CloseHandle(h);
+}
+
+/*
+ * The measure of a bounded pin: 8 overlapped 64 MiB neither-I/O writes waiting on a 64 KiB device
+ * hold a 64 KiB window each (before: their whole buffers, 512 MiB; then they were refused), all
+ * complete intact and in order once read, and cancelled ones leave the pool where it was.
+ */
+TEST(neither_writes_of_64_MiB_wait_with_a_window_each)
+{
+    enum { WRITES = 8 };
+    /* The device keeps up to 4 bounce buffers of its buffer size between requests. */
+    const DWORD big = 64u << 20, piece = 64u << 10, slack = 4 * piece + 4096;
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char *data = VirtualAlloc(NULL, (SIZE_T)WRITES * big, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    unsigned char *got = malloc(piece);
+    pending_io io[WRITES];
+    lbk_u64 baseline, pool;
+    DWORD n, i;
+
+    ASSERT_TRUE(data != NULL && got != NULL);
+    ASSERT_EQ(65536, g_capacity);
+    for (i = 0; i < WRITES; i++)
+        fill_pattern(data + (size_t)i * big, big, 50 + i);
+    baseline = get_stats(h).pool_bytes;
+    for (i = 0; i < WRITES; i++) {
+        pending_init(&io[i], h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data + (size_t)i * big, big, &io[i].overlapped));
+    }
+    ASSERT_EQ(WRITES, wait_stat(h, f_pending_writes, WRITES));
+    pool = get_stats(h).pool_bytes;
+    printf("  pool with 8 x 64 MiB writes waiting: %llu bytes over the %llu before\n",
+           (unsigned long long)(pool - baseline), (unsigned long long)baseline);
+    ASSERT_TRUE(pool <= baseline + WRITES * piece + slack);
+    ASSERT_TRUE(read_all_is(h, got, piece, data, (size_t)WRITES * big));
+    for (i = 0; i < WRITES; i++) {
+        ASSERT_OK(pending_finish(&io[i], &n));
+        ASSERT_EQ(big, n);
+    }
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+    for (i = 0; i < WRITES; i++) {
+        pending_init(&io[i], h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, big, &io[i].overlapped));
+    }
+    ASSERT_EQ(WRITES, wait_stat(h, f_pending_writes, WRITES));
+    ASSERT_TRUE(CancelIo(h));
+    for (i = 0; i < WRITES; i++)
+        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
+    ASSERT_OK(lbk_purge(h, NULL));
+    ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
+    VirtualFree(data, 0, MEM_RELEASE);
+    free(got);
+    CloseHandle(h);
+}
+
+static const test_case large_tests[] = {
+    T(large_transfers_move_in_bounded_pieces),
+};
+
+static const test_case pin_tests[] = {
+    T(neither_writes_of_64_MiB_wait_with_a_window_each),
+};
+
 /* Both ends of both units empty, stream mode, nobody waiting. */
 static int reset_pairs(void)
 {
@@ -1687,5 +1849,9 @@ int wmain(int argc, wchar_t **argv)
     }
     g_capacity = get_stats(h).capacity;
     CloseHandle(h);
+    if (wcscmp(suite, L"large") == 0)
+        return run_suite(large_tests, sizeof(large_tests) / sizeof(large_tests[0]), reset_device, ",large") != 0;
+    if (wcscmp(suite, L"pin") == 0)
+        return run_suite(pin_tests, sizeof(pin_tests) / sizeof(pin_tests[0]), reset_device, ",pin") != 0;
     return run_suite(tests, sizeof(tests) / sizeof(tests[0]), reset_device, "") != 0;
 }

@@ -92,8 +92,11 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
         RemoveEntryList(&context->Link);
         /* The last handle of one end changes what the other end's writes and waits see. */
         if (--ext->OpenHandles == 0) {
+            LBK_PUMP pump;
+
             LbkPeerClosedLocked(ext, &done);
-            LbkPumpLocked(ext->Unit, NULL, &done);
+            LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+            LbkPumpLocked(&pump);
         }
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
@@ -142,16 +145,19 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     PLBK_QUEUE queue = isWrite ? &ext->Out->Writes : &ext->In->Reads;
     KLOCK_QUEUE_HANDLE lockHandle;
-    LONGLONG deadline = 0;
+    LBK_PUMP pump;
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
-    BOOLEAN queued = FALSE;
+    BOOLEAN pending = FALSE;
 
     InitializeListHead(&done);
     irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[0] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
+    /* Read without the lock: a handle changes its own options, and a request racing that
+       change may see either. */
+    LbkSetIrpContext1(irp, 0, context != NULL && (context->Options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0);
     if (context == NULL) {
         status = STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
     } else if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
@@ -169,36 +175,21 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     if (NT_SUCCESS(status) && context != NULL && context->CleanedUp)
         status = STATUS_FILE_CLOSED; /* CLEANUP ran while this was in dispatch: no one could cancel it */
     if (NT_SUCCESS(status) && length != 0) {
-        lbk_handle_options options = context->Options;
-        ULONG timeout = isWrite ? options.write_timeout_ms : options.read_timeout_ms;
+        ULONG timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
 
         if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
             status = STATUS_INVALID_BUFFER_SIZE;
         } else if (!isWrite ||
                    !LbkPeerClosedWriteLocked(ext, context, length, &status, &irp->IoStatus.Information)) {
-            LbkInsertLocked(queue, irp);
-            LbkPumpLocked(ext->Unit, irp, &done);
-            if (LBK_IRP_QUEUE(irp) == NULL) {
-                /* The pump finished it: it is on done, to be completed last, here. */
-                RemoveEntryList(&irp->Tail.Overlay.ListEntry);
-                status = irp->IoStatus.Status;
-            } else if (options.flags & LBK_HANDLE_NONBLOCKING) {
-                LbkUnlinkLocked(irp);
-                status = isWrite ? STATUS_SUCCESS : STATUS_PIPE_EMPTY;
-            } else {
-                if (timeout != 0)
-                    deadline = LbkDeadline(timeout);
-                queued = LbkArmLocked(irp, deadline);
-                if (!queued)
-                    status = LbkEarlyStatusLocked(ext, irp, STATUS_CANCELLED);
-            }
+            LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+            status = LbkSubmitLocked(&pump, queue, irp, timeout, &pending);
         }
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     LbkCompleteList(&done);
-    if (queued) {
-        if (deadline != 0)
+    if (pending) {
+        if (pump.FreshDeadline != 0)
             LbkTimerWake();
         return STATUS_PENDING;
     }
@@ -259,6 +250,7 @@ static NTSTATUS LbkGetStats(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR info
     stats->pending_waits = ext->Waits.Count;
     stats->open_handles = ext->OpenHandles;
     stats->state = LbkStateLocked(ext);
+    stats->max_locked_copy = ext->Unit->MaxLockedCopy;
     if (context != NULL) {
         stats->handle_bytes_in = context->BytesIn;
         stats->handle_bytes_out = context->BytesOut;
@@ -272,13 +264,15 @@ static NTSTATUS LbkPurge(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength
 {
     lbk_purge_result *result = irp->AssociatedIrp.SystemBuffer;
     KLOCK_QUEUE_HANDLE lockHandle;
+    LBK_PUMP pump;
     LIST_ENTRY done;
     SIZE_T purged;
 
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     purged = lbk_channel_purge(&ext->In->Data);
-    LbkPumpLocked(ext->Unit, NULL, &done);
+    LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+    LbkPumpLocked(&pump);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
 
@@ -298,49 +292,101 @@ static PUCHAR LbkDirectBuffer(PIRP irp)
     return MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority | MdlMappingNoExecute);
 }
 
-static NTSTATUS LbkPeek(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength, PULONG_PTR information)
+/* PEEK, served by the pump: copies in pieces what a read would take now, consuming nothing. */
+static VOID LbkPeekLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength)
 {
-    KLOCK_QUEUE_HANDLE lockHandle;
-    PUCHAR buffer;
+    lbk_ring_t view;
+    SIZE_T n = lbk_channel_peek_start(&ext->In->Data, outputLength, &view);
+    SIZE_T copied = 0;
 
-    if (outputLength == 0)
-        return STATUS_SUCCESS;
-    buffer = LbkDirectBuffer(irp);
-    if (buffer == NULL)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    *information = lbk_channel_peek(&ext->In->Data, buffer, outputLength);
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    /* Only the pumping thread writes to the channel, so the viewed bytes stay as they are. */
+    while (copied < n)
+        copied += lbk_ring_read(&view, LBK_IRP_DATA(irp) + copied, LbkPieceLocked(pump, n - copied));
+    irp->IoStatus.Information = n;
+}
+
+/* WRITE_ATOMIC, served by the pump: all of it now, in pieces no reader sees apart, or nothing. */
+static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length)
+{
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    lbk_channel_t *out = &ext->Out->Data;
+    NTSTATUS status = STATUS_SUCCESS;
+    SIZE_T put = 0;
+
+    if (length > lbk_channel_max_message(out))
+        return STATUS_INVALID_BUFFER_SIZE;
+    if (LbkPeerClosedWriteLocked(ext, context, length, &status, &irp->IoStatus.Information))
+        return status;
+    if (!IsListEmpty(&ext->Out->Writes.Irps) || lbk_channel_room(out) < length)
+        return STATUS_DEVICE_BUSY;
+    /* A byte stream's pieces are readable as they go in, but only the pumping thread (this
+       one) serves readers, and it does so after the last piece. */
+    if (out->message_mode)
+        lbk_channel_open_message(out, length);
+    while (put < length) {
+        SIZE_T n = LbkPieceLocked(pump, length - put);
+
+        if (out->message_mode)
+            lbk_channel_put(out, LBK_IRP_DATA(irp) + put, n);
+        else
+            lbk_channel_write(out, LBK_IRP_DATA(irp) + put, n);
+        put += n;
+    }
+    if (out->message_mode)
+        lbk_channel_close_message(out);
+    context->BytesIn += length;
+    irp->IoStatus.Information = length;
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS LbkWriteAtomic(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, PULONG_PTR information)
+VOID LbkServeControlLocked(PLBK_PUMP pump, PIRP irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(stack->DeviceObject);
+    ULONG outputLength = stack->Parameters.DeviceIoControl.OutputBufferLength;
+    NTSTATUS status = STATUS_SUCCESS;
+
+    if (stack->Parameters.DeviceIoControl.IoControlCode == IOCTL_LBK_PEEK)
+        LbkPeekLocked(pump, ext, irp, outputLength);
+    else
+        status = LbkWriteAtomicLocked(pump, ext, irp, outputLength);
+    irp->IoStatus.Status = status;
+    InsertTailList(pump->Done, &irp->Tail.Overlay.ListEntry);
+}
+
+/*
+ * PEEK and WRITE_ATOMIC copy up to the buffer size, so they are served by the pump, which
+ * bounds the copying per lock hold. Returns with *pending TRUE when the pump could not serve the
+ * request at once (another thread is pumping the unit): it is then pending.
+ */
+static NTSTATUS LbkSubmitControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outputLength, BOOLEAN *pending)
 {
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status = STATUS_SUCCESS;
+    LBK_PUMP pump;
     LIST_ENTRY done;
     PUCHAR buffer;
 
-    if (length == 0)
+    irp->IoStatus.Information = 0;
+    if (outputLength == 0)
         return STATUS_SUCCESS;
     if (context == NULL)
         return STATUS_INVALID_DEVICE_STATE;
     buffer = LbkDirectBuffer(irp);
     if (buffer == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
+    irp->Tail.Overlay.DriverContext[0] = buffer;
+    irp->Tail.Overlay.DriverContext[2] = NULL;
+    irp->Tail.Overlay.DriverContext[3] = NULL;
+    LbkSetIrpContext1(irp, 0, 0);
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (length > lbk_channel_max_message(&ext->Out->Data)) {
-        status = STATUS_INVALID_BUFFER_SIZE;
-    } else if (LbkPeerClosedWriteLocked(ext, context, length, &status, information)) {
-        /* decided by WhenPeerClosed */
-    } else if (!IsListEmpty(&ext->Out->Writes.Irps) || lbk_channel_room(&ext->Out->Data) < length) {
-        status = STATUS_DEVICE_BUSY;
+    if (context->CleanedUp) {
+        status = STATUS_FILE_CLOSED;
     } else {
-        *information = lbk_channel_write(&ext->Out->Data, buffer, length);
-        context->BytesIn += length;
-        LbkPumpLocked(ext->Unit, NULL, &done);
+        LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+        status = LbkSubmitLocked(&pump, &ext->Unit->Controls, irp, 0, pending);
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
@@ -413,8 +459,11 @@ static NTSTATUS LbkSetMessageMode(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     if (mode > 1)
         return STATUS_INVALID_PARAMETER;
     KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
+    /* Not while another thread pumps the unit: what it has claimed is on no queue. */
+    if (unit->Pumping)
+        status = STATUS_DEVICE_BUSY;
     for (i = 0; i < unit->ChannelCount; i++) {
-        if (lbk_channel_queued(&unit->Channels[i].Data) != 0 || unit->Channels[i].Writes.Count != 0)
+        if (lbk_ring_count(&unit->Channels[i].Data.ring) != 0 || unit->Channels[i].Writes.Count != 0)
             status = STATUS_DEVICE_BUSY;
     }
     for (i = 0; i < unit->ChannelCount && NT_SUCCESS(status); i++)
@@ -443,6 +492,7 @@ static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR informat
         return STATUS_INVALID_PARAMETER;
     deadline = LbkDeadline(request.timeout_ms);
     irp->IoStatus.Information = 0;
+    LbkSetIrpContext1(irp, 0, 0);
     irp->Tail.Overlay.DriverContext[2] = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     if (context->CleanedUp) {
@@ -501,10 +551,11 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         status = LbkPurge(ext, irp, outputLength, &information);
         break;
     case IOCTL_LBK_PEEK:
-        status = LbkPeek(ext, irp, outputLength, &information);
-        break;
     case IOCTL_LBK_WRITE_ATOMIC:
-        status = LbkWriteAtomic(ext, irp, outputLength, &information);
+        status = LbkSubmitControl(ext, irp, outputLength, &queued);
+        if (queued)
+            return STATUS_PENDING;
+        information = irp->IoStatus.Information;
         break;
     case IOCTL_LBK_GET_INFO:
         status = LbkGetInfo(ext, irp, &information);

@@ -300,6 +300,17 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
         LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
+        /* A thread still pumping the unit (only under Wine, whose unload does not wait for the
+           handles) holds claimed requests and may have dropped the lock: let it finish. */
+        while (ext->Unit->Pumping) {
+            LARGE_INTEGER interval;
+
+            KeReleaseInStackQueuedSpinLock(&lockHandle);
+            interval.QuadPart = -10000; /* 1 ms */
+            KeDelayExecutionThread(KernelMode, FALSE, &interval);
+            KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+            LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
+        }
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
     }
@@ -350,6 +361,7 @@ static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_conf
         return STATUS_INSUFFICIENT_RESOURCES;
     KeInitializeSpinLock(&unit->Lock);
     unit->Index = index;
+    LbkQueueInitialize(&unit->Controls);
     LbkUnits[LbkUnitCount++] = unit; /* from here on, LbkDeleteUnits undoes whatever is built */
     for (i = 0; i < ends; i++) {
         PVOID storage = LbkAllocate(config->buffer_size, LBK_TAG_RING);

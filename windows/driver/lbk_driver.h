@@ -49,6 +49,13 @@
  */
 #define LBK_NEITHER_PIN_FLOOR 0x1000000u /* 16 MiB */
 
+/*
+ * The most payload bytes the driver copies in one hold of a unit's lock, at DISPATCH_LEVEL: a
+ * longer transfer is moved in pieces of this size, with the lock dropped in between (see the
+ * pump in queue.c). At memory speed this is some microseconds.
+ */
+#define LBK_LOCKED_COPY_BYTES 0x10000u /* 64 KiB */
+
 /* Trace levels (Parameters\TraceLevel). Errors are always printed. */
 #define LBK_TRACE_ERROR 0u
 #define LBK_TRACE_WARNING 1u
@@ -75,6 +82,7 @@ static inline BOOLEAN LbkTraceEnabled(ULONG level)
 typedef struct _LBK_QUEUE {
     LIST_ENTRY Irps;
     ULONG Count;
+    ULONG Nonblocking; /* of Count, those with LBK_IRP_NONBLOCKING */
 } LBK_QUEUE, *PLBK_QUEUE;
 
 struct _LBK_DEVICE_EXTENSION;
@@ -98,6 +106,12 @@ typedef struct _LBK_UNIT {
     ULONG ChannelCount;
     LBK_CHANNEL Channels[2];
     struct _LBK_DEVICE_EXTENSION *Ends[2]; /* [1] is NULL for a loopback device */
+    LBK_QUEUE Controls; /* PEEK and WRITE_ATOMIC IRPs, which the pump serves in order */
+    /* One thread at a time pumps a unit (it may drop the lock between pieces); others that
+       have something for it set PumpAgain and leave it to that thread. */
+    BOOLEAN Pumping;
+    BOOLEAN PumpAgain;
+    ULONG MaxLockedCopy; /* the most bytes the pump copied in one hold (GET_STATS) */
 } LBK_UNIT, *PLBK_UNIT;
 
 /* One per device object. */
@@ -148,14 +162,41 @@ typedef struct _LBK_FILE_CONTEXT {
  * What a queued IRP keeps in itself while the driver owns it:
  * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
  *                   or, with neither I/O, the bounce buffer to give back at completion)
- * DriverContext[1]  unused
+ * DriverContext[1]  LBK_IRP_* flags in the low 2 bits; above them, for a neither-I/O write, which
+ *                   window of its buffer the bounce holds (window k starts at byte k x window)
  * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
  * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
  * IoStatus.Information  READ/WRITE: bytes transferred so far
+ * IoStatus.Status   while LBK_IRP_REFILLING: STATUS_PENDING, or the status someone asked it to end with
  */
+#define LBK_IRP_NONBLOCKING 0x1u /* its handle is non-blocking: the pump ends it rather than leave it waiting */
+#define LBK_IRP_REFILLING 0x2u   /* a neither write whose bounce the pump refills, lock dropped */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
+#define LBK_IRP_FLAGS(irp) ((ULONG)((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] & 3u))
+#define LBK_IRP_WINDOW(irp) ((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] >> 2)
 #define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
 #define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
+
+static inline VOID LbkSetIrpContext1(PIRP irp, ULONG_PTR window, ULONG flags)
+{
+    irp->Tail.Overlay.DriverContext[1] = (PVOID)((window << 2) | flags);
+}
+
+/*
+ * One call of the pump (queue.c). The pump runs with the unit lock held but may drop and retake
+ * it between pieces of a transfer, so it carries the lock handle, and the IRP being dispatched
+ * ("fresh"), which it arms before the first drop so that it can be cancelled meanwhile.
+ */
+typedef struct _LBK_PUMP {
+    PLBK_UNIT Unit;
+    PKLOCK_QUEUE_HANDLE LockHandle;
+    PLIST_ENTRY Done;
+    PIRP Fresh;            /* queued, not armed; NULL once armed or when there is none */
+    ULONG FreshTimeoutMs;  /* its timeout, for arming */
+    BOOLEAN FreshPending;  /* it was marked pending: its dispatch routine returns STATUS_PENDING */
+    LONGLONG FreshDeadline;
+    SIZE_T Budget;         /* bytes this hold of the lock may still copy */
+} LBK_PUMP, *PLBK_PUMP;
 /* A deadline in a pointer-sized slot: this driver is built for 64-bit Windows only. */
 C_ASSERT(sizeof(PVOID) == sizeof(LONGLONG));
 
@@ -196,7 +237,11 @@ VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
 VOID LbkUnlinkLocked(PIRP irp);
 BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline);
 NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
-VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done);
+VOID LbkPumpInit(PLBK_PUMP pump, PLBK_UNIT unit, PKLOCK_QUEUE_HANDLE lockHandle, PLIST_ENTRY done);
+VOID LbkPumpLocked(PLBK_PUMP pump);
+NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeoutMs, BOOLEAN *pending);
+SIZE_T LbkPieceLocked(PLBK_PUMP pump, SIZE_T want);
+VOID LbkServeControlLocked(PLBK_PUMP pump, PIRP irp); /* dispatch.c: a claimed PEEK or WRITE_ATOMIC */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
 BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);

@@ -25,6 +25,7 @@ VOID LbkQueueInitialize(PLBK_QUEUE queue)
 {
     InitializeListHead(&queue->Irps);
     queue->Count = 0;
+    queue->Nonblocking = 0;
 }
 
 PLBK_FILE_CONTEXT LbkFileContext(PIRP irp)
@@ -76,6 +77,24 @@ LONGLONG LbkDeadline(ULONG timeoutMs)
 static SIZE_T LbkSpareBounceBytes(PLBK_DEVICE_EXTENSION ext)
 {
     return min(lbk_channel_capacity(&ext->In->Data), (SIZE_T)LBK_SPARE_BOUNCE_MAX_BYTES);
+}
+
+/*
+ * A neither-I/O write's bounce holds at most this much of its buffer, a window the pump refills
+ * from the writer's buffer as it empties, so a waiting write pins no more pool than this however
+ * long it is: the spare size, but at least what one lock hold copies.
+ */
+static SIZE_T LbkWindowBytes(PLBK_DEVICE_EXTENSION ext)
+{
+    return max(LbkSpareBounceBytes(ext), (SIZE_T)LBK_LOCKED_COPY_BYTES);
+}
+
+/* The bounce buffer's size for a neither-I/O request: a read's whole length, a write's window. */
+static SIZE_T LbkBounceBytes(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    SIZE_T length = LbkTransferLength(ext, irp);
+
+    return LbkMajor(irp) == IRP_MJ_WRITE ? min(length, LbkWindowBytes(ext)) : length;
 }
 
 /* What a device's neither-I/O requests in flight may hold in bounce buffers (lbk_driver.h). */
@@ -142,8 +161,9 @@ static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T by
 /*
  * Finds a system address for the data of a READ or WRITE of length > 0, in the caller's
  * context, and records it in the IRP. Neither I/O gets a non-paged bounce buffer because the
- * request may be finished from another process's context: a write's bytes are copied in now
- * (probed, inside __try); a read's are copied out when it completes (LbkCompleteTransfer).
+ * request may be finished from another process's context: a write's first window of bytes is
+ * copied in now (probed, inside __try), the pump copies the next ones as it needs them; a read's
+ * bytes are copied out when it completes (LbkCompleteTransfer).
  * Returns STATUS_SUCCESS, STATUS_INSUFFICIENT_RESOURCES, or the status of the fault.
  */
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite)
@@ -161,7 +181,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
             data = MmGetSystemAddressForMdlSafe(irp->MdlAddress, NormalPagePriority | MdlMappingNoExecute);
         break;
     case LBK_IO_NEITHER: {
-        SIZE_T bounceBytes = isWrite ? length : LbkTransferLength(ext, irp);
+        SIZE_T bounceBytes = LbkBounceBytes(ext, irp);
 
         /* Probe before allocating, so a bad buffer costs the pool nothing; a read's probe also
            fails it before any byte leaves the ring. */
@@ -193,7 +213,7 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
         if (isWrite) {
             LbkAssertUserMemoryIrql();
             __try {
-                LbkCopyUserMemory(bounce, irp->UserBuffer, length);
+                LbkCopyUserMemory(bounce, irp->UserBuffer, bounceBytes); /* the first window */
             } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
                 LbkTrace(LBK_TRACE_WARNING, "lbk: write from a bad user buffer: 0x%08x\n", status);
             }
@@ -216,6 +236,8 @@ VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp)
 {
     InsertTailList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
     queue->Count++;
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
+        queue->Nonblocking++;
     irp->Tail.Overlay.DriverContext[2] = queue;
 }
 
@@ -229,6 +251,8 @@ VOID LbkUnlinkLocked(PIRP irp)
     RemoveEntryList(&irp->Tail.Overlay.ListEntry);
     InitializeListHead(&irp->Tail.Overlay.ListEntry);
     queue->Count--;
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
+        queue->Nonblocking--;
     irp->Tail.Overlay.DriverContext[2] = NULL;
 }
 
@@ -323,45 +347,423 @@ static VOID LbkFinishWaitLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN tim
     LbkFinishLocked(irp, STATUS_SUCCESS, done);
 }
 
-/* Moves what a READ can take from the head WRITE straight across. Lock held. */
-static SIZE_T LbkHandOffLocked(PLBK_CHANNEL channel, PIRP read, PIRP write, int *messageLeft)
-{
-    SIZE_T readOffset = read->IoStatus.Information;
-    SIZE_T writeOffset = write->IoStatus.Information;
-    SIZE_T n = lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + readOffset,
-                                    LbkTransferLength(channel->Reader, read) - readOffset,
-                                    LBK_IRP_DATA(write) + writeOffset,
-                                    LbkTransferLength(channel->Writer, write) - writeOffset, messageLeft);
-
-    read->IoStatus.Information = readOffset + n;
-    write->IoStatus.Information = writeOffset + n;
-    LbkFileContext(read)->BytesOut += n;
-    LbkFileContext(write)->BytesIn += n;
-    return n;
-}
-
-/* Appends what fits of the head WRITE to the channel; finishes it once all is in. Lock held. */
-static BOOLEAN LbkFillFromWriteLocked(PLBK_CHANNEL channel, PIRP write, PIRP fresh, PLIST_ENTRY done)
-{
-    SIZE_T sent = write->IoStatus.Information;
-    SIZE_T length = LbkTransferLength(channel->Writer, write);
-    SIZE_T n = lbk_channel_write(&channel->Data, LBK_IRP_DATA(write) + sent, length - sent);
-
-    if (n == 0)
-        return FALSE;
-    write->IoStatus.Information = sent + n;
-    LbkFileContext(write)->BytesIn += n;
-    if (sent + n == length && LbkClaimLocked(write, fresh))
-        LbkFinishLocked(write, STATUS_SUCCESS, done);
-    return TRUE;
-}
+/*
+ * The pump. One thread at a time runs it for a unit (Unit->Pumping); a thread that finds it
+ * running leaves what it queued to that thread (PumpAgain). It copies at most
+ * LBK_LOCKED_COPY_BYTES per hold of the lock and drops the lock between pieces (LbkYieldLocked),
+ * so between pieces every state it leaves must be one that others may see and change:
+ *   - a READ that has started to take bytes is claimed (off its queue, not cancellable) until it
+ *     finishes, and its bytes were counted as read when it started (lbk_channel_take);
+ *   - a message goes into the ring opened, put in pieces and closed, its WRITE claimed; a message
+ *     handed straight to a READ has both claimed;
+ *   - a byte-stream WRITE stays queued and cancellable between pieces: each piece is whole;
+ *   - a neither-I/O WRITE longer than its bounce window stays queued with LBK_IRP_REFILLING
+ *     while its next window is copied from the writer's buffer: others who would end it leave
+ *     their status in it, and the pump ends it with that status once the refill is done.
+ * Only the pumping thread moves bytes in or out of a unit's channels, so what it took, opened or
+ * is peeking at cannot change under it; others only purge, which keeps taken and open bytes.
+ */
 
 static PIRP LbkHead(PLBK_QUEUE queue)
 {
     return IsListEmpty(&queue->Irps) ? NULL : CONTAINING_RECORD(queue->Irps.Flink, IRP, Tail.Overlay.ListEntry);
 }
 
-static VOID LbkPumpChannelLocked(PLBK_CHANNEL channel, PIRP fresh, PLIST_ENTRY done)
+VOID LbkPumpInit(PLBK_PUMP pump, PLBK_UNIT unit, PKLOCK_QUEUE_HANDLE lockHandle, PLIST_ENTRY done)
+{
+    RtlZeroMemory(pump, sizeof(*pump));
+    pump->Unit = unit;
+    pump->LockHandle = lockHandle;
+    pump->Done = done;
+    pump->Budget = LBK_LOCKED_COPY_BYTES;
+}
+
+/*
+ * Before the lock is first dropped: the fresh IRP, if still queued, gets its cancel routine and
+ * deadline; if it is the pump's (in progress or finished) it is marked pending. Either way its
+ * dispatch routine then returns STATUS_PENDING. Lock held.
+ */
+static VOID LbkSettleFreshLocked(PLBK_PUMP pump)
+{
+    PIRP fresh = pump->Fresh;
+
+    if (fresh == NULL)
+        return;
+    pump->Fresh = NULL;
+    pump->FreshPending = TRUE;
+    if (LBK_IRP_QUEUE(fresh) != NULL) {
+        pump->FreshDeadline = LbkDeadline(pump->FreshTimeoutMs);
+        if (LbkArmLocked(fresh, pump->FreshDeadline))
+            return;
+        LbkFinishLocked(fresh, LbkEarlyStatusLocked(LbkIrpDevice(fresh), fresh, STATUS_CANCELLED), pump->Done);
+    }
+    IoMarkIrpPending(fresh);
+}
+
+/* Ends a hold of the lock's copying: records what it copied and gives the next hold its share. */
+static VOID LbkEndHoldLocked(PLBK_PUMP pump)
+{
+    ULONG copied = (ULONG)(LBK_LOCKED_COPY_BYTES - pump->Budget);
+
+    if (copied > pump->Unit->MaxLockedCopy)
+        pump->Unit->MaxLockedCopy = copied;
+    pump->Budget = LBK_LOCKED_COPY_BYTES;
+}
+
+/* Drops the lock and takes it again, so that this hold's copying ends. */
+static VOID LbkYieldLocked(PLBK_PUMP pump)
+{
+    LbkSettleFreshLocked(pump);
+    LbkEndHoldLocked(pump);
+    KeReleaseInStackQueuedSpinLock(pump->LockHandle);
+    KeAcquireInStackQueuedSpinLock(&pump->Unit->Lock, pump->LockHandle);
+}
+
+/* How much of want this hold may still copy (0 once it has copied its share), taken from its share. */
+static SIZE_T LbkTakeBudget(PLBK_PUMP pump, SIZE_T want)
+{
+    SIZE_T n = min(want, pump->Budget);
+
+    pump->Budget -= n;
+    return n;
+}
+
+/* For copies from state that a yield cannot change: yields first if this hold has copied its share. */
+SIZE_T LbkPieceLocked(PLBK_PUMP pump, SIZE_T want)
+{
+    if (pump->Budget == 0)
+        LbkYieldLocked(pump);
+    return LbkTakeBudget(pump, want);
+}
+
+/* A neither-I/O write's bounce window: its first byte, and the bytes of the write in it. */
+static SIZE_T LbkWindowStart(PLBK_DEVICE_EXTENSION writer, PIRP write)
+{
+    return writer->IoMethod == LBK_IO_NEITHER ? LBK_IRP_WINDOW(write) * LbkWindowBytes(writer) : 0;
+}
+
+/* Where a WRITE's next byte is, with how many follow it in memory the driver can read now. */
+static PUCHAR LbkWriteSource(PLBK_DEVICE_EXTENSION writer, PIRP write, SIZE_T *available)
+{
+    SIZE_T sent = write->IoStatus.Information;
+    SIZE_T length = LbkTransferLength(writer, write);
+    SIZE_T start = LbkWindowStart(writer, write);
+
+    if (writer->IoMethod == LBK_IO_NEITHER)
+        length = min(length, start + LbkWindowBytes(writer));
+    *available = length - sent;
+    return LBK_IRP_DATA(write) + (sent - start);
+}
+
+/*
+ * Copies a neither-I/O write's next window from its writer's buffer into its bounce. Runs with
+ * the lock dropped, at PASSIVE_LEVEL (every pump caller is), in the writer's address space.
+ * Returns STATUS_SUCCESS or the status of the fault.
+ */
+static NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write)
+{
+    SIZE_T sent = write->IoStatus.Information;
+    SIZE_T bytes = min(LbkTransferLength(writer, write) - sent, LbkWindowBytes(writer));
+    PUCHAR source = (PUCHAR)write->UserBuffer + sent;
+    PEPROCESS requestor = IoGetRequestorProcess(write);
+    BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
+    NTSTATUS status = STATUS_SUCCESS;
+    KAPC_STATE apcState;
+
+    LbkAssertUserMemoryIrql();
+    if (attach)
+        KeStackAttachProcess((PKPROCESS)requestor, &apcState);
+    __try {
+        if (write->RequestorMode != KernelMode)
+            ProbeForRead(source, bytes, 1);
+        LbkCopyUserMemory(LBK_IRP_DATA(write), source, bytes);
+    } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
+        LbkTrace(LBK_TRACE_WARNING, "lbk: write from a bad user buffer: 0x%08x\n", status);
+    }
+    if (attach)
+        KeUnstackDetachProcess(&apcState);
+    if (NT_SUCCESS(status))
+        LbkSetIrpContext1(write, sent / LbkWindowBytes(writer), LBK_IRP_FLAGS(write));
+    return status;
+}
+
+/* What a write that only a closed peer could read becomes, by WhenPeerClosed. Lock held. */
+static VOID LbkEndForClosedPeerLocked(PLBK_DEVICE_EXTENSION writer, PIRP write, PLIST_ENTRY done)
+{
+    if (writer->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
+        SIZE_T rest = LbkTransferLength(writer, write) - write->IoStatus.Information;
+
+        /* Counted as a write discarded at arrival is (LbkPeerClosedWriteLocked). */
+        writer->BytesDiscarded += rest;
+        LbkFileContext(write)->BytesIn += rest;
+        write->IoStatus.Information += rest;
+        LbkFinishLocked(write, STATUS_SUCCESS, done);
+    } else {
+        LbkFinishLocked(write, STATUS_PIPE_DISCONNECTED, done);
+    }
+}
+
+/* Gives a claimed IRP back its place at the head of its queue, armed again. Lock held. */
+static VOID LbkRequeueLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp)
+{
+    InsertHeadList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
+    queue->Count++;
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
+        queue->Nonblocking++;
+    irp->Tail.Overlay.DriverContext[2] = queue;
+    if (irp == pump->Fresh)
+        return; /* armed when it has to wait */
+    IoSetCancelRoutine(irp, LbkCancel);
+    if (irp->Cancel && IoSetCancelRoutine(irp, NULL) != NULL) {
+        LbkUnlinkLocked(irp);
+        LbkFinishLocked(irp, LbkEarlyStatusLocked(LbkIrpDevice(irp), irp, STATUS_CANCELLED), pump->Done);
+    }
+}
+
+/*
+ * A write has used its bounce window and has more: refills it, with the lock dropped. A claimed
+ * write is the pump's and just refills. A queued one stays queued with LBK_IRP_REFILLING and is
+ * armed again after, or ended as someone asked meanwhile. Returns FALSE when the write has left
+ * its queue (ended, or its cancel routine has it) or the refill faulted (then it is ended). Lock held.
+ */
+static BOOLEAN LbkRefillLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write, BOOLEAN claimed)
+{
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    NTSTATUS status, wanted;
+
+    LbkSettleFreshLocked(pump);
+    if (!claimed) {
+        if (IoSetCancelRoutine(write, NULL) == NULL) {
+            LbkUnlinkLocked(write); /* cancelled: LbkCancel completes it */
+            return FALSE;
+        }
+        LbkSetIrpContext1(write, LBK_IRP_WINDOW(write), LBK_IRP_FLAGS(write) | LBK_IRP_REFILLING);
+        write->IoStatus.Status = STATUS_PENDING;
+    }
+    LbkEndHoldLocked(pump);
+    KeReleaseInStackQueuedSpinLock(pump->LockHandle);
+    status = LbkRefillWindow(writer, write);
+    KeAcquireInStackQueuedSpinLock(&pump->Unit->Lock, pump->LockHandle);
+    if (claimed) {
+        if (NT_SUCCESS(status))
+            return TRUE;
+        LbkFinishLocked(write, status, pump->Done);
+        return FALSE;
+    }
+    LbkSetIrpContext1(write, LBK_IRP_WINDOW(write), LBK_IRP_FLAGS(write) & ~LBK_IRP_REFILLING);
+    wanted = write->IoStatus.Status;
+    if (!NT_SUCCESS(status) || wanted != STATUS_PENDING) {
+        LbkUnlinkLocked(write);
+        if (!NT_SUCCESS(status)) {
+            LbkFinishLocked(write, status, pump->Done);
+        } else {
+            if (wanted == STATUS_TIMEOUT)
+                writer->TimedOutRequests++;
+            LbkFinishLocked(write, LbkEarlyStatusLocked(writer, write, wanted), pump->Done);
+        }
+        return FALSE;
+    }
+    if (LbkPeerGoneLocked(writer) && writer->WhenPeerClosed != LBK_PEER_CLOSED_PEND) {
+        /* Its peer closed meanwhile, and LbkPeerClosedLocked left it to us. */
+        LbkUnlinkLocked(write);
+        LbkEndForClosedPeerLocked(writer, write, pump->Done);
+        return FALSE;
+    }
+    IoSetCancelRoutine(write, LbkCancel);
+    if (write->Cancel && IoSetCancelRoutine(write, NULL) != NULL) {
+        LbkUnlinkLocked(write);
+        LbkFinishLocked(write, LbkEarlyStatusLocked(writer, write, STATUS_CANCELLED), pump->Done);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * The source of a write's next bytes: *available of them at the returned address, refilling a
+ * used-up window first. NULL when the write left its queue meanwhile (see LbkRefillLocked).
+ */
+static PUCHAR LbkNextSourceLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write, BOOLEAN claimed,
+                                  SIZE_T *available)
+{
+    PUCHAR source = LbkWriteSource(channel->Writer, write, available);
+
+    if (*available != 0 || write->IoStatus.Information == LbkTransferLength(channel->Writer, write))
+        return source;
+    if (!LbkRefillLocked(pump, channel, write, claimed))
+        return NULL;
+    return LbkWriteSource(channel->Writer, write, available);
+}
+
+static VOID LbkCountMoved(PIRP read, PIRP write, SIZE_T n)
+{
+    if (read != NULL) {
+        read->IoStatus.Information += n;
+        LbkFileContext(read)->BytesOut += n;
+    }
+    if (write != NULL) {
+        write->IoStatus.Information += n;
+        LbkFileContext(write)->BytesIn += n;
+    }
+}
+
+static BOOLEAN LbkWriteDone(PLBK_CHANNEL channel, PIRP write)
+{
+    return write->IoStatus.Information == LbkTransferLength(channel->Writer, write);
+}
+
+/*
+ * Byte stream, a claimed READ with room left and nothing queued: goes on from the oldest waiting
+ * writes, finishing each write it empties. Lock held.
+ */
+static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read)
+{
+    SIZE_T length = LbkTransferLength(channel->Reader, read);
+    PIRP write;
+
+    while (read->IoStatus.Information < length && lbk_channel_queued(&channel->Data) == 0 &&
+           (write = LbkHead(&channel->Writes)) != NULL) {
+        SIZE_T available, n;
+        PUCHAR source;
+
+        if (pump->Budget == 0) {
+            LbkYieldLocked(pump); /* then look again: the write may have gone */
+            continue;
+        }
+        source = LbkNextSourceLocked(pump, channel, write, FALSE, &available);
+        if (source == NULL)
+            continue;
+        n = LbkTakeBudget(pump, min(available, length - read->IoStatus.Information));
+        lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
+        LbkCountMoved(read, write, n);
+        if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
+            LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+    }
+}
+
+/* A claimed READ takes what is queued, then (byte stream) goes on from waiting writes. Lock held. */
+static VOID LbkReadFromRingLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read)
+{
+    lbk_channel_t *data = &channel->Data;
+    int messageLeft = 0;
+    SIZE_T n = lbk_channel_take(data, LbkTransferLength(channel->Reader, read), &messageLeft);
+    SIZE_T copied = 0;
+
+    while (copied < n)
+        copied += lbk_channel_copy_taken(data, LBK_IRP_DATA(read) + copied, LbkPieceLocked(pump, n - copied));
+    LbkCountMoved(read, NULL, n);
+    if (!data->message_mode)
+        LbkReadFromWritesLocked(pump, channel, read);
+    LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, pump->Done);
+}
+
+/*
+ * Message mode: puts the rest of a claimed WRITE into the ring as one message, which no reader
+ * sees until it is whole, and finishes the write. The caller knows it fits. Lock held.
+ */
+static VOID LbkPutMessageLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write)
+{
+    SIZE_T length = LbkTransferLength(channel->Writer, write);
+    SIZE_T first = write->IoStatus.Information;
+
+    lbk_channel_open_message(&channel->Data, length - first);
+    while (write->IoStatus.Information < length) {
+        SIZE_T available, n;
+        PUCHAR source = LbkNextSourceLocked(pump, channel, write, TRUE, &available);
+
+        if (source == NULL) {
+            /* The writer's buffer faulted and the write is ended: its message must not appear. */
+            lbk_channel_abandon_message(&channel->Data);
+            LbkFileContext(write)->BytesIn -= write->IoStatus.Information - first;
+            return;
+        }
+        n = LbkPieceLocked(pump, available);
+        lbk_channel_put(&channel->Data, source, n);
+        LbkCountMoved(NULL, write, n);
+    }
+    lbk_channel_close_message(&channel->Data);
+    LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+}
+
+/*
+ * Message mode, nothing queued: hands the head WRITE's message to the head READ, both claimed;
+ * a rest that did not fit the read becomes the next message. Lock held.
+ */
+static VOID LbkHandOffMessageLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read, PIRP write)
+{
+    SIZE_T readLength = LbkTransferLength(channel->Reader, read);
+    SIZE_T writeLength = LbkTransferLength(channel->Writer, write);
+    SIZE_T n = min(readLength, writeLength);
+
+    if (!LbkClaimLocked(write, pump->Fresh))
+        return; /* its cancel routine has it; look again */
+    if (!LbkClaimLocked(read, pump->Fresh)) {
+        LbkRequeueLocked(pump, &channel->Writes, write);
+        return;
+    }
+    while (read->IoStatus.Information < n) {
+        SIZE_T available, piece;
+        PUCHAR source = LbkNextSourceLocked(pump, channel, write, TRUE, &available);
+
+        if (source == NULL) {
+            /* The writer's buffer faulted and the write is ended: the read gets no part of it. */
+            lbk_channel_count_lost(&channel->Data, read->IoStatus.Information);
+            LbkFileContext(read)->BytesOut -= read->IoStatus.Information;
+            read->IoStatus.Information = 0;
+            LbkRequeueLocked(pump, &channel->Reads, read);
+            return;
+        }
+        piece = LbkPieceLocked(pump, min(available, n - read->IoStatus.Information));
+        lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, piece, source, piece,
+                             NULL);
+        LbkCountMoved(read, write, piece);
+    }
+    LbkFinishLocked(read, writeLength > readLength ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, pump->Done);
+    if (writeLength > readLength)
+        LbkPutMessageLocked(pump, channel, write); /* the channel is empty, so it fits whole */
+    else
+        LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+}
+
+/* No reader waits: the head WRITE fills the ring as far as it can. Returns FALSE when it moved nothing. Lock held. */
+static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write)
+{
+    lbk_channel_t *data = &channel->Data;
+    BOOLEAN moved = FALSE;
+
+    if (data->message_mode) {
+        if (LbkTransferLength(channel->Writer, write) > lbk_channel_room(data))
+            return FALSE;
+        if (LbkClaimLocked(write, pump->Fresh))
+            LbkPutMessageLocked(pump, channel, write);
+        return TRUE;
+    }
+    while (lbk_channel_room(data) != 0 && LbkHead(&channel->Reads) == NULL && LbkHead(&channel->Writes) == write) {
+        SIZE_T available, n;
+        PUCHAR source;
+
+        if (pump->Budget == 0) {
+            LbkYieldLocked(pump); /* then look again: the write may have gone, a reader come */
+            moved = TRUE;
+            continue;
+        }
+        source = LbkNextSourceLocked(pump, channel, write, FALSE, &available);
+        if (source == NULL)
+            return TRUE;
+        if (LbkHead(&channel->Reads) != NULL)
+            return TRUE; /* a reader came while the window was refilled: it goes first */
+        n = lbk_channel_write(data, source, LbkTakeBudget(pump, min(available, lbk_channel_room(data))));
+        LbkCountMoved(NULL, write, n);
+        moved = TRUE;
+        if (LbkWriteDone(channel, write)) {
+            if (LbkClaimLocked(write, pump->Fresh))
+                LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+            break;
+        }
+    }
+    return moved;
+}
+
+static VOID LbkPumpChannelLocked(PLBK_PUMP pump, PLBK_CHANNEL channel)
 {
     lbk_channel_t *data = &channel->Data;
     BOOLEAN moved;
@@ -372,62 +774,56 @@ static VOID LbkPumpChannelLocked(PLBK_CHANNEL channel, PIRP fresh, PLIST_ENTRY d
         moved = FALSE;
         /* Readers take what is queued, oldest first. */
         while ((read = LbkHead(&channel->Reads)) != NULL && lbk_channel_queued(data) != 0) {
-            int messageLeft = 0;
-
-            if (!LbkClaimLocked(read, fresh))
-                continue;
-            read->IoStatus.Information = lbk_channel_read(data, LBK_IRP_DATA(read),
-                                                          LbkTransferLength(channel->Reader, read), &messageLeft);
-            LbkFileContext(read)->BytesOut += read->IoStatus.Information;
-            /* A byte stream: go on from the oldest waiting write, past the ring. */
-            while (!data->message_mode && lbk_channel_queued(data) == 0 &&
-                   read->IoStatus.Information < LbkTransferLength(channel->Reader, read) &&
-                   (write = LbkHead(&channel->Writes)) != NULL) {
-                LbkHandOffLocked(channel, read, write, NULL);
-                if (write->IoStatus.Information == LbkTransferLength(channel->Writer, write) &&
-                    LbkClaimLocked(write, fresh))
-                    LbkFinishLocked(write, STATUS_SUCCESS, done);
-                else
-                    break;
-            }
-            LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, done);
+            if (LbkClaimLocked(read, pump->Fresh))
+                LbkReadFromRingLocked(pump, channel, read);
             moved = TRUE;
         }
         /* Nothing queued, a reader and a writer both waiting: straight across. */
         while (lbk_channel_queued(data) == 0 && (read = LbkHead(&channel->Reads)) != NULL &&
                (write = LbkHead(&channel->Writes)) != NULL) {
-            int messageLeft = 0;
-
-            if (!LbkClaimLocked(read, fresh))
-                continue;
-            LbkHandOffLocked(channel, read, write, &messageLeft);
-            LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, done);
-            /* The rest of a message that did not fit the read becomes the next message; the
-               channel is empty, so it fits whole. A stream write's rest waits for the next read. */
-            if (messageLeft)
-                LbkFillFromWriteLocked(channel, write, fresh, done);
-            else if (write->IoStatus.Information == LbkTransferLength(channel->Writer, write) &&
-                     LbkClaimLocked(write, fresh))
-                LbkFinishLocked(write, STATUS_SUCCESS, done);
+            if (data->message_mode) {
+                LbkHandOffMessageLocked(pump, channel, read, write);
+            } else if (pump->Budget == 0) {
+                LbkYieldLocked(pump); /* before claiming the read, so that it gets bytes at once */
+            } else if (LbkClaimLocked(read, pump->Fresh)) {
+                LbkReadFromWritesLocked(pump, channel, read);
+                if (read->IoStatus.Information != 0)
+                    LbkFinishLocked(read, STATUS_SUCCESS, pump->Done);
+                else
+                    LbkRequeueLocked(pump, &channel->Reads, read); /* the write went meanwhile */
+            }
             moved = TRUE;
         }
         /* Writers fill the ring while no reader waits. */
         while (LbkHead(&channel->Reads) == NULL && (write = LbkHead(&channel->Writes)) != NULL) {
-            if (!LbkFillFromWriteLocked(channel, write, fresh, done))
+            if (!LbkFillFromWriteLocked(pump, channel, write))
                 break;
             moved = TRUE;
         }
     } while (moved);
 }
 
-VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done)
+/* Ends every request of queue that its non-blocking handle would not have it wait. Lock held. */
+static VOID LbkEndNonblockingLocked(PLBK_PUMP pump, PLBK_QUEUE queue, NTSTATUS status)
+{
+    PLIST_ENTRY entry = queue->Irps.Flink;
+
+    while (queue->Nonblocking != 0 && entry != &queue->Irps) {
+        PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
+
+        entry = entry->Flink;
+        if ((LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING) && LbkClaimLocked(irp, pump->Fresh))
+            LbkFinishLocked(irp, status, pump->Done);
+    }
+}
+
+/* Completes the WAITs whose events hold now. Lock held. */
+static VOID LbkWakeWaitsLocked(PLBK_PUMP pump)
 {
     ULONG i;
 
-    for (i = 0; i < unit->ChannelCount; i++)
-        LbkPumpChannelLocked(&unit->Channels[i], fresh, done);
-    for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
-        PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
+    for (i = 0; i < RTL_NUMBER_OF(pump->Unit->Ends); i++) {
+        PLBK_DEVICE_EXTENSION ext = pump->Unit->Ends[i];
         PLIST_ENTRY entry;
 
         if (ext == NULL)
@@ -439,19 +835,91 @@ VOID LbkPumpLocked(PLBK_UNIT unit, PIRP fresh, PLIST_ENTRY done)
 
             entry = entry->Flink;
             if (LbkReadyEventsLocked(ext, request->events, request->min_room, NULL) != 0 &&
-                LbkClaimLocked(irp, fresh))
-                LbkFinishWaitLocked(ext, irp, FALSE, done);
+                LbkClaimLocked(irp, pump->Fresh))
+                LbkFinishWaitLocked(ext, irp, FALSE, pump->Done);
         }
     }
 }
 
-/* The queues that can hold requests issued through ext. */
-static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[3])
+/*
+ * Serves whoever can be served on the unit: PEEKs and WRITE_ATOMICs in order, then each
+ * channel; once nothing more arrived meanwhile, ends what non-blocking handles would not have
+ * wait and wakes WAITs (neither drops the lock). Lock held on entry and on return.
+ */
+VOID LbkPumpLocked(PLBK_PUMP pump)
+{
+    PLBK_UNIT unit = pump->Unit;
+    PIRP control;
+    ULONG i;
+
+    if (unit->Pumping) {
+        unit->PumpAgain = TRUE; /* the thread pumping serves it once it has the lock again */
+        return;
+    }
+    unit->Pumping = TRUE;
+    do {
+        unit->PumpAgain = FALSE;
+        while ((control = LbkHead(&unit->Controls)) != NULL) {
+            if (LbkClaimLocked(control, pump->Fresh))
+                LbkServeControlLocked(pump, control);
+        }
+        for (i = 0; i < unit->ChannelCount; i++)
+            LbkPumpChannelLocked(pump, &unit->Channels[i]);
+    } while (unit->PumpAgain);
+    for (i = 0; i < unit->ChannelCount; i++) {
+        LbkEndNonblockingLocked(pump, &unit->Channels[i].Reads, STATUS_PIPE_EMPTY);
+        LbkEndNonblockingLocked(pump, &unit->Channels[i].Writes, STATUS_SUCCESS);
+    }
+    LbkWakeWaitsLocked(pump);
+    LbkEndHoldLocked(pump);
+    unit->Pumping = FALSE;
+}
+
+/*
+ * Queues a READ, WRITE, PEEK or WRITE_ATOMIC that is being dispatched and pumps. Returns with
+ * *pending TRUE when the request was marked pending (its dispatch routine returns STATUS_PENDING
+ * and touches it no more); otherwise it is no longer queued and this returns its status. Lock held.
+ */
+NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeoutMs, BOOLEAN *pending)
+{
+    LbkInsertLocked(queue, irp);
+    pump->Fresh = irp;
+    pump->FreshTimeoutMs = timeoutMs;
+    LbkPumpLocked(pump);
+    if (!pump->FreshPending && LBK_IRP_QUEUE(irp) == NULL) {
+        pump->Fresh = NULL;
+        RemoveEntryList(&irp->Tail.Overlay.ListEntry); /* the pump finished it: it is on Done */
+        return irp->IoStatus.Status;
+    }
+    /* Still queued: it waits, or another thread is pumping and serves it. */
+    LbkSettleFreshLocked(pump);
+    *pending = TRUE;
+    return STATUS_PENDING;
+}
+
+/* The queues that can hold requests issued through ext (the unit's controls: of either end). */
+static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[4])
 {
     queues[0] = &ext->In->Reads;
     queues[1] = &ext->Out->Writes;
     queues[2] = &ext->Waits;
-    return 3;
+    queues[3] = &ext->Unit->Controls;
+    return 4;
+}
+
+/*
+ * Takes a queued IRP so as to end it with status. FALSE when that is not for the caller to do:
+ * its cancel routine is on its way (it completes the IRP), or the pump is refilling it with the
+ * lock dropped (it leaves status in the IRP for the pump, which ends it so). Lock held.
+ */
+static BOOLEAN LbkTakeToEndLocked(PIRP irp, NTSTATUS status)
+{
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_REFILLING) {
+        if (irp->IoStatus.Status == STATUS_PENDING)
+            irp->IoStatus.Status = status;
+        return FALSE;
+    }
+    return LbkClaimLocked(irp, NULL);
 }
 
 /*
@@ -460,7 +928,7 @@ static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[3])
  */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done)
 {
-    PLBK_QUEUE queues[3];
+    PLBK_QUEUE queues[4];
     ULONG i, count = LbkQueuesOf(ext, queues);
 
     for (i = 0; i < count; i++) {
@@ -469,9 +937,10 @@ VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS
         while (entry != &queues[i]->Irps) {
             PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
             entry = entry->Flink;
-            if (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject)
+            if (LbkIrpDevice(irp) != ext ||
+                (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject))
                 continue;
-            if (!LbkClaimLocked(irp, NULL))
+            if (!LbkTakeToEndLocked(irp, status))
                 continue;
             LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, status), done);
         }
@@ -486,24 +955,18 @@ VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
 {
     PLBK_CHANNEL channel = ext->In;
     PLBK_DEVICE_EXTENSION writer = channel->Writer;
-    PIRP write;
+    PLIST_ENTRY entry = channel->Writes.Irps.Flink;
 
     if (writer == ext || writer->WhenPeerClosed == LBK_PEER_CLOSED_PEND)
         return;
-    while ((write = LbkHead(&channel->Writes)) != NULL) {
-        SIZE_T rest = LbkTransferLength(writer, write) - write->IoStatus.Information;
+    while (entry != &channel->Writes.Irps) {
+        PIRP write = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
 
-        if (!LbkClaimLocked(write, NULL))
+        entry = entry->Flink;
+        /* A write being refilled is left to the pump, which applies this when it is done. */
+        if ((LBK_IRP_FLAGS(write) & LBK_IRP_REFILLING) || !LbkClaimLocked(write, NULL))
             continue;
-        if (writer->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
-            /* Counted as a write discarded at arrival is (LbkPeerClosedWriteLocked). */
-            writer->BytesDiscarded += rest;
-            LbkFileContext(write)->BytesIn += rest;
-            write->IoStatus.Information += rest;
-            LbkFinishLocked(write, STATUS_SUCCESS, done);
-        } else {
-            LbkFinishLocked(write, STATUS_PIPE_DISCONNECTED, done);
-        }
+        LbkEndForClosedPeerLocked(writer, write, done);
     }
 }
 
@@ -535,7 +998,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
 
     for (e = 0; e < RTL_NUMBER_OF(unit->Ends); e++) {
         PLBK_DEVICE_EXTENSION ext = unit->Ends[e];
-        PLBK_QUEUE queues[3];
+        PLBK_QUEUE queues[4];
         ULONG i, count;
 
         if (ext == NULL)
@@ -555,7 +1018,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                     next = (next == 0 || deadline < next) ? deadline : next;
                     continue;
                 }
-                if (!LbkClaimLocked(irp, NULL))
+                if (!LbkTakeToEndLocked(irp, STATUS_TIMEOUT))
                     continue;
                 if (LbkMajor(irp) == IRP_MJ_DEVICE_CONTROL) {
                     LbkFinishWaitLocked(ext, irp, TRUE, done);
@@ -623,7 +1086,7 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
                 status = copyStatus;
         }
         irp->Tail.Overlay.DriverContext[0] = NULL;
-        LbkGiveBackBounce(ext, bounce, LbkTransferLength(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
+        LbkGiveBackBounce(ext, bounce, LbkBounceBytes(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
     }
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;

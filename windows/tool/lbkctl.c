@@ -395,7 +395,8 @@ static int cmd_stats(HANDLE device, const options *opts)
             L"bytes discarded %llu (written while the peer had no handle)\n"
             L"peer queued     %llu bytes (written here, not yet read)\n"
             L"state           %ls%ls%ls\n"
-            L"pool            %llu bytes\n",
+            L"pool            %llu bytes\n"
+            L"locked copy     %lu bytes at most (in one hold of the device's lock)\n",
             opts->device, lbk_io_method_name(s.io_method), (unsigned long long)s.capacity,
             (unsigned long long)s.bytes_queued, (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
             (unsigned long long)s.bytes_purged, (unsigned long long)s.write_requests,
@@ -406,7 +407,7 @@ static int cmd_stats(HANDLE device, const options *opts)
             (s.state & LBK_STATE_MESSAGE_MODE) ? L"message-mode" : L"byte-stream",
             (s.state & LBK_STATE_PAIRED) ? L" paired" : L"",
             (s.state & LBK_STATE_PAIRED) ? ((s.state & LBK_STATE_PEER_OPEN) ? L" peer-open" : L" peer-closed") : L"",
-            (unsigned long long)s.pool_bytes);
+            (unsigned long long)s.pool_bytes, (unsigned long)s.max_locked_copy);
     return EXIT_OK;
 }
 
