@@ -20,7 +20,7 @@ void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, in
 
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode)
 {
-    if (lbk_ring_count(&channel->ring) != 0)
+    if (lbk_ring_count(&channel->ring) != 0 || channel->open_length != 0)
         return 0;
     channel->message_mode = message_mode != 0;
     return 1;
@@ -37,7 +37,7 @@ size_t lbk_channel_max_message(const lbk_channel_t *channel)
 
 size_t lbk_channel_room(const lbk_channel_t *channel)
 {
-    size_t room = lbk_ring_room(&channel->ring) - channel->open_left; /* an open message's rest is spoken for */
+    size_t room = lbk_ring_room(&channel->ring) - channel->open_left; /* an open write's rest is spoken for */
 
     if (!channel->message_mode)
         return room;
@@ -123,7 +123,7 @@ size_t lbk_channel_take(lbk_channel_t *channel, size_t len, int *message_left)
         if (message_left != NULL)
             *message_left = channel->head_left != 0;
     } else {
-        n = lbk__min_size(len, lbk_ring_count(&channel->ring));
+        n = lbk__min_size(len, lbk_channel_queued(channel));
         if (message_left != NULL)
             *message_left = 0;
     }
@@ -140,13 +140,22 @@ size_t lbk_channel_copy_taken(lbk_channel_t *channel, void *dst, size_t len)
     return n;
 }
 
-int lbk_channel_open_message(lbk_channel_t *channel, size_t len)
+/* Ring bytes of the open write: its header (message mode) and what is put. */
+static size_t open_bytes(const lbk_channel_t *channel)
+{
+    if (channel->open_length == 0)
+        return 0;
+    return (channel->message_mode ? LBK_MESSAGE_HEADER_BYTES : 0) + lbk__channel_open_put(channel);
+}
+
+int lbk_channel_open(lbk_channel_t *channel, size_t len)
 {
     uint32_t header = (uint32_t)len;
 
     if (len == 0 || len > lbk_channel_room(channel))
         return 0;
-    lbk_ring_write(&channel->ring, &header, sizeof(header));
+    if (channel->message_mode)
+        lbk_ring_write(&channel->ring, &header, sizeof(header));
     channel->open_length = len;
     channel->open_left = len;
     return 1;
@@ -160,19 +169,20 @@ size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len)
     return n;
 }
 
-void lbk_channel_abandon_message(lbk_channel_t *channel)
+void lbk_channel_abandon(lbk_channel_t *channel)
 {
     /* Its bytes are the newest in the ring: step its tail back over them. */
-    channel->ring.count -= LBK_MESSAGE_HEADER_BYTES + channel->open_length - channel->open_left;
+    channel->ring.count -= open_bytes(channel);
     if (channel->ring.count == 0)
         channel->ring.head = 0;
     channel->open_length = 0;
     channel->open_left = 0;
 }
 
-void lbk_channel_close_message(lbk_channel_t *channel)
+void lbk_channel_close(lbk_channel_t *channel)
 {
-    channel->queued += channel->open_length;
+    if (channel->message_mode)
+        channel->queued += channel->open_length;
     channel->bytes_in += channel->open_length;
     channel->open_length = 0;
     channel->open_left = 0;
@@ -200,12 +210,11 @@ size_t lbk_channel_purge(lbk_channel_t *channel)
 {
     size_t n = lbk_channel_queued(channel);
 
-    /* What is taken sits at the ring's head and an open message at its tail: keep either. */
+    /* What is taken sits at the ring's head and an open write at its tail: keep either. */
     if (channel->taken != 0)
         channel->ring.count = channel->taken;
     else if (channel->open_length != 0)
-        lbk__ring_drop(&channel->ring, lbk_ring_count(&channel->ring) -
-                                           (LBK_MESSAGE_HEADER_BYTES + channel->open_length - channel->open_left));
+        lbk__ring_drop(&channel->ring, lbk_ring_count(&channel->ring) - open_bytes(channel));
     else
         lbk_ring_purge(&channel->ring);
     channel->head_left = 0;

@@ -11,8 +11,8 @@
  *
  * A caller that must not copy a whole transfer at once (the driver copies a bounded chunk per
  * hold of its spin lock) moves bytes in pieces: a read is taken (counted at once) and its bytes
- * copied out later; a message is opened, put piece by piece and closed, and no reader sees it
- * before it is closed. At most one take or one open message at a time.
+ * copied out later; a write is opened, put piece by piece and closed, and no reader sees any of
+ * it before it is closed. At most one take or one open write at a time.
  */
 #ifndef LBK_CHANNEL_H
 #define LBK_CHANNEL_H
@@ -31,8 +31,8 @@ typedef struct lbk_channel_s {
     uint64_t bytes_purged; /* payload bytes ever dropped */
     uint64_t bytes_direct; /* of bytes_out, those handed off without passing through the ring */
     size_t taken;          /* bytes counted as read whose storage is not yet copied out */
-    size_t open_length;    /* message mode: length of the message being put, 0 when none */
-    size_t open_left;      /* message mode: bytes of it still to put */
+    size_t open_length;    /* length of the write being put in pieces, 0 when none */
+    size_t open_left;      /* bytes of it still to put */
 } lbk_channel_t;
 
 void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, int message_mode);
@@ -40,9 +40,17 @@ void lbk_channel_init(lbk_channel_t *channel, void *storage, size_t capacity, in
 /* Switches framing; only an empty channel can (returns 0 when bytes are queued, taken or open). */
 int lbk_channel_set_message_mode(lbk_channel_t *channel, int message_mode);
 
+/* Bytes of an open write already put: in the ring, but not queued yet. */
+static inline size_t lbk__channel_open_put(const lbk_channel_t *channel)
+{
+    return channel->open_length - channel->open_left;
+}
+
 static inline size_t lbk_channel_queued(const lbk_channel_t *channel)
 {
-    return channel->message_mode ? channel->queued : channel->ring.count - channel->taken;
+    if (channel->message_mode)
+        return channel->queued;
+    return channel->ring.count - channel->taken - lbk__channel_open_put(channel);
 }
 static inline size_t lbk_channel_capacity(const lbk_channel_t *channel) { return channel->ring.capacity; }
 
@@ -85,7 +93,7 @@ static inline size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t 
         return lbk__channel_read_message(channel, dst, len, message_left);
     if (message_left != NULL)
         *message_left = 0;
-    n = lbk_ring_read(&channel->ring, dst, len);
+    n = lbk_ring_read(&channel->ring, dst, lbk__min_size(len, lbk_channel_queued(channel)));
     channel->bytes_out += n;
     return n;
 }
@@ -101,16 +109,17 @@ size_t lbk_channel_take(lbk_channel_t *channel, size_t len, int *message_left);
 size_t lbk_channel_copy_taken(lbk_channel_t *channel, void *dst, size_t len);
 
 /*
- * Message mode: starts a message of len bytes if it fits whole now (returns 1, else 0). Its room
- * is held; lbk_channel_put appends its bytes, and lbk_channel_close_message, once all are put,
- * makes it the newest message. Until then readers, peek and counts do not see it. Only while no
- * take and no message is open.
+ * A write in pieces that readers see whole or not at all: starts one of len bytes (len > 0) if
+ * it fits whole now (message mode: as one message), returning 1, else 0. Its room is held;
+ * lbk_channel_put appends its bytes, and lbk_channel_close, once all are put, queues them as the
+ * newest bytes (message). Until then readers, peek, purge and counts do not see them. Only
+ * while no take and no write is open.
  */
-int lbk_channel_open_message(lbk_channel_t *channel, size_t len);
+int lbk_channel_open(lbk_channel_t *channel, size_t len);
 size_t lbk_channel_put(lbk_channel_t *channel, const void *src, size_t len); /* at most open_left */
-void lbk_channel_close_message(lbk_channel_t *channel);
-/* Drops the open message, put or not: it never appears. */
-void lbk_channel_abandon_message(lbk_channel_t *channel);
+void lbk_channel_close(lbk_channel_t *channel);
+/* Drops the open write, put or not: none of it ever appears. */
+void lbk_channel_abandon(lbk_channel_t *channel);
 
 /* Copies like lbk_channel_read without consuming anything. */
 size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);
@@ -122,7 +131,7 @@ size_t lbk_channel_peek(const lbk_channel_t *channel, void *dst, size_t len);
  */
 size_t lbk_channel_peek_start(const lbk_channel_t *channel, size_t len, lbk_ring_t *view);
 
-/* Drops everything queued (not what is taken, nor an open message); returns the payload bytes dropped. */
+/* Drops everything queued (not what is taken, nor an open write); returns the payload bytes dropped. */
 size_t lbk_channel_purge(lbk_channel_t *channel);
 
 /*

@@ -231,8 +231,8 @@ TEST(channel_open_message_is_unseen_until_closed_and_survives_a_purge)
 
     lbk_channel_init(&ch, storage, sizeof(storage), 1);
     ASSERT_EQ(3, lbk_channel_write(&ch, "old", 3));
-    ASSERT_EQ(0, lbk_channel_open_message(&ch, 22)); /* 4 + 3 + 4 + 22 > 32 */
-    ASSERT_EQ(1, lbk_channel_open_message(&ch, 6));
+    ASSERT_EQ(0, lbk_channel_open(&ch, 22)); /* 4 + 3 + 4 + 22 > 32 */
+    ASSERT_EQ(1, lbk_channel_open(&ch, 6));
     ASSERT_EQ(4, lbk_channel_put(&ch, "newm", 4));
     ASSERT_EQ(3, lbk_channel_queued(&ch));
     ASSERT_EQ(3, lbk_channel_next_length(&ch));
@@ -241,10 +241,40 @@ TEST(channel_open_message_is_unseen_until_closed_and_survives_a_purge)
     ASSERT_EQ(0, lbk_channel_read(&ch, out, sizeof(out), &left)); /* not readable while open */
     ASSERT_EQ(0, lbk_channel_set_message_mode(&ch, 0));
     ASSERT_EQ(2, lbk_channel_put(&ch, "sgXX", 4)); /* no more than its length */
-    lbk_channel_close_message(&ch);
+    lbk_channel_close(&ch);
     ASSERT_EQ(6, lbk_channel_queued(&ch));
     ASSERT_EQ(6, lbk_channel_read(&ch, out, sizeof(out), &left));
     ASSERT_TRUE(memcmp(out, "newmsg", 6) == 0);
     ASSERT_EQ(0, left);
+    ASSERT_ACCOUNTED(&ch);
+}
+
+TEST(channel_open_stream_write_is_seen_whole_or_not_at_all)
+{
+    uint8_t storage[16];
+    lbk_channel_t ch;
+    char out[16] = { 0 };
+
+    lbk_channel_init(&ch, storage, sizeof(storage), 0);
+    ASSERT_EQ(2, lbk_channel_write(&ch, "ab", 2));
+    ASSERT_EQ(0, lbk_channel_open(&ch, 15)); /* more than the room */
+    ASSERT_EQ(1, lbk_channel_open(&ch, 10));
+    ASSERT_EQ(4, lbk_channel_room(&ch));     /* its whole length is held */
+    ASSERT_EQ(6, lbk_channel_put(&ch, "cdefgh", 6));
+    ASSERT_EQ(2, lbk_channel_queued(&ch));   /* only what was there before */
+    ASSERT_EQ(2, lbk_channel_peek(&ch, out, sizeof(out)));
+    ASSERT_EQ(2, lbk_channel_purge(&ch));    /* keeps the open write */
+    ASSERT_EQ(0, lbk_channel_read(&ch, out, sizeof(out), NULL));
+    ASSERT_EQ(0, lbk_channel_set_message_mode(&ch, 1));
+    ASSERT_EQ(4, lbk_channel_put(&ch, "ijkl", 4));
+    lbk_channel_close(&ch);
+    ASSERT_EQ(10, lbk_channel_queued(&ch));
+    ASSERT_EQ(10, lbk_channel_read(&ch, out, sizeof(out), NULL));
+    ASSERT_TRUE(memcmp(out, "cdefghijkl", 10) == 0);
+    ASSERT_EQ(1, lbk_channel_open(&ch, 3));
+    ASSERT_EQ(1, lbk_channel_put(&ch, "x", 1));
+    lbk_channel_abandon(&ch);                /* as if never begun */
+    ASSERT_EQ(16, lbk_channel_room(&ch));
+    ASSERT_EQ(0, lbk_channel_queued(&ch));
     ASSERT_ACCOUNTED(&ch);
 }

@@ -22,16 +22,15 @@ static size_t model_count, message_count;
 static int head_opened; /* a read has consumed the head message's header */
 static uint8_t taken[MAX_CAPACITY], opened[MAX_CAPACITY];
 static size_t taken_count, taken_copied; /* a take: its bytes, and how many are copied out */
-static size_t open_length, open_put;      /* an open message: its length, and bytes put */
+static size_t open_length, open_put;      /* an open write: its length, and bytes put */
 
 /* Bytes of storage in use: queued, their headers, taken and not copied, an open message. */
 static size_t model_used(int messages)
 {
-    size_t used = model_count + taken_count - taken_copied;
+    size_t used = model_count + taken_count - taken_copied + open_length; /* an open write's rest is held */
 
     if (messages)
-        used += LBK_MESSAGE_HEADER_BYTES * (message_count - (size_t)head_opened) +
-                (open_length != 0 ? LBK_MESSAGE_HEADER_BYTES + open_length : 0); /* its rest is held */
+        used += LBK_MESSAGE_HEADER_BYTES * (message_count - (size_t)head_opened + (open_length != 0));
     return used;
 }
 
@@ -178,12 +177,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (taken_copied == taken_count)
                 taken_count = taken_copied = 0;
             break;
-        case 8: /* open a message */
-            if (!messages || busy)
+        case 8: /* open a write (message mode: a message) */
+            if (busy)
                 break;
             length %= MAX_CAPACITY;
-            k = length != 0 && length + LBK_MESSAGE_HEADER_BYTES <= capacity - model_used(1);
-            CHECK(lbk_channel_open_message(&ch, length) == (int)k);
+            k = length != 0 && length + (messages ? LBK_MESSAGE_HEADER_BYTES : 0) <= capacity - model_used(messages);
+            CHECK(lbk_channel_open(&ch, length) == (int)k);
             if (k) {
                 open_length = length;
                 open_put = 0;
@@ -200,18 +199,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(opened + open_put, src, expected);
             open_put += expected;
             break;
-        case 10: /* close it once whole: the newest message; abandon it before */
+        case 10: /* close it once whole: the newest bytes (message); abandon it before */
             if (open_length == 0)
                 break;
             if (open_put != open_length) {
-                lbk_channel_abandon_message(&ch);
+                lbk_channel_abandon(&ch);
                 open_length = open_put = 0;
                 break;
             }
-            lbk_channel_close_message(&ch);
+            lbk_channel_close(&ch);
             memcpy(model + model_count, opened, open_length);
             model_count += open_length;
-            lengths[message_count++] = open_length;
+            if (messages)
+                lengths[message_count++] = open_length;
             in += open_length;
             open_length = open_put = 0;
             break;

@@ -319,21 +319,11 @@ static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, 
         return status;
     if (!IsListEmpty(&ext->Out->Writes.Irps) || lbk_channel_room(out) < length)
         return STATUS_DEVICE_BUSY;
-    /* A byte stream's pieces are readable as they go in, but only the pumping thread (this
-       one) serves readers, and it does so after the last piece. */
-    if (out->message_mode)
-        lbk_channel_open_message(out, length);
-    while (put < length) {
-        SIZE_T n = LbkPieceLocked(pump, length - put);
-
-        if (out->message_mode)
-            lbk_channel_put(out, LBK_IRP_DATA(irp) + put, n);
-        else
-            lbk_channel_write(out, LBK_IRP_DATA(irp) + put, n);
-        put += n;
-    }
-    if (out->message_mode)
-        lbk_channel_close_message(out);
+    /* Opened, put in pieces and closed: readers, PEEK and PURGE see all of it or none. */
+    lbk_channel_open(out, length);
+    while (put < length)
+        put += lbk_channel_put(out, LBK_IRP_DATA(irp) + put, LbkPieceLocked(pump, length - put));
+    lbk_channel_close(out);
     context->BytesIn += length;
     irp->IoStatus.Information = length;
     return STATUS_SUCCESS;

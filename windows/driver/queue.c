@@ -665,14 +665,14 @@ static VOID LbkPutMessageLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write
     SIZE_T length = LbkTransferLength(channel->Writer, write);
     SIZE_T first = write->IoStatus.Information;
 
-    lbk_channel_open_message(&channel->Data, length - first);
+    lbk_channel_open(&channel->Data, length - first);
     while (write->IoStatus.Information < length) {
         SIZE_T available, n;
         PUCHAR source = LbkNextSourceLocked(pump, channel, write, TRUE, &available);
 
         if (source == NULL) {
             /* The writer's buffer faulted and the write is ended: its message must not appear. */
-            lbk_channel_abandon_message(&channel->Data);
+            lbk_channel_abandon(&channel->Data);
             LbkFileContext(write)->BytesIn -= write->IoStatus.Information - first;
             return;
         }
@@ -680,7 +680,7 @@ static VOID LbkPutMessageLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write
         lbk_channel_put(&channel->Data, source, n);
         LbkCountMoved(NULL, write, n);
     }
-    lbk_channel_close_message(&channel->Data);
+    lbk_channel_close(&channel->Data);
     LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
 }
 
