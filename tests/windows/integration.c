@@ -1319,6 +1319,45 @@ TEST(close_handle_with_wait_pending)
     CloseHandle(other);
 }
 
+/*
+ * A waiting write that goes (cancelled here; timed out is the same path) lets what waited behind
+ * it go on: the next write into the ring, and a WAIT for room. Before, nothing pumped after a
+ * cancel, so both waited until some other request came.
+ */
+TEST(cancelled_waiting_write_lets_the_next_one_in)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char *data = calloc(1, 3000);
+    char buffer[4096];
+    pending_io first, second, wait;
+    lbk_wait_request request;
+    lbk_wait_result result;
+    DWORD n;
+
+    ASSERT_TRUE(data != NULL);
+    ASSERT_EQ(4096, g_capacity);
+    ASSERT_OK(lbk_set_message_mode(h, TRUE));
+    ASSERT_OK(lbk_write(h, data, 3000, DEADLINE_MS, &n)); /* leaves room for a 1088-byte message */
+    pending_init(&first, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, 2000, &first.overlapped));
+    pending_init(&second, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, "behind", 6, &second.overlapped));
+    ASSERT_EQ(ERROR_IO_PENDING, start_wait(&wait, h, LBK_EVENT_WRITABLE, 100, &request, &result));
+    ASSERT_EQ(2, wait_stat(h, f_pending_writes, 2));
+    ASSERT_TRUE(CancelIoEx(h, &first.overlapped));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&first, &n));
+    ASSERT_OK(pending_finish(&second, &n));
+    ASSERT_EQ(6, n);
+    ASSERT_OK(pending_finish(&wait, &n));
+    ASSERT_EQ(LBK_EVENT_WRITABLE, result.events);
+    ASSERT_OK(lbk_read(h, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(3000, n);
+    ASSERT_TRUE(read_is(h, "behind"));
+    ASSERT_OK(lbk_set_message_mode(h, FALSE));
+    free(data);
+    CloseHandle(h);
+}
+
 typedef struct test_case {
     const char *name;
     void (*run)(void);
@@ -1360,6 +1399,7 @@ static const test_case tests[] = {
     T(message_too_long_for_buffer_returns_more_data),
     T(message_larger_than_capacity_is_refused),
     T(message_waits_whole_and_hands_off_with_more_data),
+    T(cancelled_waiting_write_lets_the_next_one_in),
     T(waiting_read_takes_bytes_straight_from_the_write),
     T(read_drains_ring_then_takes_from_waiting_write),
     T(nonblocking_read_on_empty_device_fails_no_data),

@@ -112,6 +112,7 @@ typedef struct _LBK_UNIT {
     BOOLEAN Pumping;
     BOOLEAN PumpAgain;
     ULONG MaxLockedCopy; /* the most bytes the pump copied in one hold (GET_STATS) */
+    BOOLEAN PumpWanted;  /* a waiting write went where the pump could not run: the timer thread pumps */
 } LBK_UNIT, *PLBK_UNIT;
 
 /* One per device object. */

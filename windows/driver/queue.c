@@ -976,15 +976,21 @@ static VOID LbkCancel(PDEVICE_OBJECT deviceObject, PIRP irp)
     PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status;
+    BOOLEAN wasWrite;
 
     IoReleaseCancelSpinLock(irp->CancelIrql);
 
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    wasWrite = LBK_IRP_QUEUE(irp) == &ext->Out->Writes;
     LbkUnlinkLocked(irp);
     status = LbkEarlyStatusLocked(ext, irp, STATUS_CANCELLED);
+    if (wasWrite)
+        ext->Unit->PumpWanted = TRUE;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     LbkCompleteTransfer(ext, irp, status);
+    if (wasWrite)
+        LbkTimerWake();
 }
 
 /*
@@ -1024,6 +1030,8 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                     LbkFinishWaitLocked(ext, irp, TRUE, done);
                 } else {
                     ext->TimedOutRequests++;
+                    if (LbkMajor(irp) == IRP_MJ_WRITE)
+                        unit->PumpWanted = TRUE; /* the timer thread pumps after this */
                     LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, STATUS_TIMEOUT), done);
                 }
             }

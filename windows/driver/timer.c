@@ -1,9 +1,11 @@
 /*
- * timer.c - request timeouts (kernel mode, PASSIVE_LEVEL system thread).
+ * timer.c - request timeouts, and pumping that cannot wait (kernel mode, PASSIVE_LEVEL system thread).
  *
  * One system thread serves every device: it sleeps until the earliest deadline of any queued
  * request, completes what has expired and sleeps again. Dispatch wakes it when it queues a request
- * with a deadline, so the sleep is always to the right time. A thread rather than a KTIMER DPC:
+ * with a deadline, so the sleep is always to the right time. It also pumps a unit whose waiting
+ * write went (timed out, or cancelled: the cancel routine may run at DISPATCH_LEVEL, where the
+ * pump may not), as the writes and WAITs behind it may now go on. A thread rather than a KTIMER DPC:
  * under Wine a timer's DPC runs on a thread pool whose KeCancelTimer and KeSetTimer wait for a
  * running DPC, which deadlocks when the caller holds the lock that DPC needs.
  */
@@ -35,6 +37,13 @@ static VOID LbkTimerThread(PVOID context)
             InitializeListHead(&done);
             KeAcquireInStackQueuedSpinLock(&LbkUnits[i]->Lock, &lockHandle);
             unitNext = LbkExpireLocked(LbkUnits[i], now.QuadPart, &done);
+            if (LbkUnits[i]->PumpWanted) {
+                LBK_PUMP pump;
+
+                LbkUnits[i]->PumpWanted = FALSE;
+                LbkPumpInit(&pump, LbkUnits[i], &lockHandle, &done);
+                LbkPumpLocked(&pump);
+            }
             KeReleaseInStackQueuedSpinLock(&lockHandle);
             LbkCompleteList(&done);
             if (unitNext != 0 && (next == 0 || unitNext < next))
