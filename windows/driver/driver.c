@@ -300,17 +300,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
         LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-        /* A thread still pumping the unit (only under Wine, whose unload does not wait for the
-           handles) holds claimed requests and may have dropped the lock: let it finish. */
-        while (ext->Unit->Pumping) {
-            LARGE_INTEGER interval;
-
-            KeReleaseInStackQueuedSpinLock(&lockHandle);
-            interval.QuadPart = -10000; /* 1 ms */
-            KeDelayExecutionThread(KernelMode, FALSE, &interval);
-            KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-            LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-        }
+        LbkWaitForPumpLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
     }

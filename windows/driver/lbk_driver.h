@@ -244,6 +244,8 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 SIZE_T LbkPieceLocked(PLBK_PUMP pump, SIZE_T want);
 VOID LbkServeControlLocked(PLBK_PUMP pump, PIRP irp); /* dispatch.c: a claimed PEEK or WRITE_ATOMIC */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
+VOID LbkWaitForPumpLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
+                          NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
 BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);
 ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result);

@@ -456,16 +456,15 @@ static PUCHAR LbkWriteSource(PLBK_DEVICE_EXTENSION writer, PIRP write, SIZE_T *a
 }
 
 /*
- * Copies a neither-I/O write's next window from its writer's buffer into its bounce. Runs with
- * the lock dropped, at PASSIVE_LEVEL (every pump caller is), in the writer's address space.
- * Returns STATUS_SUCCESS or the status of the fault.
+ * Copies bytes between a neither-I/O request's user buffer (at offset) and its bounce buffer, in
+ * its requestor's address space: the pump and completion may run in another process's context,
+ * so this attaches to the requestor's. The user side is probed first; all inside __try. Runs
+ * without the lock, at PASSIVE_LEVEL (or APC_LEVEL). Returns STATUS_SUCCESS or the fault's status.
  */
-static NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write)
+static NTSTATUS LbkCopyWithRequestor(PIRP irp, SIZE_T offset, SIZE_T bytes, BOOLEAN toUser)
 {
-    SIZE_T sent = write->IoStatus.Information;
-    SIZE_T bytes = min(LbkTransferLength(writer, write) - sent, LbkWindowBytes(writer));
-    PUCHAR source = (PUCHAR)write->UserBuffer + sent;
-    PEPROCESS requestor = IoGetRequestorProcess(write);
+    PUCHAR user = (PUCHAR)irp->UserBuffer + offset;
+    PEPROCESS requestor = IoGetRequestorProcess(irp);
     BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
     NTSTATUS status = STATUS_SUCCESS;
     KAPC_STATE apcState;
@@ -474,14 +473,31 @@ static NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write)
     if (attach)
         KeStackAttachProcess((PKPROCESS)requestor, &apcState);
     __try {
-        if (write->RequestorMode != KernelMode)
-            ProbeForRead(source, bytes, 1);
-        LbkCopyUserMemory(LBK_IRP_DATA(write), source, bytes);
+        if (irp->RequestorMode != KernelMode) {
+            if (toUser)
+                ProbeForWrite(user, bytes, 1);
+            else
+                ProbeForRead(user, bytes, 1);
+        }
+        if (toUser)
+            LbkCopyUserMemory(user, LBK_IRP_DATA(irp), bytes);
+        else
+            LbkCopyUserMemory(LBK_IRP_DATA(irp), user, bytes);
     } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
-        LbkTrace(LBK_TRACE_WARNING, "lbk: write from a bad user buffer: 0x%08x\n", status);
+        LbkTrace(LBK_TRACE_WARNING, "lbk: %Iu bytes lost to a bad user buffer: 0x%08x\n", bytes, status);
     }
     if (attach)
         KeUnstackDetachProcess(&apcState);
+    return status;
+}
+
+/* Copies a neither-I/O write's next window from its writer's buffer into its bounce. */
+static NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write)
+{
+    SIZE_T sent = write->IoStatus.Information;
+    SIZE_T bytes = min(LbkTransferLength(writer, write) - sent, LbkWindowBytes(writer));
+    NTSTATUS status = LbkCopyWithRequestor(write, sent, bytes, FALSE);
+
     if (NT_SUCCESS(status))
         LbkSetIrpContext1(write, sent / LbkWindowBytes(writer), LBK_IRP_FLAGS(write));
     return status;
@@ -948,6 +964,27 @@ VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS
 }
 
 /*
+ * Waits, dropping the lock, until no other thread is pumping ext's unit, and flushes again what
+ * fileObject (NULL: all of ext's) has queued each time, as the pumping thread may give back a
+ * request it had claimed. Only under Wine can this wait: its CLOSE and its unload do not wait for
+ * the requests in flight, which that thread may hold claimed, pointing at the handle's context
+ * or the device. PASSIVE_LEVEL; the lock is held on entry and on return.
+ */
+VOID LbkWaitForPumpLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
+                          NTSTATUS status, PLIST_ENTRY done)
+{
+    while (ext->Unit->Pumping) {
+        LARGE_INTEGER interval;
+
+        KeReleaseInStackQueuedSpinLock(lockHandle);
+        interval.QuadPart = -10000; /* 1 ms */
+        KeDelayExecutionThread(KernelMode, FALSE, &interval);
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, lockHandle);
+        LbkFlushLocked(ext, fileObject, status, done);
+    }
+}
+
+/*
  * ext's last handle has closed: the peer's waiting writes, which only ext could have read, now
  * follow WhenPeerClosed. Lock held.
  */
@@ -1041,29 +1078,12 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
 }
 
 /*
- * Copies a finished neither-I/O read from its bounce buffer to the caller's buffer. The request
- * may finish in another process's context, so this attaches to the requestor's address space.
- * Returns STATUS_SUCCESS or the status of the fault; on a fault the bytes are counted as dropped.
+ * Copies a finished neither-I/O read from its bounce buffer to the caller's buffer. Returns
+ * STATUS_SUCCESS or the status of the fault; on a fault the bytes are counted as dropped.
  */
 static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T bytes)
 {
-    PEPROCESS requestor = IoGetRequestorProcess(irp);
-    BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
-    NTSTATUS status = STATUS_SUCCESS;
-    KAPC_STATE apcState;
-
-    LbkAssertUserMemoryIrql();
-    if (attach)
-        KeStackAttachProcess((PKPROCESS)requestor, &apcState);
-    __try {
-        if (irp->RequestorMode != KernelMode)
-            ProbeForWrite(irp->UserBuffer, bytes, 1);
-        LbkCopyUserMemory(irp->UserBuffer, LBK_IRP_DATA(irp), bytes);
-    } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
-        LbkTrace(LBK_TRACE_WARNING, "lbk: %Iu bytes lost to a bad user buffer: 0x%08x\n", bytes, status);
-    }
-    if (attach)
-        KeUnstackDetachProcess(&apcState);
+    NTSTATUS status = LbkCopyWithRequestor(irp, 0, bytes, TRUE);
 
     if (!NT_SUCCESS(status)) {
         KLOCK_QUEUE_HANDLE lockHandle;
