@@ -13,6 +13,45 @@ long)  bytes=$((256 << 20)); requests=40000; kills=100; cycles=300; codes_after_
 *) echo "usage: stress.sh BUILD_DIR short|long" >&2; exit 1 ;;
 esac
 stress() { timeout 1800 wine "$bin/lbkstress.exe" "$@" 2>&1 | tr -d '\r'; }
+load() {
+    lbkctl install --image "$image" --io-method "$1" --buffer-size 4096 --trace-level 2 >/dev/null &&
+        lbkctl start >/dev/null
+}
+
+# Wine finding 1 (docs/reliability.md): Wine's own IoCancelIrp may run on an IRP that Wine freed
+# once the driver completed it, and crash winedevice; the long cancellation storm with neither
+# I/O hits it in about half the runs, at this project's earlier commits too. That crash, and only
+# that one (a page fault inside Wine's IoCancelIrp), restarts Wine and runs the storm again, at
+# most twice, saying so. Any other crash, or a third one, fails as it is.
+ntoskrnl=$(wine_dll_path ntoskrnl.exe)
+io_cancel_irp=$([ -n "$ntoskrnl" ] && x86_64-w64-mingw32-objdump -d "$ntoskrnl" 2>/dev/null |
+    awk '/^[0-9a-f]+ <.*>:$/ { if (start) { print start, $1; exit } if ($2 == "<IoCancelIrp>:") start = $1 }')
+crashed_in_io_cancel_irp() { # $1: the log's line count before the run
+    local address
+    [ -n "$io_cancel_irp" ] || return 1
+    address=$(tail -n +"$(($1 + 1))" "$LBK_DRIVER_LOG" | sed -n 's/^wine: Unhandled page fault .* at address \([0-9A-Fa-f]*\) .*/\1/p' | head -1)
+    [ -n "$address" ] || return 1
+    set -- $io_cancel_irp
+    (( 0x$address >= 0x$1 && 0x$address < 0x$2 ))
+}
+cancel_storm() { # $1: the I/O method; the device is loaded
+    local attempt out mark
+    for attempt in 1 2 3; do
+        mark=$(wc -l <"$LBK_DRIVER_LOG")
+        out=$(stress cancel --device LBK --requests "$requests" --kills "$kills" --label "$1")
+        if [ "$attempt" -lt 3 ] && crashed_in_io_cancel_irp "$mark"; then
+            echo "  cancel storm[$1], run $attempt: Wine's IoCancelIrp crashed winedevice (Wine finding 1); restarting Wine, running it again"
+            sed 's/^/    /' <<<"$out"
+            wine_down
+            wine_up
+            remove_stale_services LBK
+            load "$1" || return 1
+            continue
+        fi
+        echo "$out"
+        return 0
+    done
+}
 
 : >"$LBK_DRIVER_LOG"
 wine_up
@@ -22,10 +61,9 @@ unloads=0
 codes=all
 for method in buffered direct neither; do
     # 4096 bytes: a small ring wraps often, and is a multiple of the stream test's 16-byte cells.
-    lbkctl install --image "$image" --io-method "$method" --buffer-size 4096 --trace-level 2 >/dev/null &&
-        lbkctl start >/dev/null || { echo "FAIL stress: cannot load the driver[$method]"; continue; }
+    load "$method" || { echo "FAIL stress: cannot load the driver[$method]"; continue; }
     stress stream --device LBK --bytes "$bytes" --label "$method"
-    stress cancel --device LBK --requests "$requests" --kills "$kills" --label "$method"
+    cancel_storm "$method" || { echo "FAIL stress: cannot load the driver again[$method]"; continue; }
     stress timeouts --device LBK --requests "$requests" --label "$method"
     stress ioctls --device LBK --codes "$codes" --label "$method"
     stress badbuffers --device LBK --label "$method"

@@ -28,6 +28,15 @@ wine_up() {
     WINEDEBUG=warn+debugstr wine wineboot >/dev/null 2>>"$LBK_DRIVER_LOG" </dev/null
 }
 
+# Where one of Wine's own 64-bit DLLs is (Debian's layout first), or nothing.
+wine_dll_path() {
+    local dir
+    for dir in /usr/lib/x86_64-linux-gnu/wine/x86_64-windows /usr/lib/wine/x86_64-windows /usr/lib64/wine/x86_64-windows; do
+        [ -f "$dir/$1" ] && { echo "$dir/$1"; return 0; }
+    done
+    return 1
+}
+
 wine_down() {
     wineserver -k >/dev/null 2>&1 || true
     wineserver -w >/dev/null 2>&1 || true

@@ -56,6 +56,15 @@
  */
 #define LBK_LOCKED_COPY_BYTES 0x10000u /* 64 KiB */
 
+/*
+ * How long after a waiting write is cancelled the timer thread pumps its unit, so that what
+ * waited behind it goes on. Not at once: a client that cancels several requests (CancelIoEx of
+ * a handle) gets them all cancelled first, rather than some completed by that pump meanwhile,
+ * and under Wine completing a request whose cancel is already on its way crashes Wine's
+ * IoCancelIrp (docs/reliability.md, Wine finding 1).
+ */
+#define LBK_PUMP_AFTER_CANCEL_MS 10u
+
 /* Trace levels (Parameters\TraceLevel). Errors are always printed. */
 #define LBK_TRACE_ERROR 0u
 #define LBK_TRACE_WARNING 1u
@@ -112,7 +121,9 @@ typedef struct _LBK_UNIT {
     BOOLEAN Pumping;
     BOOLEAN PumpAgain;
     ULONG MaxLockedCopy; /* the most bytes the pump copied in one hold (GET_STATS) */
-    BOOLEAN PumpWanted;  /* a waiting write went where the pump could not run: the timer thread pumps */
+    /* A waiting write went (cancelled, timed out): the timer thread pumps the unit at this time,
+       in performance-counter ticks; 0 for no such pump wanted. */
+    LONGLONG PumpDue;
 } LBK_UNIT, *PLBK_UNIT;
 
 /* One per device object. */

@@ -1021,8 +1021,8 @@ static VOID LbkCancel(PDEVICE_OBJECT deviceObject, PIRP irp)
     wasWrite = LBK_IRP_QUEUE(irp) == &ext->Out->Writes;
     LbkUnlinkLocked(irp);
     status = LbkEarlyStatusLocked(ext, irp, STATUS_CANCELLED);
-    if (wasWrite)
-        ext->Unit->PumpWanted = TRUE;
+    if (wasWrite && ext->Unit->PumpDue == 0)
+        ext->Unit->PumpDue = LbkDeadline(LBK_PUMP_AFTER_CANCEL_MS);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     LbkCompleteTransfer(ext, irp, status);
@@ -1068,7 +1068,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                 } else {
                     ext->TimedOutRequests++;
                     if (LbkMajor(irp) == IRP_MJ_WRITE)
-                        unit->PumpWanted = TRUE; /* the timer thread pumps after this */
+                        unit->PumpDue = now; /* the timer thread pumps after this */
                     LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, STATUS_TIMEOUT), done);
                 }
             }

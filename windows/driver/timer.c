@@ -4,8 +4,9 @@
  * One system thread serves every device: it sleeps until the earliest deadline of any queued
  * request, completes what has expired and sleeps again. Dispatch wakes it when it queues a request
  * with a deadline, so the sleep is always to the right time. It also pumps a unit whose waiting
- * write went (timed out, or cancelled: the cancel routine may run at DISPATCH_LEVEL, where the
- * pump may not), as the writes and WAITs behind it may now go on. A thread rather than a KTIMER DPC:
+ * write went, as the writes and WAITs behind it may now go on: at once after a timeout, and
+ * LBK_PUMP_AFTER_CANCEL_MS after a cancel (the cancel routine itself may run at DISPATCH_LEVEL,
+ * where the pump may not). A thread rather than a KTIMER DPC:
  * under Wine a timer's DPC runs on a thread pool whose KeCancelTimer and KeSetTimer wait for a
  * running DPC, which deadlocks when the caller holds the lock that DPC needs.
  */
@@ -37,12 +38,14 @@ static VOID LbkTimerThread(PVOID context)
             InitializeListHead(&done);
             KeAcquireInStackQueuedSpinLock(&LbkUnits[i]->Lock, &lockHandle);
             unitNext = LbkExpireLocked(LbkUnits[i], now.QuadPart, &done);
-            if (LbkUnits[i]->PumpWanted) {
+            if (LbkUnits[i]->PumpDue != 0 && LbkUnits[i]->PumpDue <= now.QuadPart) {
                 LBK_PUMP pump;
 
-                LbkUnits[i]->PumpWanted = FALSE;
+                LbkUnits[i]->PumpDue = 0;
                 LbkPumpInit(&pump, LbkUnits[i], &lockHandle, &done);
                 LbkPumpLocked(&pump);
+            } else if (LbkUnits[i]->PumpDue != 0 && (unitNext == 0 || LbkUnits[i]->PumpDue < unitNext)) {
+                unitNext = LbkUnits[i]->PumpDue;
             }
             KeReleaseInStackQueuedSpinLock(&lockHandle);
             LbkCompleteList(&done);
