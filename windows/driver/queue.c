@@ -15,7 +15,7 @@
  * returns NULL, IoCancelIrp has already taken the routine and will call it, so the taker leaves the
  * completion to LbkCancel. DriverContext[2] names the queue holding the IRP, NULL once none does.
  * The one IRP being dispatched ("fresh") is queued before its cancel routine is set, so the pump
- * may claim it without one.
+ * may claim it without one; the pump arms it before it first drops the lock (see the pump below).
  */
 #include "lbk_driver.h"
 
