@@ -29,7 +29,8 @@ typedef uint64_t lbk_u64;
 #endif
 
 /* Bumped when a structure or code below changes incompatibly. 2: several devices, pairs,
-   message mode, handle options and WAIT; lbk_stats and lbk_device_info grew at their ends. */
+   message mode, handle options and WAIT; lbk_stats and lbk_device_info grew at their ends.
+   3: lbk_stats.max_locked_copy, which was reserved. */
 #define LBK_PROTOCOL_VERSION 3u
 
 /* Device type in the vendor range (0x8000-0xFFFF); function codes start at 0x800 for the same reason. */
