@@ -29,7 +29,7 @@ DRIVER_HDR := $(wildcard windows/driver/*.h core/*.h) include/lbk_ioctl.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
 
-.PHONY: all driver setup demo test lint fuzz stress bench sign clean
+.PHONY: all driver setup demo test lint fuzz stress bench sign package clean
 all: driver
 
 setup:
@@ -86,6 +86,27 @@ $(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh
 sign: setup
 	$(MAKE) driver
 	scripts/sign.sh $(BUILD)
+
+# The INF (windows/inf/lbk.inf) is checked at every build, its values by the driver's own core code.
+INF_CHECK := $(BUILD)/tools/inf_check
+INF_CHECK_SRC := tools/inf_check.c core/lbk_config.c core/lbk_security.c
+
+$(INF_CHECK): $(INF_CHECK_SRC) $(wildcard core/*.h) include/lbk_ioctl.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) -O2 -std=c11 $(WARN) -o $@ $(INF_CHECK_SRC)
+
+$(BUILD)/windows/lbk.inf: windows/inf/lbk.inf $(INF_CHECK)
+	@mkdir -p $(dir $@)
+	$(INF_CHECK) $<
+	cp $< $@
+
+all: $(BUILD)/windows/lbk.inf
+
+# build/package/: the signed image and the INF, what an INF install on Windows needs (scripts/package.sh).
+package: setup
+	$(MAKE) all
+	scripts/sign.sh $(BUILD)
+	scripts/package.sh $(BUILD)
 
 # ---- User-mode library, tool and tests (mingw-w64 gcc; Unicode) -----------------------------
 WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00

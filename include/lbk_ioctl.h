@@ -46,6 +46,9 @@ typedef uint64_t lbk_u64;
  * that is waiting when a write arrives takes its bytes straight from the write's buffer.
  */
 
+/* The device setup class of the INF install (windows/inf/lbk.inf), as text. */
+#define LBK_SETUP_CLASS_GUID_TEXT "{a6dca497-3d01-4241-b405-1568ba72dbc1}"
+
 /* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\LBK, \\.\LBK. */
 #define LBK_KERNEL_DEVICE_PREFIX L"\\Device\\"
 #define LBK_KERNEL_LINK_PREFIX L"\\DosDevices\\"

@@ -18,6 +18,9 @@ if [ ! -f "$out/lbk-test.key" ] || [ ! -f "$out/lbk-test.pem" ]; then
         -keyout "$out/lbk-test.key" -out "$out/lbk-test.pem" >"$out/openssl.log" 2>&1
     openssl x509 -in "$out/lbk-test.pem" -outform der -out "$out/lbk-test.cer" 2>>"$out/openssl.log"
 fi
+# For signtool on Windows (the INF install's catalog): the same key and certificate, no password.
+[ -s "$out/lbk-test.pfx" ] || openssl pkcs12 -export -inkey "$out/lbk-test.key" -in "$out/lbk-test.pem" \
+    -out "$out/lbk-test.pfx" -passout pass: 2>>"$out/openssl.log"
 openssl x509 -in "$out/lbk-test.pem" -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'Code Signing' &&
     [ -s "$out/lbk-test.cer" ]
 result $? "the test certificate is for code signing, in PEM and DER"

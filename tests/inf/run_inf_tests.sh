@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Checks windows/inf/lbk.inf with tools/inf_check, then checks that inf_check finds each kind of
+# defect in a copy of it with that one defect. One PASS/FAIL line each.
+# Usage: run_inf_tests.sh BUILD_DIR INF_CHECK
+set -uo pipefail
+out=$1/inf-tests
+check=$2
+here=$(cd "$(dirname "$0")" && pwd)
+inf=$here/../../windows/inf/lbk.inf
+mkdir -p "$out"
+
+if "$check" "$inf" >"$out/lbk.log" 2>&1; then
+    echo "PASS inf: lbk.inf passes every check"
+else
+    echo "FAIL inf: lbk.inf has problems"; sed 's/^/  /' "$out/lbk.log"
+fi
+
+# name | sed expression that makes the defect | what inf_check must say
+while IFS='|' read -r name edit expect; do
+    [ -n "$name" ] || continue
+    sed -e "$edit" "$inf" >"$out/$name.inf"
+    if cmp -s "$inf" "$out/$name.inf"; then
+        echo "FAIL inf: $name: the edit changed nothing"; continue
+    fi
+    if "$check" "$out/$name.inf" >"$out/$name.log" 2>&1; then
+        echo "FAIL inf: $name: not found"
+    elif grep -F -- "$expect" "$out/$name.log" >/dev/null; then
+        echo "PASS inf: finds $name"
+    else
+        echo "FAIL inf: $name: the message does not say \"$expect\""; sed 's/^/  /' "$out/$name.log"
+    fi
+done <<'CASES'
+wrong_class_guid|s/^ClassGuid .*/ClassGuid = {00000000-0000-0000-0000-000000000000}/|ClassGuid must be
+bad_signature|s/\$Windows NT\$/$Chicago$/|Signature must be
+bad_driver_ver|s/^DriverVer .*/DriverVer = 2026-12-02,1.0/|DriverVer must be
+no_x64_models|s/LbkModels, NTamd64/LbkModels/|must decorate its models NTamd64
+no_root_hardware_id|s/Root\\LBK/Root\\OTHER/|hardware id Root\LBK
+undefined_string|s/%DiskName%/%NoSuchString%/|%NoSuchString% is not defined
+file_not_on_a_disk|s/^lbk.sys = 1$/other.sys = 1/|lbk.sys is not in [SourceDisksFiles]
+missing_section|s/^CopyFiles = LbkCopyFiles/CopyFiles = LbkNoSuchFiles/|names [LbkNoSuchFiles], which does not exist
+not_the_function_driver|s/^AddService = LBK, 0x00000002,/AddService = LBK, 0x00000000,/|flag it 0x00000002
+boot_start|s/^StartType .*/StartType = 0/|StartType must be 3
+binary_outside_the_store|s/^ServiceBinary .*/ServiceBinary = %12%\\lbk.sys/|ServiceBinary must be
+buffer_size_zero|s/BufferSize,0x00010001,65536/BufferSize,0x00010001,0/|Parameters\BufferSize = 0
+unknown_io_method|s/"buffered"/"fast"/|Parameters\IoMethod = fast
+unknown_parameter|s/HKR,Parameters,TraceLevel/HKR,Parameters,TraceLevl/|TraceLevl is no value the driver reads
+dword_as_string|s/MessageMode,0x00010001,0/MessageMode,0x00000000,"0"/|Parameters\MessageMode = 0
+bad_parameters_security|s/^HKR,Parameters,Security,0x00000000,.*/HKR,Parameters,Security,0x00000000,"D:(A;;GA;;;XX)"/|Parameters\Security
+bad_device_security|s/^HKR,,Security,,.*/HKR,,Security,,"D:P(X;;GA;;;SY)"/|Security "D:P(X;;GA;;;SY)"
+no_device_security|/^HKR,,Security,,/d|sets no HKR,,Security
+duplicate_section|s/^\[LbkCopyFiles\]/[Strings]/|appears twice
+CASES

@@ -1,0 +1,525 @@
+/*
+ * inf_check.c - checks lbk.inf (host tool, run at every build): the INF syntax this project's INF
+ * uses, the rules Windows' installer and InfVerif apply to it, and its Parameters and Security
+ * values through the same core code the driver uses to read them. Prints one line per problem,
+ * "FILE:LINE: what", and exits 1 if there is any. Usage: inf_check FILE.inf
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/lbk_config.h"
+#include "../core/lbk_security.h"
+#include "../include/lbk_ioctl.h"
+
+#define MAX_LINES 1024
+#define MAX_FIELDS 8
+#define MAX_TEXT 512
+
+/* One entry of a section: "key = f0, f1, ..." or just "f0, f1, ...", with %strings% expanded. */
+typedef struct entry {
+    int line;
+    char key[MAX_TEXT]; /* empty when the line has no '=' */
+    int field_count;
+    char fields[MAX_FIELDS][MAX_TEXT];
+    char section[MAX_TEXT];
+} entry;
+
+static entry entries[MAX_LINES];
+static int entry_count;
+static const char *file_name;
+static int problems;
+
+static void problem(int line, const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    fprintf(stderr, "%s:%d: ", file_name, line);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    problems++;
+}
+
+static int same(const char *a, const char *b)
+{
+    while (*a != '\0' && tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
+        a++;
+        b++;
+    }
+    return tolower((unsigned char)*a) == tolower((unsigned char)*b);
+}
+
+static void trim(char *text)
+{
+    size_t n = strlen(text), start = 0;
+
+    while (n > 0 && isspace((unsigned char)text[n - 1]))
+        text[--n] = '\0';
+    while (isspace((unsigned char)text[start]))
+        start++;
+    memmove(text, text + start, n - start + 1);
+}
+
+/* Splits value at commas outside quotes into fields, unquoting ("" is one "). */
+static int split_fields(const char *value, char fields[MAX_FIELDS][MAX_TEXT], int line)
+{
+    int count = 0, quoted = 0;
+    size_t n = 0;
+
+    memset(fields, 0, sizeof(char) * MAX_FIELDS * MAX_TEXT);
+    for (;; value++) {
+        if (*value == '"') {
+            if (quoted && value[1] == '"') {
+                value++;
+            } else {
+                quoted = !quoted;
+                continue;
+            }
+        } else if ((*value == ',' && !quoted) || *value == '\0') {
+            if (count == MAX_FIELDS) {
+                problem(line, "more than %d fields", MAX_FIELDS);
+                return count;
+            }
+            fields[count][n] = '\0';
+            trim(fields[count]);
+            count++;
+            n = 0;
+            if (*value == '\0')
+                break;
+            continue;
+        }
+        if (n + 1 < MAX_TEXT)
+            fields[count < MAX_FIELDS ? count : MAX_FIELDS - 1][n++] = *value;
+    }
+    if (quoted)
+        problem(line, "a quote is not closed");
+    return count;
+}
+
+static const entry *find(const char *section, const char *key)
+{
+    int i;
+
+    for (i = 0; i < entry_count; i++)
+        if (same(entries[i].section, section) && same(entries[i].key, key))
+            return &entries[i];
+    return NULL;
+}
+
+static int has_section(const char *section)
+{
+    int i;
+
+    for (i = 0; i < entry_count; i++)
+        if (same(entries[i].section, section))
+            return 1;
+    return 0;
+}
+
+/* Replaces %name% by its [Strings] value; %NN% (a directory id) stays. Unknown names are problems. */
+static void expand(char *text, int line)
+{
+    char out[MAX_TEXT] = "";
+    const char *p = text;
+
+    while (*p != '\0') {
+        const char *end = *p == '%' ? strchr(p + 1, '%') : NULL;
+        char name[MAX_TEXT];
+        const entry *string;
+
+        if (strlen(out) + 1 >= sizeof(out)) {
+            problem(line, "a value longer than %d characters", MAX_TEXT - 1);
+            break;
+        }
+        if (end == NULL) {
+            strncat(out, p, 1);
+            p++;
+            continue;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
+        string = find("Strings", name);
+        if (string != NULL) {
+            strncat(out, string->fields[0], sizeof(out) - strlen(out) - 1);
+        } else if (name[0] != '\0' && strspn(name, "0123456789") == strlen(name)) {
+            size_t room = sizeof(out) - strlen(out) - 1, n = (size_t)(end - p + 1);
+
+            strncat(out, p, n < room ? n : room); /* a directory id such as %13% stays */
+        } else {
+            problem(line, "%%%s%% is not defined in [Strings]", name);
+        }
+        p = end + 1;
+    }
+    memcpy(text, out, strlen(out) + 1); /* out is no longer than MAX_TEXT - 1 */
+}
+
+static int read_inf(FILE *file)
+{
+    char raw[MAX_TEXT * 2], section[MAX_TEXT] = "";
+    int line = 0, i, f;
+
+    while (fgets(raw, sizeof(raw), file) != NULL) {
+        char *p, *equals = NULL;
+        int quoted = 0;
+        entry *e;
+
+        line++;
+        for (p = raw; *p != '\0'; p++) {
+            if (*p == '"')
+                quoted = !quoted;
+            else if (*p == ';' && !quoted) {
+                *p = '\0';
+                break;
+            } else if (*p == '=' && !quoted && equals == NULL) {
+                equals = p;
+            }
+        }
+        trim(raw);
+        if (raw[0] == '\0')
+            continue;
+        if (raw[0] == '[') {
+            p = strchr(raw, ']');
+            if (p == NULL || p[1] != '\0') {
+                problem(line, "a section name must be [name] alone on its line");
+                continue;
+            }
+            *p = '\0';
+            snprintf(section, sizeof(section), "%.500s", raw + 1);
+            if (has_section(section))
+                problem(line, "section [%s] appears twice", section);
+            continue;
+        }
+        if (section[0] == '\0') {
+            problem(line, "a line before any section");
+            continue;
+        }
+        if (entry_count == MAX_LINES) {
+            problem(line, "too many lines");
+            return -1;
+        }
+        e = &entries[entry_count++];
+        memset(e, 0, sizeof(*e));
+        e->line = line;
+        snprintf(e->section, sizeof(e->section), "%s", section);
+        if (equals != NULL) {
+            *equals = '\0';
+            snprintf(e->key, sizeof(e->key), "%.500s", raw);
+            trim(e->key);
+            e->field_count = split_fields(equals + 1, e->fields, line);
+        } else {
+            e->field_count = split_fields(raw, e->fields, line);
+        }
+    }
+    /* Strings first, so that every other value can use them. */
+    for (i = 0; i < entry_count; i++) {
+        if (same(entries[i].section, "Strings"))
+            continue;
+        expand(entries[i].key, entries[i].line);
+        for (f = 0; f < entries[i].field_count; f++)
+            expand(entries[i].fields[f], entries[i].line);
+    }
+    return 0;
+}
+
+/* A value of [Version]: present and, when want is not NULL, equal to it (case aside). */
+static const entry *version(const char *key, const char *want)
+{
+    const entry *e = find("Version", key);
+
+    if (e == NULL)
+        problem(0, "[Version] has no %s", key);
+    else if (want != NULL && !same(e->fields[0], want))
+        problem(e->line, "%s must be %s, not %s", key, want, e->fields[0]);
+    return e;
+}
+
+static void check_version(void)
+{
+    const entry *e;
+    unsigned month, day, year, a, b, c, d;
+    char guid[64];
+
+    version("Signature", "$Windows NT$");
+    version("Class", NULL);
+    snprintf(guid, sizeof(guid), "%s", LBK_SETUP_CLASS_GUID_TEXT);
+    version("ClassGuid", guid);
+    version("Provider", NULL);
+    version("CatalogFile", NULL);
+    version("PnpLockdown", "1");
+    e = version("DriverVer", NULL);
+    if (e != NULL && (e->field_count != 2 || sscanf(e->fields[0], "%2u/%2u/%4u", &month, &day, &year) != 3 ||
+                      month < 1 || month > 12 || day < 1 || day > 31 ||
+                      sscanf(e->fields[1], "%u.%u.%u.%u", &a, &b, &c, &d) != 4))
+        problem(e->line, "DriverVer must be mm/dd/yyyy,w.x.y.z");
+}
+
+/* Every name listed by a directive (CopyFiles = a, b) must be a section. */
+static void check_sections_named(const entry *e)
+{
+    int f;
+
+    for (f = 0; f < e->field_count; f++)
+        if (e->fields[f][0] != '@' && !has_section(e->fields[f]))
+            problem(e->line, "%s names [%s], which does not exist", e->key, e->fields[f]);
+}
+
+static void check_files(const char *copy_section)
+{
+    int i;
+
+    for (i = 0; i < entry_count; i++) {
+        const entry *file = &entries[i], *source;
+
+        if (!same(file->section, copy_section))
+            continue;
+        source = find("SourceDisksFiles", file->fields[0]);
+        if (source == NULL) {
+            problem(file->line, "%s is not in [SourceDisksFiles]", file->fields[0]);
+            continue;
+        }
+        if (find("SourceDisksNames", source->fields[0]) == NULL)
+            problem(source->line, "disk %s is not in [SourceDisksNames]", source->fields[0]);
+    }
+}
+
+/* A UTF-16 copy of ASCII text, as the registry would hand it to the driver. */
+static size_t to_utf16(const char *text, uint16_t *out, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && text[n] != '\0') {
+        out[n] = (uint16_t)(unsigned char)text[n];
+        n++;
+    }
+    return n;
+}
+
+static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Which Parameters value name is (any letter case), or -1. */
+static int parameter_id(const char *name)
+{
+    static const struct { const wchar_t *name; enum lbk_param id; } names[] = {
+        { LBK_PARAM_TRACE_LEVEL, LBK_PARAM_ID_TRACE_LEVEL },     { LBK_PARAM_DEVICE_NAME, LBK_PARAM_ID_DEVICE_NAME },
+        { LBK_PARAM_BUFFER_SIZE, LBK_PARAM_ID_BUFFER_SIZE },     { LBK_PARAM_IO_METHOD, LBK_PARAM_ID_IO_METHOD },
+        { LBK_PARAM_DEVICE_COUNT, LBK_PARAM_ID_DEVICE_COUNT },   { LBK_PARAM_MESSAGE_MODE, LBK_PARAM_ID_MESSAGE_MODE },
+        { LBK_PARAM_PAIRS, LBK_PARAM_ID_PAIRS },                 { LBK_PARAM_WHEN_PEER_CLOSED, LBK_PARAM_ID_WHEN_PEER_CLOSED },
+        { LBK_PARAM_SECURITY, LBK_PARAM_ID_SECURITY },
+    };
+    size_t i, k;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        for (k = 0; name[k] != '\0' && lower_ascii((unsigned char)name[k]) == lower_ascii((int)names[i].name[k]); k++)
+            ;
+        if (name[k] == '\0' && names[i].name[k] == L'\0')
+            return (int)names[i].id;
+    }
+    return -1;
+}
+
+/*
+ * The service's Parameters, each through lbk_config_apply as the driver reads it, then the whole
+ * through lbk_config_check_whole. Flags: 0 is REG_SZ, 0x00010001 REG_DWORD (all this INF needs).
+ */
+static void check_parameters(const char *addreg_section)
+{
+    static const char service_path[] = "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\LBK";
+    uint16_t path[sizeof(service_path)], text[MAX_TEXT];
+    struct lbk_config config;
+    enum lbk_config_error error;
+    int i, line = 0;
+
+    lbk_config_init(&config, path, to_utf16(service_path, path, sizeof(path)));
+    for (i = 0; i < entry_count; i++) {
+        const entry *e = &entries[i];
+        unsigned long flags;
+        uint32_t dword;
+        int id;
+
+        if (!same(e->section, addreg_section))
+            continue;
+        line = e->line;
+        if (e->field_count != 5 || !same(e->fields[0], "HKR") || !same(e->fields[1], "Parameters")) {
+            problem(e->line, "a service value must be HKR,Parameters,name,flags,value");
+            continue;
+        }
+        id = parameter_id(e->fields[2]);
+        if (id < 0) {
+            problem(e->line, "Parameters\\%s is no value the driver reads", e->fields[2]);
+            continue;
+        }
+        flags = strtoul(e->fields[3], NULL, 0);
+        if (flags == 0x00010001ul) {
+            dword = (uint32_t)strtoul(e->fields[4], NULL, 0);
+            error = lbk_config_apply(&config, (enum lbk_param)id, LBK_REG_DWORD, &dword, sizeof(dword));
+        } else if (flags == 0) {
+            size_t chars = to_utf16(e->fields[4], text, MAX_TEXT - 1);
+
+            text[chars] = 0;
+            error = lbk_config_apply(&config, (enum lbk_param)id, LBK_REG_SZ, text, (chars + 1) * sizeof(text[0]));
+        } else {
+            problem(e->line, "flags %s: only 0 (REG_SZ) and 0x00010001 (REG_DWORD) are used here", e->fields[3]);
+            continue;
+        }
+        if (error != LBK_CONFIG_OK)
+            problem(e->line, "Parameters\\%s = %s: %s", e->fields[2], e->fields[4], lbk_config_strerror(error));
+    }
+    error = lbk_config_check_whole(&config);
+    if (error != LBK_CONFIG_OK)
+        problem(line, "the Parameters together: %s", lbk_config_strerror(error));
+}
+
+static void check_security(const entry *e)
+{
+    uint16_t text[MAX_TEXT];
+    uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+    size_t bytes = 0, offset = 0;
+    enum lbk_sddl_error error;
+
+    error = lbk_sddl_to_descriptor(text, to_utf16(e->fields[4], text, MAX_TEXT), descriptor, &bytes, &offset);
+    if (error != LBK_SDDL_OK)
+        problem(e->line, "Security \"%s\": %s at character %zu", e->fields[4], lbk_sddl_strerror(error), offset + 1);
+}
+
+static void check_service(const char *install)
+{
+    char name[MAX_TEXT];
+    const entry *add, *e;
+    unsigned long flags;
+
+    snprintf(name, sizeof(name), "%.400s.Services", install);
+    add = find(name, "AddService");
+    if (add == NULL) {
+        problem(0, "[%s] has no AddService", name);
+        return;
+    }
+    flags = strtoul(add->fields[1], NULL, 0);
+    if (add->field_count < 3 || !(flags & 0x2))
+        problem(add->line, "AddService must name the service, flag it 0x00000002 (the device's function driver) and name its section");
+    if (add->field_count < 3 || !has_section(add->fields[2])) {
+        problem(add->line, "AddService's section does not exist");
+        return;
+    }
+    snprintf(name, sizeof(name), "%s", add->fields[2]);
+    e = find(name, "ServiceType");
+    if (e == NULL || strtoul(e->fields[0], NULL, 0) != 1)
+        problem(e != NULL ? e->line : add->line, "ServiceType must be 1 (a kernel driver)");
+    e = find(name, "StartType");
+    if (e == NULL || strtoul(e->fields[0], NULL, 0) != 3)
+        problem(e != NULL ? e->line : add->line, "StartType must be 3 (on demand: Plug and Play starts it)");
+    e = find(name, "ErrorControl");
+    if (e == NULL || strtoul(e->fields[0], NULL, 0) > 3)
+        problem(e != NULL ? e->line : add->line, "ErrorControl must be 0 to 3");
+    e = find(name, "ServiceBinary");
+    if (e == NULL || !same(e->fields[0], "%13%\\lbk.sys"))
+        problem(e != NULL ? e->line : add->line, "ServiceBinary must be %%13%%\\lbk.sys (the driver store)");
+    e = find(name, "AddReg");
+    if (e == NULL) {
+        problem(add->line, "the service section has no AddReg for its Parameters");
+        return;
+    }
+    check_sections_named(e);
+    check_parameters(e->fields[0]);
+}
+
+static void check_install(const char *models)
+{
+    char install[MAX_TEXT] = "", name[MAX_TEXT];
+    const entry *e;
+    int i, hardware_ids = 0;
+
+    for (i = 0; i < entry_count; i++) {
+        if (!same(entries[i].section, models))
+            continue;
+        if (entries[i].field_count == 2 && same(entries[i].fields[1], "Root\\LBK")) {
+            snprintf(install, sizeof(install), "%s", entries[i].fields[0]);
+            hardware_ids++;
+        }
+    }
+    if (hardware_ids != 1) {
+        problem(0, "[%s] must list the hardware id Root\\LBK once", models);
+        return;
+    }
+    snprintf(name, sizeof(name), "%.400s.NT", install);
+    e = find(name, "CopyFiles");
+    if (e == NULL) {
+        problem(0, "[%s] has no CopyFiles", name);
+    } else {
+        check_sections_named(e);
+        check_files(e->fields[0]);
+    }
+    e = find("DestinationDirs", "DefaultDestDir");
+    if (e == NULL || strcmp(e->fields[0], "13") != 0)
+        problem(e != NULL ? e->line : 0, "DefaultDestDir must be 13 (run from the driver store)");
+    snprintf(name, sizeof(name), "%.400s.NT.HW", install);
+    e = find(name, "AddReg");
+    if (e == NULL) {
+        problem(0, "[%s] has no AddReg with the device's Security", name);
+    } else {
+        int found = 0;
+
+        check_sections_named(e);
+        for (i = 0; i < entry_count; i++) {
+            if (same(entries[i].section, e->fields[0]) && entries[i].field_count == 5 &&
+                same(entries[i].fields[2], "Security")) {
+                check_security(&entries[i]);
+                found = 1;
+            }
+        }
+        if (!found)
+            problem(e->line, "[%s] sets no HKR,,Security", e->fields[0]);
+    }
+    snprintf(name, sizeof(name), "%.400s.NT", install);
+    check_service(name);
+}
+
+int main(int argc, char **argv)
+{
+    const entry *manufacturer;
+    FILE *file;
+    int f;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: inf_check FILE.inf\n");
+        return 2;
+    }
+    file_name = argv[1];
+    file = fopen(file_name, "r");
+    if (file == NULL) {
+        perror(file_name);
+        return 2;
+    }
+    read_inf(file);
+    fclose(file);
+    check_version();
+    manufacturer = NULL;
+    for (f = 0; f < entry_count; f++)
+        if (same(entries[f].section, "Manufacturer"))
+            manufacturer = &entries[f];
+    if (manufacturer == NULL) {
+        problem(0, "no [Manufacturer] entry");
+    } else {
+        char models[MAX_TEXT];
+        int amd64 = 0;
+
+        for (f = 1; f < manufacturer->field_count; f++)
+            amd64 |= same(manufacturer->fields[f], "NTamd64");
+        if (!amd64)
+            problem(manufacturer->line, "[Manufacturer] must decorate its models NTamd64 (x64)");
+        snprintf(models, sizeof(models), "%.400s.NTamd64", manufacturer->fields[0]);
+        if (!has_section(models))
+            problem(manufacturer->line, "[%s] does not exist", models);
+        else
+            check_install(models);
+    }
+    for (f = 0; f < entry_count; f++)
+        if (same(entries[f].key, "AddReg") || same(entries[f].key, "CopyFiles"))
+            check_sections_named(&entries[f]);
+    if (problems == 0)
+        printf("inf_check: %s: no problems\n", file_name);
+    return problems != 0;
+}
