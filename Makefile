@@ -110,7 +110,7 @@ package: setup
 
 # ---- User-mode library, tool and tests (mingw-w64 gcc; Unicode) -----------------------------
 WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00
-LIB_SRC    := windows/lib/device.c windows/lib/service.c
+LIB_SRC    := windows/lib/device.c windows/lib/service.c windows/lib/pnp.c
 LIB_HDR    := windows/lib/lbk_client.h include/lbk_ioctl.h
 LIB        := $(BUILD)/windows/liblbk.a
 TOOL       := $(BUILD)/windows/lbkctl.exe
@@ -125,7 +125,7 @@ $(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
 	x86_64-w64-mingw32-ar rcs $@ $^
 
 $(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32 -lsetupapi -lnewdev
 
 INTEGRATION := $(BUILD)/windows/integration.exe
 all: $(INTEGRATION)

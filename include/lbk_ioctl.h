@@ -46,8 +46,10 @@ typedef uint64_t lbk_u64;
  * that is waiting when a write arrives takes its bytes straight from the write's buffer.
  */
 
-/* The device setup class of the INF install (windows/inf/lbk.inf), as text. */
+/* The INF install (windows/inf/lbk.inf): its device setup class, as text, and the hardware id
+   of the root-enumerated device it installs on. */
 #define LBK_SETUP_CLASS_GUID_TEXT "{a6dca497-3d01-4241-b405-1568ba72dbc1}"
+#define LBK_HARDWARE_ID L"Root\\LBK"
 
 /* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\LBK, \\.\LBK. */
 #define LBK_KERNEL_DEVICE_PREFIX L"\\Device\\"

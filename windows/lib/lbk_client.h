@@ -160,6 +160,16 @@ DWORD lbk_service_uninstall(const wchar_t *name);
 /* The SERVICE_* state (SERVICE_STOPPED, SERVICE_RUNNING, ...); ERROR_SERVICE_DOES_NOT_EXIST. */
 DWORD lbk_service_query(const wchar_t *name, DWORD *state);
 
+/*
+ * The INF install (pnp.c), as devcon and pnputil do it: makes a root-enumerated device with
+ * hardware id LBK_HARDWARE_ID and installs inf_path's driver on it; on failure no device is
+ * left. *reboot_needed says whether Windows wants a restart to finish.
+ */
+DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed);
+
+/* Removes every device with hardware id LBK_HARDWARE_ID; *removed counts them. */
+DWORD lbk_pnp_remove(DWORD *removed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,9 @@ static void usage(FILE *out)
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
         L"  status    [--name N]          print the service state\n"
+        L"  pnp-install INF               install the INF's root-enumerated device (Root\\LBK) and its\n"
+        L"                                driver, as devcon does (docs/install.md)\n"
+        L"  pnp-remove                    remove every Root\\LBK device\n"
         L"\n"
         L"Devices (\\\\.\\D):\n"
         L"  list                          every loopback device present, with its state\n"
@@ -465,6 +468,34 @@ static int cmd_device(const wchar_t *command, const options *opts)
     return result;
 }
 
+static int cmd_pnp_install(const options *opts)
+{
+    BOOL reboot = FALSE;
+    DWORD error;
+
+    if (opts->first_text + 1 != opts->argc)
+        return bad_usage(L"pnp-install needs one INF path", L"");
+    error = lbk_pnp_install(opts->argv[opts->first_text], &reboot);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot install from", opts->argv[opts->first_text], error);
+    wprintf(L"installed %ls from %ls%ls\n", LBK_HARDWARE_ID, opts->argv[opts->first_text],
+            reboot ? L"; Windows asks for a restart to finish" : L"");
+    return EXIT_OK;
+}
+
+static int cmd_pnp_remove(const options *opts)
+{
+    DWORD removed = 0, error;
+
+    if (opts->first_text < opts->argc)
+        return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
+    error = lbk_pnp_remove(&removed);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot remove", LBK_HARDWARE_ID, error);
+    wprintf(L"removed %lu %ls device%ls\n", removed, LBK_HARDWARE_ID, removed == 1 ? L"" : L"s");
+    return EXIT_OK;
+}
+
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
@@ -487,6 +518,10 @@ int wmain(int argc, wchar_t **argv)
             return bad_usage(L"unexpected argument ", argv[opts.first_text]);
         return cmd_list();
     }
+    if (wcscmp(command, L"pnp-install") == 0)
+        return cmd_pnp_install(&opts);
+    if (wcscmp(command, L"pnp-remove") == 0)
+        return cmd_pnp_remove(&opts);
     if (wcscmp(command, L"install") == 0) {
         if (opts.first_text < argc)
             return bad_usage(L"unexpected argument ", argv[opts.first_text]);

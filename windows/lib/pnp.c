@@ -1,0 +1,79 @@
+/*
+ * pnp.c - installing and removing the root-enumerated device of the INF install, the way
+ * devcon and pnputil do: SetupAPI makes the device node, newdev installs the INF's driver on it.
+ */
+#include <windows.h>
+#include <setupapi.h>
+#include <newdev.h>
+
+#include "lbk_client.h"
+
+/* Multi-string "Root\LBK\0\0", as SPDRP_HARDWAREID wants it. */
+static const wchar_t lbk_hardware_ids[] = LBK_HARDWARE_ID L"\0";
+
+DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
+{
+    wchar_t full_path[MAX_PATH], class_name[MAX_CLASS_NAME];
+    SP_DEVINFO_DATA device;
+    HDEVINFO set;
+    GUID class_guid;
+    DWORD error = ERROR_SUCCESS;
+    BOOL reboot = FALSE;
+
+    *reboot_needed = FALSE;
+    ZeroMemory(&device, sizeof(device));
+    device.cbSize = sizeof(device);
+    if (GetFullPathNameW(inf_path, MAX_PATH, full_path, NULL) == 0)
+        return GetLastError();
+    if (!SetupDiGetINFClassW(full_path, &class_guid, class_name, MAX_CLASS_NAME, NULL))
+        return GetLastError();
+    set = SetupDiCreateDeviceInfoList(&class_guid, NULL);
+    if (set == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    /* A new device node under Root, with the INF's hardware id, that Plug and Play then knows. */
+    if (!SetupDiCreateDeviceInfoW(set, class_name, &class_guid, NULL, NULL, DICD_GENERATE_ID, &device) ||
+        !SetupDiSetDeviceRegistryPropertyW(set, &device, SPDRP_HARDWAREID, (const BYTE *)lbk_hardware_ids,
+                                           sizeof(lbk_hardware_ids)) ||
+        !SetupDiCallClassInstaller(DIF_REGISTERDEVICE, set, &device)) {
+        error = GetLastError();
+        SetupDiDestroyDeviceInfoList(set);
+        return error;
+    }
+    /* Installs the INF's driver on every device with that id, ours among them. */
+    if (!UpdateDriverForPlugAndPlayDevicesW(NULL, LBK_HARDWARE_ID, full_path, INSTALLFLAG_FORCE, &reboot)) {
+        error = GetLastError();
+        SetupDiCallClassInstaller(DIF_REMOVE, set, &device); /* no half-installed device left */
+    }
+    SetupDiDestroyDeviceInfoList(set);
+    *reboot_needed = reboot;
+    return error;
+}
+
+DWORD lbk_pnp_remove(DWORD *removed)
+{
+    SP_DEVINFO_DATA device;
+    HDEVINFO set;
+    DWORD i, error = ERROR_SUCCESS;
+
+    *removed = 0;
+    ZeroMemory(&device, sizeof(device));
+    device.cbSize = sizeof(device);
+    set = SetupDiGetClassDevsW(NULL, NULL, NULL, DIGCF_ALLCLASSES);
+    if (set == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    for (i = 0; SetupDiEnumDeviceInfo(set, i, &device); i++) {
+        wchar_t ids[256] = { 0 };
+
+        if (!SetupDiGetDeviceRegistryPropertyW(set, &device, SPDRP_HARDWAREID, NULL, (BYTE *)ids,
+                                               sizeof(ids) - sizeof(ids[0]), NULL) ||
+            _wcsicmp(ids, LBK_HARDWARE_ID) != 0)
+            continue;
+        if (!SetupDiCallClassInstaller(DIF_REMOVE, set, &device)) {
+            error = GetLastError();
+            break;
+        }
+        (*removed)++;
+    }
+    SetupDiDestroyDeviceInfoList(set);
+    return error;
+}
