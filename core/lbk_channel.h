@@ -81,7 +81,8 @@ static inline size_t lbk_channel_write(lbk_channel_t *channel, const void *src, 
 }
 
 /*
- * Moves queued bytes to dst; not while a take is open. Byte stream: min(len, queued). Message mode: at most the rest of the
+ * Moves queued bytes to dst; not while a take or a write is open (the byte stream's path is the
+ * ring's own, with nothing to check: see lbk_ring.h). Byte stream: min(len, queued). Message mode: at most the rest of the
  * next message; *message_left (may be NULL) is set when part of that message stays queued.
  */
 size_t lbk__channel_read_message(lbk_channel_t *channel, void *dst, size_t len, int *message_left);
@@ -93,7 +94,7 @@ static inline size_t lbk_channel_read(lbk_channel_t *channel, void *dst, size_t 
         return lbk__channel_read_message(channel, dst, len, message_left);
     if (message_left != NULL)
         *message_left = 0;
-    n = lbk_ring_read(&channel->ring, dst, lbk__min_size(len, lbk_channel_queued(channel)));
+    n = lbk_ring_read(&channel->ring, dst, len); /* all the ring holds is queued: nothing is taken or open */
     channel->bytes_out += n;
     return n;
 }

@@ -103,8 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 lengths[message_count++] = n;
             in += n;
             break;
-        case 1: /* read */
-            if (taken_count != taken_copied)
+        case 1: /* read: not while a take or a write is open */
+            if (busy)
                 break;
             expected = model_read(messages, length, &exp_left);
             n = lbk_channel_read(&ch, out, length, &left);
