@@ -232,13 +232,22 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
     return STATUS_SUCCESS;
 }
 
-VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp)
+/* Links the IRP into queue, at its tail or (given back by the pump) at its head. Lock held. */
+static VOID LbkLinkLocked(PLBK_QUEUE queue, PIRP irp, BOOLEAN atHead)
 {
-    InsertTailList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
+    if (atHead)
+        InsertHeadList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
+    else
+        InsertTailList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
     queue->Count++;
     if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
         queue->Nonblocking++;
     irp->Tail.Overlay.DriverContext[2] = queue;
+}
+
+VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp)
+{
+    LbkLinkLocked(queue, irp, FALSE);
 }
 
 /* Takes the IRP off its queue if a queue still holds it. Lock held. */
@@ -267,9 +276,10 @@ static BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh)
 }
 
 /*
- * Gives a queued IRP its cancel routine and deadline and marks it pending. Lock held.
- * Returns FALSE, with the IRP unlinked and not marked pending, when it was cancelled before its
- * cancel routine could be set: the caller completes it.
+ * Gives a queued IRP its cancel routine and deadline and marks it pending; the pump also arms
+ * again an IRP it gives back to its queue. Lock held. Returns FALSE, with the IRP unlinked (and
+ * not marked pending, unless it was before), when it was cancelled before its cancel routine
+ * could be set: the caller completes it.
  */
 BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline)
 {
@@ -522,18 +532,11 @@ static VOID LbkEndForClosedPeerLocked(PLBK_DEVICE_EXTENSION writer, PIRP write, 
 /* Gives a claimed IRP back its place at the head of its queue, armed again. Lock held. */
 static VOID LbkRequeueLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp)
 {
-    InsertHeadList(&queue->Irps, &irp->Tail.Overlay.ListEntry);
-    queue->Count++;
-    if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
-        queue->Nonblocking++;
-    irp->Tail.Overlay.DriverContext[2] = queue;
+    LbkLinkLocked(queue, irp, TRUE);
     if (irp == pump->Fresh)
         return; /* armed when it has to wait */
-    IoSetCancelRoutine(irp, LbkCancel);
-    if (irp->Cancel && IoSetCancelRoutine(irp, NULL) != NULL) {
-        LbkUnlinkLocked(irp);
+    if (!LbkArmLocked(irp, LBK_IRP_DEADLINE(irp)))
         LbkFinishLocked(irp, LbkEarlyStatusLocked(LbkIrpDevice(irp), irp, STATUS_CANCELLED), pump->Done);
-    }
 }
 
 /*
@@ -585,9 +588,7 @@ static BOOLEAN LbkRefillLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write,
         LbkEndForClosedPeerLocked(writer, write, pump->Done);
         return FALSE;
     }
-    IoSetCancelRoutine(write, LbkCancel);
-    if (write->Cancel && IoSetCancelRoutine(write, NULL) != NULL) {
-        LbkUnlinkLocked(write);
+    if (!LbkArmLocked(write, LBK_IRP_DEADLINE(write))) { /* cancelled meanwhile */
         LbkFinishLocked(write, LbkEarlyStatusLocked(writer, write, STATUS_CANCELLED), pump->Done);
         return FALSE;
     }
