@@ -74,8 +74,8 @@ NTSTATUS LbkDispatchCleanup(PDEVICE_OBJECT deviceObject, PIRP irp)
 /*
  * On Windows every IRP of the file object is done by now. Wine sends no CLEANUP and may send
  * CLOSE while IRPs of the handle are still queued, or claimed by another thread pumping the unit,
- * so CLOSE flushes again, and waits for that thread, before it frees the handle's context, which
- * those IRPs would otherwise point at.
+ * so CLOSE flushes again, and waits for those in flight, before it frees the handle's context,
+ * which those IRPs would otherwise point at.
  */
 _Use_decl_annotations_
 NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
@@ -90,7 +90,7 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
     if (context != NULL) {
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-        LbkWaitForPumpLocked(ext, &lockHandle, fileObject, STATUS_CANCELLED, &done);
+        LbkWaitForRequestsLocked(ext, &lockHandle, fileObject, STATUS_CANCELLED, &done);
         RemoveEntryList(&context->Link);
         /* The last handle of one end changes what the other end's writes and waits see. */
         if (--ext->OpenHandles == 0) {

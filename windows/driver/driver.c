@@ -299,8 +299,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
     if (ext->Unit != NULL) {
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-        LbkFlushLocked(ext, NULL, STATUS_DEVICE_REMOVED, &done);
-        LbkWaitForPumpLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
+        LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
     }

@@ -165,6 +165,9 @@ typedef struct _LBK_FILE_CONTEXT {
     /* Set by CLEANUP: its last handle is gone, so nothing may be queued for it any more (on a
        many-CPU kernel a request of it may still be in dispatch while CLEANUP flushes). */
     BOOLEAN CleanedUp;
+    /* Its requests that the pump has had and that have not completed (interlocked): only under
+       Wine can CLOSE come while some are, and it waits for them before it frees this context. */
+    volatile LONG InFlight;
     ULONG64 BytesIn;
     ULONG64 BytesOut;
     lbk_handle_options Options;
@@ -174,7 +177,7 @@ typedef struct _LBK_FILE_CONTEXT {
  * What a queued IRP keeps in itself while the driver owns it:
  * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
  *                   or, with neither I/O, the bounce buffer to give back at completion)
- * DriverContext[1]  LBK_IRP_* flags in the low 2 bits; above them, for a neither-I/O write, which
+ * DriverContext[1]  LBK_IRP_* flags in the low 3 bits; above them, for a neither-I/O write, which
  *                   window of its buffer the bounce holds (window k starts at byte k x window)
  * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
  * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
@@ -183,15 +186,16 @@ typedef struct _LBK_FILE_CONTEXT {
  */
 #define LBK_IRP_NONBLOCKING 0x1u /* its handle is non-blocking: the pump ends it rather than leave it waiting */
 #define LBK_IRP_REFILLING 0x2u   /* a neither write whose bounce the pump refills, lock dropped */
+#define LBK_IRP_COUNTED 0x4u     /* counted in its handle's InFlight until it completes */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
-#define LBK_IRP_FLAGS(irp) ((ULONG)((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] & 3u))
-#define LBK_IRP_WINDOW(irp) ((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] >> 2)
+#define LBK_IRP_FLAGS(irp) ((ULONG)((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] & 7u))
+#define LBK_IRP_WINDOW(irp) ((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] >> 3)
 #define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
 #define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
 
 static inline VOID LbkSetIrpContext1(PIRP irp, ULONG_PTR window, ULONG flags)
 {
-    irp->Tail.Overlay.DriverContext[1] = (PVOID)((window << 2) | flags);
+    irp->Tail.Overlay.DriverContext[1] = (PVOID)((window << 3) | flags);
 }
 
 /*
@@ -255,8 +259,8 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 SIZE_T LbkPieceLocked(PLBK_PUMP pump, SIZE_T want);
 VOID LbkServeControlLocked(PLBK_PUMP pump, PIRP irp); /* dispatch.c: a claimed PEEK or WRITE_ATOMIC */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
-VOID LbkWaitForPumpLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
-                          NTSTATUS status, PLIST_ENTRY done);
+VOID LbkWaitForRequestsLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
+                              NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
 BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);
 ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result);

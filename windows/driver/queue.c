@@ -899,6 +899,11 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
  */
 NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeoutMs, BOOLEAN *pending)
 {
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+
+    /* From here another thread may hold it with the lock dropped: CLOSE must wait for it. */
+    InterlockedIncrement(&context->InFlight);
+    LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) | LBK_IRP_COUNTED);
     LbkInsertLocked(queue, irp);
     pump->Fresh = irp;
     pump->FreshTimeoutMs = timeoutMs;
@@ -906,6 +911,8 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
     if (!pump->FreshPending && LBK_IRP_QUEUE(irp) == NULL) {
         pump->Fresh = NULL;
         RemoveEntryList(&irp->Tail.Overlay.ListEntry); /* the pump finished it: it is on Done */
+        LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) & ~LBK_IRP_COUNTED);
+        InterlockedDecrement(&context->InFlight); /* no other thread had it with the lock dropped */
         return irp->IoStatus.Status;
     }
     /* Still queued: it waits, or another thread is pumping and serves it. */
@@ -965,23 +972,30 @@ VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS
 }
 
 /*
- * Waits, dropping the lock, until no other thread is pumping ext's unit, and flushes again what
- * fileObject (NULL: all of ext's) has queued each time, as the pumping thread may give back a
- * request it had claimed. Only under Wine can this wait: its CLOSE and its unload do not wait for
- * the requests in flight, which that thread may hold claimed, pointing at the handle's context
- * or the device. PASSIVE_LEVEL; the lock is held on entry and on return.
+ * Flushes what fileObject (NULL: all of ext's) has queued with status, and waits, dropping the
+ * lock and completing done meanwhile, until none of that handle's requests is in flight (for
+ * NULL: until no thread is pumping the unit), flushing again each time, as the pumping thread
+ * may give back a request it had claimed. Only under Wine can this wait: its CLOSE and its
+ * unload do not wait for requests in flight, which the pumping thread may hold claimed, pointing
+ * at the handle's context or the device. On Windows a CLOSE has no request left, so it never
+ * waits here, however busy the unit is. PASSIVE_LEVEL; the lock is held on entry and on return.
  */
-VOID LbkWaitForPumpLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
-                          NTSTATUS status, PLIST_ENTRY done)
+VOID LbkWaitForRequestsLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
+                              NTSTATUS status, PLIST_ENTRY done)
 {
-    while (ext->Unit->Pumping) {
+    PLBK_FILE_CONTEXT context = fileObject != NULL ? fileObject->FsContext : NULL;
+
+    for (;;) {
         LARGE_INTEGER interval;
 
+        LbkFlushLocked(ext, fileObject, status, done);
+        if (context != NULL ? context->InFlight == 0 && IsListEmpty(done) : !ext->Unit->Pumping)
+            return;
         KeReleaseInStackQueuedSpinLock(lockHandle);
+        LbkCompleteList(done);
         interval.QuadPart = -10000; /* 1 ms */
         KeDelayExecutionThread(KernelMode, FALSE, &interval);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, lockHandle);
-        LbkFlushLocked(ext, fileObject, status, done);
     }
 }
 
@@ -1120,6 +1134,8 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
     irp->IoStatus.Status = status;
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_COUNTED) /* the last touch of its handle's context */
+        InterlockedDecrement(&LbkFileContext(irp)->InFlight);
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     return status;
 }
