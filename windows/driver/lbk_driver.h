@@ -165,8 +165,8 @@ typedef struct _LBK_FILE_CONTEXT {
     /* Set by CLEANUP: its last handle is gone, so nothing may be queued for it any more (on a
        many-CPU kernel a request of it may still be in dispatch while CLEANUP flushes). */
     BOOLEAN CleanedUp;
-    /* Its requests that the pump has had and that have not completed (interlocked): only under
-       Wine can CLOSE come while some are, and it waits for them before it frees this context. */
+    /* Its requests that went pending and have not completed (interlocked): only under Wine can
+       CLOSE come while some are, and it waits for them before it frees this context. */
     volatile LONG InFlight;
     ULONG64 BytesIn;
     ULONG64 BytesOut;

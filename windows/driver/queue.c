@@ -401,6 +401,10 @@ static VOID LbkSettleFreshLocked(PLBK_PUMP pump)
         return;
     pump->Fresh = NULL;
     pump->FreshPending = TRUE;
+    /* From here another thread may have it, with the lock dropped: CLOSE must wait for it. A
+       request done within its dispatch, the common case, is never counted. */
+    InterlockedIncrement(&LbkFileContext(fresh)->InFlight);
+    LbkSetIrpContext1(fresh, LBK_IRP_WINDOW(fresh), LBK_IRP_FLAGS(fresh) | LBK_IRP_COUNTED);
     if (LBK_IRP_QUEUE(fresh) != NULL) {
         pump->FreshDeadline = LbkDeadline(pump->FreshTimeoutMs);
         if (LbkArmLocked(fresh, pump->FreshDeadline))
@@ -899,11 +903,6 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
  */
 NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeoutMs, BOOLEAN *pending)
 {
-    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
-
-    /* From here another thread may hold it with the lock dropped: CLOSE must wait for it. */
-    InterlockedIncrement(&context->InFlight);
-    LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) | LBK_IRP_COUNTED);
     LbkInsertLocked(queue, irp);
     pump->Fresh = irp;
     pump->FreshTimeoutMs = timeoutMs;
@@ -911,8 +910,6 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
     if (!pump->FreshPending && LBK_IRP_QUEUE(irp) == NULL) {
         pump->Fresh = NULL;
         RemoveEntryList(&irp->Tail.Overlay.ListEntry); /* the pump finished it: it is on Done */
-        LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) & ~LBK_IRP_COUNTED);
-        InterlockedDecrement(&context->InFlight); /* no other thread had it with the lock dropped */
         return irp->IoStatus.Status;
     }
     /* Still queued: it waits, or another thread is pumping and serves it. */
