@@ -22,6 +22,8 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_TOTAL_TOO_LARGE: return "devices x buffer size is above 1 GiB";
     case LBK_CONFIG_NAMES_TOO_LONG: return "the name with its device suffix is longer than 63 characters";
     case LBK_CONFIG_BAD_SECURITY: return "the security string is not in the supported SDDL subset";
+    case LBK_CONFIG_PNP_ONE_DEVICE:
+        return "with PlugAndPlay 1 each device node is one loopback device: DeviceCount must be 1 and Pairs 0";
     }
     return "unknown configuration error";
 }
@@ -119,9 +121,9 @@ uint32_t lbk_config_device_total(const struct lbk_config *config)
 static size_t suffix_chars(const struct lbk_config *config)
 {
     size_t digits = 0;
-    uint32_t last = config->device_count - 1;
+    uint32_t last = config->plug_and_play ? LBK_MAX_DEVICE_COUNT - 1 : config->device_count - 1;
 
-    if (config->device_count > 1) {
+    if (config->device_count > 1 || config->plug_and_play) {
         do {
             digits++;
             last /= 10;
@@ -136,6 +138,8 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
 
     if (config->device_count < 1 || config->device_count > LBK_MAX_DEVICE_COUNT)
         return LBK_CONFIG_BAD_COUNT;
+    if (config->plug_and_play && (config->device_count != 1 || config->pairs))
+        return LBK_CONFIG_PNP_ONE_DEVICE;
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
         return LBK_CONFIG_TOTAL_TOO_LARGE;
     while (config->name[chars] != 0)
@@ -221,6 +225,7 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->device_count = 1;
     config->message_mode = 0;
     config->pairs = 0;
+    config->plug_and_play = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
     return default_security(config);
 }
@@ -310,14 +315,19 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         return error;
     case LBK_PARAM_ID_MESSAGE_MODE:
     case LBK_PARAM_ID_PAIRS:
+    case LBK_PARAM_ID_PLUG_AND_PLAY:
         error = decode_dword(type, data, bytes, &number);
         if (error == LBK_CONFIG_OK && number > 1)
             error = LBK_CONFIG_NOT_BOOLEAN;
-        if (error == LBK_CONFIG_OK && param == LBK_PARAM_ID_MESSAGE_MODE)
+        if (error != LBK_CONFIG_OK)
+            return error;
+        if (param == LBK_PARAM_ID_MESSAGE_MODE)
             config->message_mode = number;
-        else if (error == LBK_CONFIG_OK)
+        else if (param == LBK_PARAM_ID_PAIRS)
             config->pairs = number;
-        return error;
+        else
+            config->plug_and_play = number;
+        return LBK_CONFIG_OK;
     case LBK_PARAM_ID_WHEN_PEER_CLOSED:
         error = decode_text(type, data, bytes, LBK_MAX_NAME_CHARS, text, &chars);
         if (error == LBK_CONFIG_OK)

@@ -26,7 +26,8 @@ enum lbk_config_error {
     LBK_CONFIG_UNKNOWN_POLICY, /* WhenPeerClosed other than pend, fail, discard */
     LBK_CONFIG_TOTAL_TOO_LARGE, /* devices x ends x buffer size above LBK_MAX_TOTAL_BUFFER */
     LBK_CONFIG_NAMES_TOO_LONG, /* the name plus the devices' suffixes exceeds 63 characters */
-    LBK_CONFIG_BAD_SECURITY   /* Security outside the SDDL subset (lbk_sddl_to_descriptor says why) */
+    LBK_CONFIG_BAD_SECURITY,  /* Security outside the SDDL subset (lbk_sddl_to_descriptor says why) */
+    LBK_CONFIG_PNP_ONE_DEVICE /* PlugAndPlay with DeviceCount above 1 or Pairs: a node is one device */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -68,6 +69,7 @@ enum lbk_param {
     LBK_PARAM_ID_PAIRS,
     LBK_PARAM_ID_WHEN_PEER_CLOSED,
     LBK_PARAM_ID_SECURITY,
+    LBK_PARAM_ID_PLUG_AND_PLAY,
     LBK_PARAM_ID_COUNT
 };
 
@@ -81,6 +83,9 @@ struct lbk_config {
     uint32_t message_mode;  /* 0 or 1 */
     uint32_t pairs;         /* 0 or 1 */
     enum lbk_peer_closed when_peer_closed;
+    /* 0: the service's start creates the devices (legacy). 1: the INF install's device nodes do,
+       one loopback device each, named <Name><slot> (slot 0..LBK_MAX_DEVICE_COUNT-1). */
+    uint32_t plug_and_play;
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
     uint32_t security_bytes;
     uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
@@ -113,7 +118,8 @@ uint32_t lbk_config_device_total(const struct lbk_config *config);
 
 /*
  * The name of device index (0 .. lbk_config_device_total - 1) into name[LBK_MAX_NAME_CHARS + 1]:
- * <Name>, <Name><unit>, and for pairs A or B after that; even indexes are the A ends.
+ * <Name>, <Name><unit>, and for pairs A or B after that; even indexes are the A ends. With
+ * plug_and_play, index is the node's slot and the name is always <Name><slot>.
  * Returns its role. The configuration must have passed lbk_config_check_whole.
  */
 enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t index, uint16_t *name);

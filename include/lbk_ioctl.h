@@ -51,6 +51,12 @@ typedef uint64_t lbk_u64;
 #define LBK_SETUP_CLASS_GUID_TEXT "{a6dca497-3d01-4241-b405-1568ba72dbc1}"
 #define LBK_HARDWARE_ID L"Root\\LBK"
 
+/* The device interface class that every Plug and Play loopback device registers and enables
+   while started: clients find devices by it (SetupDiGetClassDevs, CM_Get_Device_Interface_List)
+   rather than by name. LBK_INTERFACE_GUID_FIELDS initialises a GUID in kernel or user mode. */
+#define LBK_INTERFACE_GUID_TEXT "{6a3c1f5e-82d4-4b0a-9e71-3d5b2c8f40a7}"
+#define LBK_INTERFACE_GUID_FIELDS { 0x6a3c1f5eu, 0x82d4u, 0x4b0au, { 0x9eu, 0x71u, 0x3du, 0x5bu, 0x2cu, 0x8fu, 0x40u, 0xa7u } }
+
 /* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\LBK, \\.\LBK. */
 #define LBK_KERNEL_DEVICE_PREFIX L"\\Device\\"
 #define LBK_KERNEL_LINK_PREFIX L"\\DosDevices\\"
@@ -70,6 +76,9 @@ typedef uint64_t lbk_u64;
 /* REG_SZ: who may open the devices, as SDDL (core/lbk_security.h says which subset); default
    "D:P(A;;GA;;;SY)(A;;GA;;;BA)": SYSTEM and Administrators only. */
 #define LBK_PARAM_SECURITY L"Security"
+/* REG_DWORD: 0 (default) the service's start creates the devices; 1 the INF install's device
+   nodes do, one loopback device <Name><slot> each (lbk.inf sets it). */
+#define LBK_PARAM_PLUG_AND_PLAY L"PlugAndPlay"
 
 /*
  * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..

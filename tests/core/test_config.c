@@ -109,8 +109,8 @@ TEST(config_every_error_has_text)
 {
     int e;
 
-    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_NAMES_TOO_LONG; e++)
-        ASSERT_TRUE(strlen(lbk_config_strerror((enum lbk_config_error)e)) > 0);
+    for (e = LBK_CONFIG_OK; e <= LBK_CONFIG_PNP_ONE_DEVICE; e++)
+        ASSERT_TRUE(strcmp(lbk_config_strerror((enum lbk_config_error)e), "unknown configuration error") != 0);
 }
 
 static struct lbk_config default_config(void)
@@ -289,6 +289,40 @@ TEST(config_whole_bounds_total_buffer_and_name_length)
     ASSERT_EQ(LBK_CONFIG_NAMES_TOO_LONG, lbk_config_check_whole(&config));
     config.device_count = 0;
     ASSERT_EQ(LBK_CONFIG_BAD_COUNT, lbk_config_check_whole(&config));
+}
+
+TEST(config_plug_and_play_is_one_loopback_device_per_node)
+{
+    struct lbk_config config = default_config();
+    uint16_t name[LBK_MAX_NAME_CHARS + 1];
+    const uint32_t one = 1, two = 2;
+    size_t i;
+
+    ASSERT_EQ(0u, config.plug_and_play); /* legacy unless the INF says otherwise */
+    ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_PLUG_AND_PLAY, LBK_REG_DWORD, &two, 4));
+    ASSERT_EQ(0u, config.plug_and_play);
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_PLUG_AND_PLAY, LBK_REG_SZ, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PLUG_AND_PLAY, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(1u, config.plug_and_play);
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    /* Every node is named by its slot, the first one too, so no node takes the legacy name. */
+    ASSERT_EQ(LBK_ROLE_LOOPBACK, lbk_config_device_name(&config, 0, name));
+    ASSERT_TRUE(strcmp(ascii(name), "LBK0") == 0);
+    lbk_config_device_name(&config, LBK_MAX_DEVICE_COUNT - 1, name);
+    ASSERT_TRUE(strcmp(ascii(name), "LBK63") == 0);
+    config.device_count = 2;
+    ASSERT_EQ(LBK_CONFIG_PNP_ONE_DEVICE, lbk_config_check_whole(&config));
+    config.device_count = 1;
+    config.pairs = 1;
+    ASSERT_EQ(LBK_CONFIG_PNP_ONE_DEVICE, lbk_config_check_whole(&config));
+    config.pairs = 0;
+    for (i = 0; i < LBK_MAX_NAME_CHARS - 2; i++)
+        config.name[i] = 'n';
+    config.name[i] = 0; /* 61 characters + "63" = 63 */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    config.name[i] = 'n';
+    config.name[i + 1] = 0; /* 62 + "63" = 64 */
+    ASSERT_EQ(LBK_CONFIG_NAMES_TOO_LONG, lbk_config_check_whole(&config));
 }
 
 TEST(config_security_defaults_to_system_and_administrators)
