@@ -113,6 +113,8 @@ WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WIN
 LIB_SRC    := windows/lib/device.c windows/lib/service.c windows/lib/pnp.c
 LIB_HDR    := windows/lib/lbk_client.h include/lbk_ioctl.h
 LIB        := $(BUILD)/windows/liblbk.a
+# What a program linked with the library links too: SetupAPI finds devices by their interface.
+LIB_LIBS   := -ladvapi32 -lsetupapi
 TOOL       := $(BUILD)/windows/lbkctl.exe
 
 all: $(LIB) $(TOOL)
@@ -125,13 +127,13 @@ $(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
 	x86_64-w64-mingw32-ar rcs $@ $^
 
 $(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32 -lsetupapi -lnewdev
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS) -lnewdev
 
 INTEGRATION := $(BUILD)/windows/integration.exe
 all: $(INTEGRATION)
 
 $(INTEGRATION): tests/windows/integration.c tests/core/test_main.h $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) -ladvapi32
+	$(MINGW_CC) $(WIN_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB) $(LIB_LIBS)
 
 SDDL_HEX := $(BUILD)/windows/sddl_hex.exe
 all: $(SDDL_HEX)
@@ -143,7 +145,7 @@ STRESS := $(BUILD)/windows/lbkstress.exe
 all: $(STRESS)
 
 $(STRESS): tests/windows/stress.c $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32 -lntdll
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS) -lntdll
 
 TUTORIALS := $(patsubst tests/tutorials/%.c,$(BUILD)/windows/%.exe,$(wildcard tests/tutorials/*.c))
 all: $(TUTORIALS)
@@ -157,4 +159,4 @@ BENCH := $(BUILD)/windows/lbkbench.exe
 all: $(BENCH)
 
 $(BENCH): bench/windows/lbkbench.c $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) -ladvapi32
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS)

@@ -371,6 +371,9 @@ static void check_parameters(const char *addreg_section)
     error = lbk_config_check_whole(&config);
     if (error != LBK_CONFIG_OK)
         problem(line, "the Parameters together: %s", lbk_config_strerror(error));
+    /* Without it the service would make its own devices at start and refuse the node's. */
+    if (!config.plug_and_play)
+        problem(line, "Parameters must set PlugAndPlay to 1 (0x00010001, 1): the device node makes the device");
 }
 
 static void check_security(const entry *e)

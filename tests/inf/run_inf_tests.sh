@@ -49,4 +49,6 @@ bad_parameters_security|s/^HKR,Parameters,Security,0x00000000,.*/HKR,Parameters,
 bad_device_security|s/^HKR,,Security,,.*/HKR,,Security,,"D:P(X;;GA;;;SY)"/|Security "D:P(X;;GA;;;SY)"
 no_device_security|/^HKR,,Security,,/d|sets no HKR,,Security
 duplicate_section|s/^\[LbkCopyFiles\]/[Strings]/|appears twice
+legacy_service|/^HKR,Parameters,PlugAndPlay,/d|must set PlugAndPlay to 1
+pairs_on_a_node|s/^HKR,Parameters,MessageMode,0x00010001,0/HKR,Parameters,Pairs,0x00010001,1/|each device node is one loopback device
 CASES

@@ -5,10 +5,21 @@
  */
 #include "lbk_driver.h"
 
-static NTSTATUS LbkCompleteIrp(PIRP irp, NTSTATUS status, ULONG_PTR information)
+/* Completes an IRP that LbkEnterIo let in, and gives back its hold on the remove lock. */
+static NTSTATUS LbkCompleteIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status, ULONG_PTR information)
 {
     irp->IoStatus.Status = status;
     irp->IoStatus.Information = information;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    LbkLeaveIo(ext, irp);
+    return status;
+}
+
+/* Completes an IRP that LbkEnterIo refused, which holds nothing. */
+static NTSTATUS LbkRefuseIrp(PIRP irp, NTSTATUS status)
+{
+    irp->IoStatus.Status = status;
+    irp->IoStatus.Information = 0;
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     return status;
 }
@@ -23,6 +34,9 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     NTSTATUS status = STATUS_SUCCESS;
     ULONG handles;
 
+    status = LbkEnterIo(ext, irp);
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status);
     /* The device has no namespace: \\.\LBK\anything is not an object of ours. */
     if (stack->FileObject->FileName.Length != 0) {
         status = STATUS_OBJECT_NAME_NOT_FOUND;
@@ -41,7 +55,7 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open, %lu handles\n", ext->Name, handles);
 End:
-    return LbkCompleteIrp(irp, status, 0);
+    return LbkCompleteIrp(ext, irp, status, 0);
 }
 
 /*
@@ -67,8 +81,12 @@ static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
 _Use_decl_annotations_
 NTSTATUS LbkDispatchCleanup(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    LbkFlushFile(LbkExtension(deviceObject), IoGetCurrentIrpStackLocation(irp)->FileObject);
-    return LbkCompleteIrp(irp, STATUS_SUCCESS, 0);
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+
+    if (!NT_SUCCESS(LbkEnterIo(ext, irp)))
+        return LbkRefuseIrp(irp, STATUS_SUCCESS); /* removed: the flush of the removal took its requests */
+    LbkFlushFile(ext, IoGetCurrentIrpStackLocation(irp)->FileObject);
+    return LbkCompleteIrp(ext, irp, STATUS_SUCCESS, 0);
 }
 
 /*
@@ -86,6 +104,8 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
 
+    if (!NT_SUCCESS(LbkEnterIo(ext, irp)))
+        return LbkRefuseIrp(irp, STATUS_SUCCESS); /* removed: the removal freed its context */
     LbkFlushFile(ext, fileObject);
     if (context != NULL) {
         InitializeListHead(&done);
@@ -106,7 +126,7 @@ NTSTATUS LbkDispatchClose(PDEVICE_OBJECT deviceObject, PIRP irp)
         LbkFree(context, LBK_TAG_FILE);
     }
     LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: close\n", ext->Name); /* no kernel addresses in the log */
-    return LbkCompleteIrp(irp, STATUS_SUCCESS, 0);
+    return LbkCompleteIrp(ext, irp, STATUS_SUCCESS, 0);
 }
 
 /*
@@ -152,6 +172,9 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN pending = FALSE;
 
+    status = LbkEnterIo(ext, irp);
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status);
     InitializeListHead(&done);
     irp->IoStatus.Information = 0;
     irp->Tail.Overlay.DriverContext[0] = NULL;
@@ -174,8 +197,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
         ext->WriteRequests++;
     else
         ext->ReadRequests++;
-    if (NT_SUCCESS(status) && context != NULL && context->CleanedUp)
-        status = STATUS_FILE_CLOSED; /* CLEANUP ran while this was in dispatch: no one could cancel it */
+    if (NT_SUCCESS(status) && context != NULL)
+        status = LbkRefusedLocked(ext, context);
     if (NT_SUCCESS(status) && length != 0) {
         ULONG timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
 
@@ -374,9 +397,8 @@ static NTSTATUS LbkSubmitControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outp
     LbkSetIrpContext1(irp, 0, 0);
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (context->CleanedUp) {
-        status = STATUS_FILE_CLOSED;
-    } else {
+    status = LbkRefusedLocked(ext, context);
+    if (NT_SUCCESS(status)) {
         LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
         status = LbkSubmitLocked(&pump, &ext->Unit->Controls, irp, 0, pending);
     }
@@ -487,8 +509,9 @@ static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR informat
     LbkSetIrpContext1(irp, 0, 0);
     irp->Tail.Overlay.DriverContext[2] = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (context->CleanedUp) {
-        status = STATUS_FILE_CLOSED; /* as for READ and WRITE: nothing queued past CLEANUP */
+    status = LbkRefusedLocked(ext, context); /* as for READ and WRITE: nothing queued past CLEANUP */
+    if (!NT_SUCCESS(status)) {
+        /* refused; nothing else to decide */
     } else if (request.min_room > lbk_channel_max_message(&ext->Out->Data) ||
                request.min_room > lbk_channel_capacity(&ext->Out->Data)) {
         status = STATUS_INVALID_PARAMETER; /* room that could never come */
@@ -518,21 +541,23 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
     ULONG outputLength = stack->Parameters.DeviceIoControl.OutputBufferLength;
     ULONG_PTR information = 0;
     BOOLEAN queued = FALSE;
-    NTSTATUS status;
+    NTSTATUS status = LbkEnterIo(ext, irp);
 
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status);
     /* Lengths first, by the contract's one table; the handlers below can trust them. */
     switch (lbk_control_check(code, stack->Parameters.DeviceIoControl.InputBufferLength, outputLength,
                               lbk_channel_capacity(&ext->Out->Data))) {
     case LBK_CONTROL_OK:
         break;
     case LBK_CONTROL_BUFFER_TOO_SMALL:
-        return LbkCompleteIrp(irp, STATUS_BUFFER_TOO_SMALL, 0);
+        return LbkCompleteIrp(ext, irp, STATUS_BUFFER_TOO_SMALL, 0);
     case LBK_CONTROL_INVALID_PARAMETER:
-        return LbkCompleteIrp(irp, STATUS_INVALID_PARAMETER, 0);
+        return LbkCompleteIrp(ext, irp, STATUS_INVALID_PARAMETER, 0);
     case LBK_CONTROL_UNKNOWN_CODE:
     default:
         LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: unknown IOCTL 0x%08lx\n", ext->Name, code);
-        return LbkCompleteIrp(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+        return LbkCompleteIrp(ext, irp, STATUS_INVALID_DEVICE_REQUEST, 0);
     }
 
     switch (code) {
@@ -576,13 +601,14 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         status = STATUS_INVALID_DEVICE_REQUEST;
         break;
     }
-    return LbkCompleteIrp(irp, status, information);
+    return LbkCompleteIrp(ext, irp, status, information);
 }
 
 /*
  * PnP, power and WMI IRPs carry a status set by whoever sent them (STATUS_NOT_SUPPORTED for PnP),
  * which a driver that does not handle them must leave as it is; Driver Verifier flags a driver
- * that changes it. A legacy device is the bottom of its stack, so it completes them.
+ * that changes it. A legacy device is the bottom of its stack, so it completes them (pnp.c
+ * passes those of a Plug and Play device down).
  */
 _Use_decl_annotations_
 NTSTATUS LbkDispatchKeepStatus(PDEVICE_OBJECT deviceObject, PIRP irp)
@@ -598,5 +624,5 @@ _Use_decl_annotations_
 NTSTATUS LbkDispatchUnsupported(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
     UNREFERENCED_PARAMETER(deviceObject);
-    return LbkCompleteIrp(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+    return LbkRefuseIrp(irp, STATUS_INVALID_DEVICE_REQUEST);
 }

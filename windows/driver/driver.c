@@ -1,8 +1,9 @@
 /*
- * driver.c - DriverEntry, DriverUnload and the service's configuration (kernel mode, PASSIVE_LEVEL).
- * A legacy (non-Plug-and-Play) driver: loading the service creates its devices (DeviceCount
- * loopback devices or pairs), stopping the service deletes them. DriverUnload undoes DriverEntry
- * in reverse order.
+ * driver.c - DriverEntry, DriverUnload, the service's configuration and the units (kernel mode,
+ * PASSIVE_LEVEL). Loaded as a legacy service (Parameters\PlugAndPlay 0, the default), starting the
+ * service creates its devices (DeviceCount loopback devices or pairs) and stopping it deletes
+ * them; loaded by the INF (PlugAndPlay 1), AddDevice creates one per device node (pnp.c).
+ * DriverUnload undoes DriverEntry in reverse order.
  */
 #include "lbk_driver.h"
 
@@ -10,6 +11,7 @@ DRIVER_INITIALIZE DriverEntry;
 static DRIVER_UNLOAD LbkUnload;
 
 ULONG LbkTraceLevel = LBK_TRACE_ERROR;
+struct lbk_config LbkConfig;
 
 /* Room for a REG_SZ somewhat longer than any valid value (the core says why it is invalid). */
 typedef union _LBK_VALUE_BUFFER {
@@ -258,6 +260,8 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     ext = LbkExtension(deviceObject);
     RtlZeroMemory(ext, sizeof(*ext));
     ext->DeviceObject = deviceObject;
+    IoInitializeRemoveLock(&ext->RemoveLock, LBK_TAG_REMOVE_LOCK, 0, 0);
+    ext->PnpState = LbkPnpStarted; /* a legacy device; AddDevice sets LbkPnpNotStarted */
     ext->IoMethod = config->io_method;
     ext->Role = role;
     ext->WhenPeerClosed = config->when_peer_closed;
@@ -289,25 +293,32 @@ FreeDeviceName:
     return status;
 }
 
-/* Completes what the device still has queued, forgets its handles and deletes it. */
-static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
+/*
+ * Completes what the device still has queued, forgets its handles and deletes it. Unless the
+ * caller (REMOVE_DEVICE) has already waited for the remove lock, waits for it here: on Windows
+ * no IRP is left by unload, and under Wine the flush above has completed every one.
+ */
+static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockReleased)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
     ULONG i;
 
-    /* A device whose unit was never wired (DriverEntry failed) was never opened either. */
+    /* A device whose unit was never wired (its creation failed) was never opened either. */
     if (ext->Unit != NULL) {
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        ext->PnpState = LbkPnpDeleted;
         LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
     }
+    if (!removeLockReleased && NT_SUCCESS(IoAcquireRemoveLock(&ext->RemoveLock, ext)))
+        IoReleaseRemoveLockAndWait(&ext->RemoveLock, ext);
 
     /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
     if (ext->OpenHandles != 0)
-        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: unload with %lu handles open\n", ext->Name, ext->OpenHandles);
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: deleted with %lu handles open\n", ext->Name, ext->OpenHandles);
     while (!IsListEmpty(&ext->OpenFiles)) {
         PLBK_FILE_CONTEXT context = CONTAINING_RECORD(RemoveHeadList(&ext->OpenFiles), LBK_FILE_CONTEXT, Link);
 
@@ -316,33 +327,58 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
     }
     for (i = 0; i < LBK_SPARE_BOUNCES; i++)
         LbkFree(InterlockedExchangePointer(&ext->SpareBounces[i], NULL), LBK_TAG_BOUNCE);
-    IoDeleteSymbolicLink(&ext->LinkName);
-    LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
+    if (ext->LinkName.Buffer != NULL) {
+        IoDeleteSymbolicLink(&ext->LinkName);
+        LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
+    }
+    RtlFreeUnicodeString(&ext->InterfaceName); /* allocated by IoRegisterDeviceInterface */
+    if (ext->LowerDevice != NULL)
+        IoDetachDevice(ext->LowerDevice);
     IoDeleteDevice(ext->DeviceObject);
 }
 
-/* Deletes every unit built so far: its devices, then its buffers. */
+/* Deletes a unit that is in no slot (or was never put in one): its devices, then its buffers. */
+VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased)
+{
+    ULONG i;
+
+    for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
+        if (unit->Ends[i] != NULL)
+            LbkDeleteDevice(unit->Ends[i], removeLockReleased);
+    }
+    for (i = 0; i < unit->ChannelCount; i++)
+        LbkFree(unit->Channels[i].Data.ring.data, LBK_TAG_RING);
+    LbkFree(unit, LBK_TAG_UNIT);
+}
+
+/* Deletes every unit still in a slot (unload, or a DriverEntry that failed). */
 static VOID LbkDeleteUnits(VOID)
 {
-    while (LbkUnitCount != 0) {
-        PLBK_UNIT unit = LbkUnits[--LbkUnitCount];
-        ULONG i;
+    ULONG slot;
 
-        for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
-            if (unit->Ends[i] != NULL)
-                LbkDeleteDevice(unit->Ends[i]);
-        }
-        for (i = 0; i < unit->ChannelCount; i++)
-            LbkFree(unit->Channels[i].Data.ring.data, LBK_TAG_RING);
-        LbkFree(unit, LBK_TAG_UNIT);
-        LbkUnits[LbkUnitCount] = NULL;
+    for (slot = 0; slot < LBK_MAX_DEVICE_COUNT; slot++) {
+        PLBK_UNIT unit;
+
+        ExAcquireFastMutex(&LbkUnitsLock);
+        unit = LbkUnits[slot];
+        LbkUnits[slot] = NULL;
+        if (unit != NULL)
+            LbkUnitCount--;
+        ExReleaseFastMutex(&LbkUnitsLock);
+        if (unit != NULL)
+            LbkDestroyUnit(unit, FALSE);
     }
 }
 
-/* One loopback device, or the two ends of a pair, with a buffer per direction. */
-static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index)
+/*
+ * One loopback device, or the two ends of a pair, with a buffer per direction, in the given slot.
+ * With a PDO (AddDevice) it is one loopback device attached to it, named by the slot; the caller
+ * clears DO_DEVICE_INITIALIZING of a legacy unit's devices once the dispatch table is set.
+ */
+NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result)
 {
-    ULONG ends = config->pairs ? 2 : 1;
+    const struct lbk_config *config = &LbkConfig;
+    ULONG ends = (pdo == NULL && config->pairs) ? 2 : 1;
     PLBK_UNIT unit = LbkAllocate(sizeof(*unit), LBK_TAG_UNIT);
     NTSTATUS status = STATUS_SUCCESS;
     ULONG i;
@@ -350,15 +386,15 @@ static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_conf
     if (unit == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     KeInitializeSpinLock(&unit->Lock);
-    unit->Index = index;
+    unit->Index = slot;
     LbkQueueInitialize(&unit->Controls);
-    LbkUnits[LbkUnitCount++] = unit; /* from here on, LbkDeleteUnits undoes whatever is built */
-    for (i = 0; i < ends; i++) {
+    for (i = 0; i < ends && NT_SUCCESS(status); i++) {
         PVOID storage = LbkAllocate(config->buffer_size, LBK_TAG_RING);
 
         if (storage == NULL) {
             LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config->buffer_size);
-            return STATUS_INSUFFICIENT_RESOURCES;
+            status = STATUS_INSUFFICIENT_RESOURCES;
+            break;
         }
         lbk_channel_init(&unit->Channels[i].Data, storage, config->buffer_size, (int)config->message_mode);
         LbkQueueInitialize(&unit->Channels[i].Reads);
@@ -366,9 +402,13 @@ static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_conf
         unit->ChannelCount++;
     }
     for (i = 0; i < ends && NT_SUCCESS(status); i++)
-        status = LbkCreateDevice(driverObject, config, index * ends + i, &unit->Ends[i]);
-    if (!NT_SUCCESS(status))
+        status = LbkCreateDevice(driverObject, config, pdo != NULL ? slot : slot * ends + i, &unit->Ends[i]);
+    if (NT_SUCCESS(status) && pdo != NULL)
+        status = LbkAttachToStack(unit->Ends[0], pdo);
+    if (!NT_SUCCESS(status)) {
+        LbkDestroyUnit(unit, FALSE);
         return status;
+    }
     /* End i writes into channel i and reads channel (i + 1) % ends: A->B is channel 0. */
     for (i = 0; i < ends; i++) {
         PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
@@ -380,23 +420,32 @@ static NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, const struct lbk_conf
         ext->Out->Writer = ext;
         ext->In->Reader = ext;
     }
+    ExAcquireFastMutex(&LbkUnitsLock);
+    LbkUnits[slot] = unit;
+    LbkUnitCount++;
+    ExReleaseFastMutex(&LbkUnitsLock);
+    if (pdo != NULL)
+        unit->Ends[0]->DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
+    *result = unit;
     return STATUS_SUCCESS;
 }
 
 _Use_decl_annotations_
 NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
 {
-    struct lbk_config config;
+    PLBK_UNIT unit;
     ULONG i;
     NTSTATUS status;
 
     LbkPoolInitialize();
-    status = LbkReadConfig(registryPath, &config);
+    ExInitializeFastMutex(&LbkUnitsLock);
+    status = LbkReadConfig(registryPath, &LbkConfig);
     if (!NT_SUCCESS(status))
         return status;
 
-    for (i = 0; i < config.device_count && NT_SUCCESS(status); i++)
-        status = LbkCreateUnit(driverObject, &config, i);
+    /* Legacy: the service's devices now. Plug and Play: none until AddDevice. */
+    for (i = 0; !LbkConfig.plug_and_play && i < LbkConfig.device_count && NT_SUCCESS(status); i++)
+        status = LbkCreateUnit(driverObject, i, NULL, &unit);
     if (NT_SUCCESS(status))
         status = LbkTimerStart();
     if (!NT_SUCCESS(status)) {
@@ -416,22 +465,28 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     driverObject->MajorFunction[IRP_MJ_READ] = LbkDispatchRead;
     driverObject->MajorFunction[IRP_MJ_WRITE] = LbkDispatchWrite;
     driverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
-    driverObject->MajorFunction[IRP_MJ_PNP] = LbkDispatchKeepStatus;
-    driverObject->MajorFunction[IRP_MJ_POWER] = LbkDispatchKeepStatus;
-    driverObject->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchKeepStatus;
+    driverObject->MajorFunction[IRP_MJ_PNP] = LbkDispatchPnp;
+    driverObject->MajorFunction[IRP_MJ_POWER] = LbkDispatchPower;
+    driverObject->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchSystemControl;
+    driverObject->DriverExtension->AddDevice = LbkAddDevice;
     driverObject->DriverUnload = LbkUnload;
-    for (i = 0; i < LbkUnitCount; i++) {
+    for (i = 0; i < LBK_MAX_DEVICE_COUNT; i++) {
         ULONG e;
 
-        for (e = 0; e < RTL_NUMBER_OF(LbkUnits[i]->Ends); e++) {
+        for (e = 0; LbkUnits[i] != NULL && e < RTL_NUMBER_OF(LbkUnits[i]->Ends); e++) {
             if (LbkUnits[i]->Ends[e] != NULL)
                 LbkUnits[i]->Ends[e]->DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
         }
     }
 
-    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu %s, %lu-byte buffers, %s I/O, %s mode\n", config.name,
-             config.device_count, config.pairs ? "pairs" : "devices", config.buffer_size,
-             LbkIoMethodName(config.io_method), config.message_mode ? "message" : "byte-stream");
+    if (LbkConfig.plug_and_play)
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded for Plug and Play, a device per node, %lu-byte buffers, %s I/O, "
+                                 "%s mode\n", LbkConfig.name, LbkConfig.buffer_size,
+                 LbkIoMethodName(LbkConfig.io_method), LbkConfig.message_mode ? "message" : "byte-stream");
+    else
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: loaded, %lu %s, %lu-byte buffers, %s I/O, %s mode\n", LbkConfig.name,
+                 LbkConfig.device_count, LbkConfig.pairs ? "pairs" : "devices", LbkConfig.buffer_size,
+                 LbkIoMethodName(LbkConfig.io_method), LbkConfig.message_mode ? "message" : "byte-stream");
     return STATUS_SUCCESS;
 }
 

@@ -29,13 +29,14 @@
 #define MdlMappingNoExecute 0x40000000
 #endif
 
-/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN", "LbkU" in pool dumps. */
+/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN", "LbkU", "LbkL" in pool dumps. */
 #define LBK_TAG(a, b, c, d) ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
 #define LBK_TAG_BOUNCE LBK_TAG('L', 'b', 'k', 'B')
 #define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
 #define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
+#define LBK_TAG_REMOVE_LOCK LBK_TAG('L', 'b', 'k', 'L') /* the tag IoAcquireRemoveLock records */
 
 /* A device keeps at most this many bounce buffers of at most this size between requests: as
    many as requests a client usually has in flight (docs/performance.md). */
@@ -111,7 +112,7 @@ typedef struct _LBK_CHANNEL {
  */
 typedef struct _LBK_UNIT {
     KSPIN_LOCK Lock;
-    ULONG Index;
+    ULONG Index; /* its slot in LbkUnits */
     ULONG ChannelCount;
     LBK_CHANNEL Channels[2];
     struct _LBK_DEVICE_EXTENSION *Ends[2]; /* [1] is NULL for a loopback device */
@@ -126,9 +127,31 @@ typedef struct _LBK_UNIT {
     LONGLONG PumpDue;
 } LBK_UNIT, *PLBK_UNIT;
 
+/*
+ * Where a device is in its Plug and Play life (pnp.c). A legacy device is created Started and
+ * stays so. In order: what a request of each kind gets in that state.
+ */
+typedef enum _LBK_PNP_STATE {
+    LbkPnpNotStarted,     /* added, no START yet: every request but CLEANUP/CLOSE is refused */
+    LbkPnpStarted,
+    LbkPnpStopPending,    /* QUERY_STOP ... STOP ... START: new requests fail, queued ones wait */
+    LbkPnpStopped,
+    LbkPnpRemovePending,  /* QUERY_REMOVE: no new handle; the open ones work until REMOVE */
+    LbkPnpSurpriseRemoved, /* every queued request completed, every new one refused */
+    LbkPnpDeleted
+} LBK_PNP_STATE;
+
 /* One per device object. */
 typedef struct _LBK_DEVICE_EXTENSION {
     PDEVICE_OBJECT DeviceObject;
+    /* Every IRP the driver takes holds it from dispatch to completion (LbkEnterIo, and the
+       completion routines), so that REMOVE_DEVICE can wait until none is left. */
+    IO_REMOVE_LOCK RemoveLock;
+    /* Plug and Play only: the device the FDO is attached to (NULL for a legacy device), and
+       the device interface registered on the physical device (Buffer from the system). */
+    PDEVICE_OBJECT LowerDevice;
+    UNICODE_STRING InterfaceName;
+    BOOLEAN InterfaceEnabled;
     UNICODE_STRING LinkName;            /* \DosDevices\<Name>; Buffer from pool */
     WCHAR Name[LBK_MAX_NAME_CHARS + 1]; /* NUL-terminated */
     enum lbk_io_method IoMethod;
@@ -148,6 +171,8 @@ typedef struct _LBK_DEVICE_EXTENSION {
     volatile LONG64 PinnedBytes[2]; /* bounce bytes that reads [0] and writes [1] in flight hold */
 
     /* Guarded by Unit->Lock: */
+    LBK_PNP_STATE PnpState;
+    LBK_PNP_STATE PnpStateBeforeQuery; /* where CANCEL_STOP / CANCEL_REMOVE go back to */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
@@ -271,12 +296,40 @@ PLBK_FILE_CONTEXT LbkFileContext(PIRP irp);
 SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp);
 LONGLONG LbkDeadline(ULONG timeoutMs);
 
-/* timer.c: one system thread completes requests whose deadline passed. */
+/*
+ * timer.c: one system thread completes requests whose deadline passed. It visits the units in
+ * LbkUnits, a slot per unit (NULL when free), under LbkUnitsLock, which whoever adds or takes
+ * away a unit holds too (PASSIVE_LEVEL).
+ */
 NTSTATUS LbkTimerStart(VOID);
 VOID LbkTimerStop(VOID);
 VOID LbkTimerWake(VOID);
 extern PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
-extern ULONG LbkUnitCount;
+extern ULONG LbkUnitCount; /* units in LbkUnits */
+extern FAST_MUTEX LbkUnitsLock;
+
+/* driver.c */
+extern struct lbk_config LbkConfig; /* as DriverEntry read it from Parameters */
+NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result);
+VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased);
+
+/*
+ * pnp.c. Every dispatch routine but PnP, power and WMI starts with LbkEnterIo, which takes the
+ * remove lock for the IRP and says whether the device's state lets it in; whoever completes the
+ * IRP then calls LbkLeaveIo. LbkRefusedLocked is the same state check under the unit lock, where
+ * a request is queued, so that none is queued after SURPRISE_REMOVAL or REMOVE has flushed.
+ */
+NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp);
+static inline VOID LbkLeaveIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    IoReleaseRemoveLock(&ext->RemoveLock, irp);
+}
+NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context);
+NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo);
+DRIVER_ADD_DEVICE LbkAddDevice;
+DRIVER_DISPATCH LbkDispatchPnp;
+DRIVER_DISPATCH LbkDispatchPower;
+DRIVER_DISPATCH LbkDispatchSystemControl;
 
 /* dispatch.c */
 DRIVER_DISPATCH LbkDispatchCreate;

@@ -1134,6 +1134,7 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
     if (LBK_IRP_FLAGS(irp) & LBK_IRP_COUNTED) /* the last touch of its handle's context */
         InterlockedDecrement(&LbkFileContext(irp)->InFlight);
     IoCompleteRequest(irp, IO_NO_INCREMENT);
+    LbkLeaveIo(ext, irp); /* the last touch of the device: REMOVE_DEVICE may be waiting for it */
     return status;
 }
 

@@ -14,6 +14,7 @@
 
 PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
 ULONG LbkUnitCount;
+FAST_MUTEX LbkUnitsLock;
 
 static KEVENT LbkTimerEvent; /* synchronization event: a new deadline, or stop */
 static volatile LONG LbkTimerStopping;
@@ -30,28 +31,34 @@ static VOID LbkTimerThread(PVOID context)
         LONGLONG next = 0;
         ULONG i;
 
-        for (i = 0; i < LbkUnitCount; i++) {
+        /* Held across the visit, so that REMOVE_DEVICE cannot free a unit under it. */
+        ExAcquireFastMutex(&LbkUnitsLock);
+        for (i = 0; i < LBK_MAX_DEVICE_COUNT; i++) {
+            PLBK_UNIT unit = LbkUnits[i];
             KLOCK_QUEUE_HANDLE lockHandle;
             LIST_ENTRY done;
             LONGLONG unitNext;
 
+            if (unit == NULL)
+                continue;
             InitializeListHead(&done);
-            KeAcquireInStackQueuedSpinLock(&LbkUnits[i]->Lock, &lockHandle);
-            unitNext = LbkExpireLocked(LbkUnits[i], now.QuadPart, &done);
-            if (LbkUnits[i]->PumpDue != 0 && LbkUnits[i]->PumpDue <= now.QuadPart) {
+            KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
+            unitNext = LbkExpireLocked(unit, now.QuadPart, &done);
+            if (unit->PumpDue != 0 && unit->PumpDue <= now.QuadPart) {
                 LBK_PUMP pump;
 
-                LbkUnits[i]->PumpDue = 0;
-                LbkPumpInit(&pump, LbkUnits[i], &lockHandle, &done);
+                unit->PumpDue = 0;
+                LbkPumpInit(&pump, unit, &lockHandle, &done);
                 LbkPumpLocked(&pump);
-            } else if (LbkUnits[i]->PumpDue != 0 && (unitNext == 0 || LbkUnits[i]->PumpDue < unitNext)) {
-                unitNext = LbkUnits[i]->PumpDue;
+            } else if (unit->PumpDue != 0 && (unitNext == 0 || unit->PumpDue < unitNext)) {
+                unitNext = unit->PumpDue;
             }
             KeReleaseInStackQueuedSpinLock(&lockHandle);
             LbkCompleteList(&done);
             if (unitNext != 0 && (next == 0 || unitNext < next))
                 next = unitNext;
         }
+        ExReleaseFastMutex(&LbkUnitsLock);
         if (next == 0) {
             KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, NULL);
         } else {

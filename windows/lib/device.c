@@ -8,9 +8,11 @@
 
 #include "lbk_client.h"
 
+#include <setupapi.h>
+
 DWORD lbk_open(const wchar_t *name_or_path, DWORD access, HANDLE *handle)
 {
-    wchar_t path[LBK_MAX_NAME_CHARS + 8];
+    wchar_t path[LBK_MAX_PATH_CHARS];
     const wchar_t *prefix = name_or_path[0] == L'\\' ? L"" : LBK_USER_PATH_PREFIX;
 
     *handle = INVALID_HANDLE_VALUE;
@@ -166,24 +168,28 @@ DWORD lbk_wait_async(HANDLE handle, const lbk_wait_request *request, lbk_wait_re
 }
 
 /* Opens a candidate with no data access (enough for GET_INFO and GET_STATS) and asks it. */
-static BOOL lbk__probe(const wchar_t *name, lbk_device_entry *entry)
+/* Opens path with no data access and asks it GET_INFO: TRUE, with entry filled, if it is ours. */
+static BOOL lbk__probe(const wchar_t *path, DWORD found_by, lbk_device_entry *entry)
 {
-    wchar_t path[LBK_MAX_NAME_CHARS + 8];
     HANDLE handle;
     BOOL ours;
 
     memset(entry, 0, sizeof(*entry));
-    wcscpy(path, LBK_USER_PATH_PREFIX);
-    wcscat(path, name);
+    if (wcslen(path) >= LBK_MAX_PATH_CHARS)
+        return FALSE;
     handle = CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
     if (handle == INVALID_HANDLE_VALUE)
         return FALSE;
     ours = lbk_get_info(handle, &entry->info) == ERROR_SUCCESS && entry->info.struct_size == sizeof(entry->info) &&
            entry->info.protocol_version == LBK_PROTOCOL_VERSION && lbk_get_stats(handle, &entry->stats) == ERROR_SUCCESS;
     CloseHandle(handle);
-    if (ours)
-        wcscpy(entry->name, name);
-    return ours;
+    if (!ours)
+        return FALSE;
+    memcpy(entry->name, entry->info.name, sizeof(entry->name));
+    entry->name[LBK_MAX_NAME_CHARS] = L'\0';
+    wcscpy(entry->path, path);
+    entry->found_by = found_by;
+    return TRUE;
 }
 
 static int lbk__compare_entries(const void *a, const void *b)
@@ -191,12 +197,69 @@ static int lbk__compare_entries(const void *a, const void *b)
     return wcscmp(((const lbk_device_entry *)a)->name, ((const lbk_device_entry *)b)->name);
 }
 
-DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count)
+/* What lbk_list_devices gathers before it copies out what fits. */
+typedef struct lbk__found {
+    lbk_device_entry *entries;
+    DWORD count, room;
+} lbk__found;
+
+/* Adds a probed device, or marks the one already found under the same name as found this way too. */
+static DWORD lbk__add(lbk__found *found, const lbk_device_entry *entry)
 {
-    DWORD chars = 64 * 1024, found = 0;
+    DWORD i;
+
+    for (i = 0; i < found->count; i++) {
+        if (wcscmp(found->entries[i].name, entry->name) == 0) {
+            found->entries[i].found_by |= entry->found_by;
+            return ERROR_SUCCESS;
+        }
+    }
+    if (found->count == found->room) {
+        DWORD room = found->room == 0 ? 16 : 2 * found->room;
+        lbk_device_entry *grown = realloc(found->entries, room * sizeof(*grown));
+
+        if (grown == NULL)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        found->entries = grown;
+        found->room = room;
+    }
+    found->entries[found->count++] = *entry;
+    return ERROR_SUCCESS;
+}
+
+/* Every enabled device interface of LBK_INTERFACE_GUID: the Plug and Play devices. */
+static DWORD lbk__find_by_interface(lbk__found *found)
+{
+    static const GUID interface_guid = LBK_INTERFACE_GUID_FIELDS;
+    SP_DEVICE_INTERFACE_DATA data;
+    HDEVINFO set = SetupDiGetClassDevsW(&interface_guid, NULL, NULL, DIGCF_PRESENT | DIGCF_DEVICEINTERFACE);
+    DWORD i, error = ERROR_SUCCESS;
+
+    if (set == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    data.cbSize = sizeof(data);
+    for (i = 0; error == ERROR_SUCCESS && SetupDiEnumDeviceInterfaces(set, NULL, &interface_guid, i, &data); i++) {
+        union {
+            SP_DEVICE_INTERFACE_DETAIL_DATA_W detail;
+            BYTE bytes[sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_W) + LBK_MAX_PATH_CHARS * sizeof(wchar_t)];
+        } buffer;
+        lbk_device_entry entry;
+
+        buffer.detail.cbSize = sizeof(buffer.detail);
+        if (SetupDiGetDeviceInterfaceDetailW(set, &data, &buffer.detail, sizeof(buffer), NULL, NULL) &&
+            lbk__probe(buffer.detail.DevicePath, LBK_FOUND_BY_INTERFACE, &entry))
+            error = lbk__add(found, &entry);
+    }
+    SetupDiDestroyDeviceInfoList(set);
+    return error;
+}
+
+/* Every DOS device name our driver could have made, linked the way it links them. */
+static DWORD lbk__find_by_name(lbk__found *found)
+{
+    DWORD chars = 64 * 1024, error = ERROR_SUCCESS;
     wchar_t *names = NULL, *name;
 
-    *count = 0;
     /* The list of every DOS device name; grow the buffer until it fits. */
     for (;;) {
         free(names);
@@ -206,32 +269,48 @@ DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count)
         if (QueryDosDeviceW(NULL, names, chars) != 0)
             break;
         if (GetLastError() != ERROR_INSUFFICIENT_BUFFER || chars >= 16 * 1024 * 1024) {
-            DWORD error = GetLastError();
-
+            error = GetLastError();
             free(names);
             return error;
         }
         chars *= 2;
     }
-    for (name = names; *name != L'\0'; name += wcslen(name) + 1) {
-        wchar_t target[LBK_MAX_NAME_CHARS + 16], expected[LBK_MAX_NAME_CHARS + 16];
+    for (name = names; *name != L'\0' && error == ERROR_SUCCESS; name += wcslen(name) + 1) {
+        wchar_t target[LBK_MAX_NAME_CHARS + 16], expected[LBK_MAX_NAME_CHARS + 16], path[LBK_MAX_NAME_CHARS + 8];
         lbk_device_entry entry;
 
-        /* Only names our driver could have made, linked the way it links them. */
         if (wcslen(name) > LBK_MAX_NAME_CHARS || QueryDosDeviceW(name, target, sizeof(target) / sizeof(target[0])) == 0)
             continue;
         wcscpy(expected, LBK_KERNEL_DEVICE_PREFIX);
         wcscat(expected, name);
-        if (_wcsicmp(target, expected) != 0 || !lbk__probe(name, &entry))
-            continue;
-        if (found < max)
-            entries[found] = entry;
-        found++;
+        wcscpy(path, LBK_USER_PATH_PREFIX);
+        wcscat(path, name);
+        if (_wcsicmp(target, expected) == 0 && lbk__probe(path, LBK_FOUND_BY_NAME, &entry))
+            error = lbk__add(found, &entry);
     }
     free(names);
-    qsort(entries, found < max ? found : max, sizeof(entries[0]), lbk__compare_entries);
-    *count = found;
-    return found > max ? ERROR_MORE_DATA : ERROR_SUCCESS;
+    return error;
+}
+
+DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count)
+{
+    lbk__found found = { NULL, 0, 0 };
+    DWORD error = lbk__find_by_interface(&found);
+
+    *count = 0;
+    /* If SetupAPI cannot answer, the names still find every device (a PnP one has its name too). */
+    if (error != ERROR_NOT_ENOUGH_MEMORY)
+        error = lbk__find_by_name(&found);
+    if (error != ERROR_SUCCESS) {
+        free(found.entries);
+        return error;
+    }
+    if (found.count != 0)
+        qsort(found.entries, found.count, sizeof(found.entries[0]), lbk__compare_entries);
+    memcpy(entries, found.entries, (found.count < max ? found.count : max) * sizeof(entries[0]));
+    free(found.entries);
+    *count = found.count;
+    return found.count > max ? ERROR_MORE_DATA : ERROR_SUCCESS;
 }
 
 const wchar_t *lbk_peer_closed_name(uint32_t policy)

@@ -19,10 +19,10 @@ extern "C" {
 /* ---- Devices ---------------------------------------------------------------------------- */
 
 /*
- * Opens a device by name ("LBK") or by path ("\\.\LBK") for overlapped I/O, which the timeouts
- * below need. access: GENERIC_READ, GENERIC_WRITE or both. Other handles may be open at once.
- * Fails with ERROR_FILE_NOT_FOUND when no such device is loaded, ERROR_INVALID_NAME for a name
- * that is too long.
+ * Opens a device by name ("LBK") or by path ("\\.\LBK", or a device interface's path from
+ * lbk_list_devices) for overlapped I/O, which the timeouts below need. access: GENERIC_READ,
+ * GENERIC_WRITE or both. Other handles may be open at once. Fails with ERROR_FILE_NOT_FOUND when
+ * no such device is loaded, ERROR_INVALID_NAME for a name or path that is too long.
  */
 DWORD lbk_open(const wchar_t *name_or_path, DWORD access, HANDLE *handle);
 
@@ -97,17 +97,29 @@ DWORD lbk_wait(HANDLE handle, DWORD events, DWORD min_room, DWORD timeout_ms, lb
 DWORD lbk_wait_async(HANDLE handle, const lbk_wait_request *request, lbk_wait_result *result,
                      OVERLAPPED *overlapped);
 
+/* Longest path lbk_open takes, in characters with the NUL: a device interface's path fits. */
+#define LBK_MAX_PATH_CHARS 512u
+
+/* How lbk_list_devices found a device (both bits for a device found both ways). */
+#define LBK_FOUND_BY_NAME 0x1u      /* a DOS device name: every legacy device, and PnP ones too */
+#define LBK_FOUND_BY_INTERFACE 0x2u /* an enabled LBK_INTERFACE_GUID interface: PnP devices */
+
 /* One loopback device found by lbk_list_devices. */
 typedef struct lbk_device_entry {
-    wchar_t name[LBK_MAX_NAME_CHARS + 1];
+    wchar_t name[LBK_MAX_NAME_CHARS + 1]; /* the device's own name (GET_INFO) */
+    /* What lbk_open takes to open it: the interface's path when it has one, else \\.\<name>. */
+    wchar_t path[LBK_MAX_PATH_CHARS];
+    DWORD found_by; /* LBK_FOUND_BY_* */
     lbk_device_info info;
     lbk_stats stats;
 } lbk_device_entry;
 
 /*
- * Finds the loopback devices present: every DOS device name whose target is \Device\<same name>
- * and that answers GET_INFO as this protocol. Fills up to max entries, sorted by name; *count
- * gets how many there are, which may be more (then ERROR_MORE_DATA).
+ * Finds the loopback devices present: those with an enabled device interface of
+ * LBK_INTERFACE_GUID (SetupDiGetClassDevs), and every DOS device name whose target is
+ * \Device\<same name>, each of them answering GET_INFO as this protocol; a device found both ways
+ * is listed once. Fills up to max entries, sorted by name; *count gets how many there are, which
+ * may be more (then ERROR_MORE_DATA).
  */
 DWORD lbk_list_devices(lbk_device_entry *entries, DWORD max, DWORD *count);
 
@@ -169,6 +181,9 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed);
 
 /* Removes every device with hardware id LBK_HARDWARE_ID; *removed counts them. */
 DWORD lbk_pnp_remove(DWORD *removed);
+
+/* Disables (enable FALSE) or enables every such device, as Device Manager does; *changed counts them. */
+DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed);
 
 #ifdef __cplusplus
 }

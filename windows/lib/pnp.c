@@ -49,13 +49,17 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
     return error;
 }
 
-DWORD lbk_pnp_remove(DWORD *removed)
+/* What lbk__for_each_device does to each Root\LBK device: FALSE, with GetLastError, to stop. */
+typedef BOOL (*lbk__device_action)(HDEVINFO set, SP_DEVINFO_DATA *device, const void *argument);
+
+/* Applies action to every device with hardware id LBK_HARDWARE_ID; *done counts them. */
+static DWORD lbk__for_each_device(lbk__device_action action, const void *argument, DWORD *done)
 {
     SP_DEVINFO_DATA device;
     HDEVINFO set;
     DWORD i, error = ERROR_SUCCESS;
 
-    *removed = 0;
+    *done = 0;
     ZeroMemory(&device, sizeof(device));
     device.cbSize = sizeof(device);
     set = SetupDiGetClassDevsW(NULL, NULL, NULL, DIGCF_ALLCLASSES);
@@ -68,12 +72,47 @@ DWORD lbk_pnp_remove(DWORD *removed)
                                                sizeof(ids) - sizeof(ids[0]), NULL) ||
             _wcsicmp(ids, LBK_HARDWARE_ID) != 0)
             continue;
-        if (!SetupDiCallClassInstaller(DIF_REMOVE, set, &device)) {
+        if (!action(set, &device, argument)) {
             error = GetLastError();
+            /* Wine's SetupDiSetClassInstallParams is a stub that fails without saying why. */
+            if (error == ERROR_SUCCESS)
+                error = ERROR_CALL_NOT_IMPLEMENTED;
             break;
         }
-        (*removed)++;
+        (*done)++;
     }
     SetupDiDestroyDeviceInfoList(set);
     return error;
+}
+
+static BOOL lbk__remove_device(HDEVINFO set, SP_DEVINFO_DATA *device, const void *argument)
+{
+    (void)argument;
+    return SetupDiCallClassInstaller(DIF_REMOVE, set, device);
+}
+
+/* DIF_PROPERTYCHANGE, as Device Manager's Disable and Enable send it: *argument is DICS_*. */
+static BOOL lbk__change_state(HDEVINFO set, SP_DEVINFO_DATA *device, const void *argument)
+{
+    SP_PROPCHANGE_PARAMS change;
+
+    ZeroMemory(&change, sizeof(change));
+    change.ClassInstallHeader.cbSize = sizeof(change.ClassInstallHeader);
+    change.ClassInstallHeader.InstallFunction = DIF_PROPERTYCHANGE;
+    change.StateChange = *(const DWORD *)argument;
+    change.Scope = DICS_FLAG_GLOBAL;
+    return SetupDiSetClassInstallParamsW(set, device, &change.ClassInstallHeader, sizeof(change)) &&
+           SetupDiCallClassInstaller(DIF_PROPERTYCHANGE, set, device);
+}
+
+DWORD lbk_pnp_remove(DWORD *removed)
+{
+    return lbk__for_each_device(lbk__remove_device, NULL, removed);
+}
+
+DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed)
+{
+    DWORD state = enable ? DICS_ENABLE : DICS_DISABLE;
+
+    return lbk__for_each_device(lbk__change_state, &state, changed);
 }

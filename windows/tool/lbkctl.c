@@ -30,9 +30,11 @@ static void usage(FILE *out)
         L"  pnp-install INF               install the INF's root-enumerated device (Root\\LBK) and its\n"
         L"                                driver, as devcon does (docs/install.md)\n"
         L"  pnp-remove                    remove every Root\\LBK device\n"
+        L"  pnp-disable, pnp-enable       disable or enable every Root\\LBK device, as Device Manager does\n"
         L"\n"
         L"Devices (\\\\.\\D):\n"
-        L"  list                          every loopback device present, with its state\n"
+        L"  list                          every loopback device present (by name and by device\n"
+        L"                                interface), with its state; then the interfaces' paths\n"
         L"  write     [--device D] [--timeout MS] [TEXT ...]   TEXT as UTF-8, else stdin to its end;\n"
         L"                                each TEXT is one message in message mode\n"
         L"  read      [--device D] [--bytes N] [--timeout MS]  to stdout, binary; without --bytes,\n"
@@ -356,19 +358,27 @@ static int cmd_list(void)
 
     if (error != ERROR_SUCCESS && error != ERROR_MORE_DATA)
         return fail(L"cannot list", L"devices", error);
-    wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10ls %10ls %7ls %14ls %14ls\n", L"DEVICE", L"ROLE", L"PEER",
-            L"METHOD", L"MODE", L"CAPACITY", L"QUEUED", L"HANDLES", L"BYTES IN", L"BYTES OUT");
+    static const wchar_t *const found_by[] = { L"?", L"name", L"interface", L"both" };
+
+    wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10ls %10ls %7ls %14ls %14ls %ls\n", L"DEVICE", L"ROLE", L"PEER",
+            L"METHOD", L"MODE", L"CAPACITY", L"QUEUED", L"HANDLES", L"BYTES IN", L"BYTES OUT", L"FOUND BY");
     for (i = 0; i < count && i < sizeof(entries) / sizeof(entries[0]); i++) {
         const lbk_device_entry *e = &entries[i];
 
         /* Its handle count includes the one lbk_list_devices held while asking. */
-        wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10lu %10llu %7lu %14llu %14llu\n", e->name,
+        wprintf(L"%-16ls %-8ls %-16ls %-8ls %-7ls %10lu %10llu %7lu %14llu %14llu %ls\n", e->name,
                 lbk_role_name(e->info.role), (const wchar_t *)e->info.peer_name, lbk_io_method_name(e->info.io_method),
                 (e->info.state & LBK_STATE_MESSAGE_MODE) ? L"message" : L"stream", (unsigned long)e->info.capacity,
                 (unsigned long long)e->stats.bytes_queued, (unsigned long)e->stats.open_handles - 1,
-                (unsigned long long)e->stats.bytes_in, (unsigned long long)e->stats.bytes_out);
+                (unsigned long long)e->stats.bytes_in, (unsigned long long)e->stats.bytes_out,
+                found_by[e->found_by & 3u]);
     }
     wprintf(L"%lu devices\n", count);
+    /* What --device takes to open a Plug and Play device by its interface rather than its name. */
+    for (i = 0; i < count && i < sizeof(entries) / sizeof(entries[0]); i++) {
+        if (entries[i].found_by & LBK_FOUND_BY_INTERFACE)
+            wprintf(L"%ls interface %ls\n", entries[i].name, entries[i].path);
+    }
     return EXIT_OK;
 }
 
@@ -483,16 +493,19 @@ static int cmd_pnp_install(const options *opts)
     return EXIT_OK;
 }
 
-static int cmd_pnp_remove(const options *opts)
+/* pnp-remove, pnp-disable, pnp-enable: one change to every Root\LBK device. */
+static int cmd_pnp_change(const wchar_t *command, const options *opts)
 {
-    DWORD removed = 0, error;
+    BOOL remove = wcscmp(command, L"pnp-remove") == 0, enable = wcscmp(command, L"pnp-enable") == 0;
+    DWORD changed = 0, error;
 
     if (opts->first_text < opts->argc)
         return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
-    error = lbk_pnp_remove(&removed);
+    error = remove ? lbk_pnp_remove(&changed) : lbk_pnp_set_enabled(enable, &changed);
     if (error != ERROR_SUCCESS)
-        return fail(L"cannot remove", LBK_HARDWARE_ID, error);
-    wprintf(L"removed %lu %ls device%ls\n", removed, LBK_HARDWARE_ID, removed == 1 ? L"" : L"s");
+        return fail(remove ? L"cannot remove" : enable ? L"cannot enable" : L"cannot disable", LBK_HARDWARE_ID, error);
+    wprintf(L"%ls %lu %ls device%ls\n", remove ? L"removed" : enable ? L"enabled" : L"disabled", changed,
+            LBK_HARDWARE_ID, changed == 1 ? L"" : L"s");
     return EXIT_OK;
 }
 
@@ -520,8 +533,9 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(command, L"pnp-install") == 0)
         return cmd_pnp_install(&opts);
-    if (wcscmp(command, L"pnp-remove") == 0)
-        return cmd_pnp_remove(&opts);
+    if (wcscmp(command, L"pnp-remove") == 0 || wcscmp(command, L"pnp-disable") == 0 ||
+        wcscmp(command, L"pnp-enable") == 0)
+        return cmd_pnp_change(command, &opts);
     if (wcscmp(command, L"install") == 0) {
         if (opts.first_text < argc)
             return bad_usage(L"unexpected argument ", argv[opts.first_text]);

@@ -1,0 +1,358 @@
+/*
+ * pnp.c - the Plug and Play side (kernel mode, PASSIVE_LEVEL): AddDevice, IRP_MJ_PNP, IRP_MJ_POWER,
+ * IRP_MJ_SYSTEM_CONTROL, and the remove lock and state check that every other request passes.
+ *
+ * Loaded by the INF (Parameters\PlugAndPlay = 1), the driver creates no device at DriverEntry;
+ * each root-enumerated device node gets one loopback device, the functional device object (FDO)
+ * attached to the node's physical device object (PDO), named <Name><slot> and found by clients
+ * through the LBK_INTERFACE_GUID device interface, which is enabled while the device is started.
+ *
+ * The state rules (docs/driver.md, "Plug and Play"):
+ *   START             lower drivers first, then Started and the interface enabled
+ *   QUERY_STOP, STOP  new requests fail with STATUS_DEVICE_NOT_READY; queued ones stay queued,
+ *                     cancellable, and go on after the next START (a software device has no
+ *                     resources to give up, so a stop loses nothing)
+ *   QUERY_REMOVE      no new handle (STATUS_DELETE_PENDING); open handles work on
+ *   CANCEL_*          back to the state before the query
+ *   SURPRISE_REMOVAL  interface disabled, every queued request completed (STATUS_DEVICE_REMOVED),
+ *                     every new one refused; CLEANUP and CLOSE still work
+ *   REMOVE            the same, then the IRP goes down, the remove lock is waited for (no IRP
+ *                     of ours outlives the device), and the device is detached and deleted
+ * Every other PnP IRP, and every power and WMI IRP, goes down the stack untouched.
+ */
+#include "lbk_driver.h"
+
+static PCSTR LbkPnpMinorName(UCHAR minor)
+{
+    switch (minor) {
+    case IRP_MN_START_DEVICE: return "START_DEVICE";
+    case IRP_MN_QUERY_STOP_DEVICE: return "QUERY_STOP_DEVICE";
+    case IRP_MN_STOP_DEVICE: return "STOP_DEVICE";
+    case IRP_MN_CANCEL_STOP_DEVICE: return "CANCEL_STOP_DEVICE";
+    case IRP_MN_QUERY_REMOVE_DEVICE: return "QUERY_REMOVE_DEVICE";
+    case IRP_MN_CANCEL_REMOVE_DEVICE: return "CANCEL_REMOVE_DEVICE";
+    case IRP_MN_SURPRISE_REMOVAL: return "SURPRISE_REMOVAL";
+    case IRP_MN_REMOVE_DEVICE: return "REMOVE_DEVICE";
+    case IRP_MN_QUERY_CAPABILITIES: return "QUERY_CAPABILITIES";
+    }
+    return NULL;
+}
+
+NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    UCHAR major = IoGetCurrentIrpStackLocation(irp)->MajorFunction;
+    LBK_PNP_STATE state;
+    NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
+
+    if (!NT_SUCCESS(status))
+        return status; /* STATUS_DELETE_PENDING: REMOVE is waiting for the lock */
+    if (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE)
+        return STATUS_SUCCESS; /* a handle can always be closed, whatever the device's state */
+    /* Read without the lock: a request racing a state change may see either state, and the
+       queueing paths check again under the lock (LbkRefusedLocked). */
+    state = *(volatile LBK_PNP_STATE *)&ext->PnpState;
+    if (state == LbkPnpStarted || (state == LbkPnpRemovePending && major != IRP_MJ_CREATE))
+        return STATUS_SUCCESS;
+    if (state == LbkPnpRemovePending || state >= LbkPnpSurpriseRemoved)
+        status = STATUS_DELETE_PENDING;
+    else
+        status = STATUS_DEVICE_NOT_READY; /* not started yet, or stopping or stopped */
+    LbkLeaveIo(ext, irp);
+    return status;
+}
+
+NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context)
+{
+    if (context->CleanedUp)
+        return STATUS_FILE_CLOSED; /* CLEANUP ran while this was in dispatch: no one could cancel it */
+    if (ext->PnpState >= LbkPnpSurpriseRemoved)
+        return STATUS_DELETE_PENDING; /* the flush of the removal has run or is about to */
+    return STATUS_SUCCESS;
+}
+
+static VOID LbkSetState(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE state, BOOLEAN rememberOld)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (rememberOld)
+        ext->PnpStateBeforeQuery = ext->PnpState;
+    ext->PnpState = state;
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+}
+
+/* CANCEL_STOP and CANCEL_REMOVE: back to where the query found the device, if it is still there. */
+static VOID LbkRestoreState(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE queried)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (ext->PnpState == queried)
+        ext->PnpState = ext->PnpStateBeforeQuery;
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+}
+
+static VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
+{
+    NTSTATUS status;
+
+    if (ext->InterfaceName.Buffer == NULL || ext->InterfaceEnabled == enable)
+        return;
+    status = IoSetDeviceInterfaceState(&ext->InterfaceName, enable);
+    if (NT_SUCCESS(status))
+        ext->InterfaceEnabled = enable;
+    else
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: the device interface cannot be %s: 0x%08x\n", ext->Name,
+                 enable ? "enabled" : "disabled", status);
+}
+
+/* Completes every request queued through the device with STATUS_DEVICE_REMOVED, new ones refused. */
+static VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE state)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY done;
+
+    InitializeListHead(&done);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    ext->PnpState = state;
+    LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
+}
+
+static IO_COMPLETION_ROUTINE LbkSignalLowerDone;
+
+/* The lower drivers are done with the IRP: wake the thread that sent it down, and keep the IRP. */
+static NTSTATUS LbkSignalLowerDone(PDEVICE_OBJECT deviceObject, PIRP irp, PVOID context)
+{
+    UNREFERENCED_PARAMETER(deviceObject);
+    UNREFERENCED_PARAMETER(irp);
+    KeSetEvent((PKEVENT)context, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* Sends the IRP down and waits for the lower drivers to finish it; the caller completes it. */
+static NTSTATUS LbkForwardAndWait(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    KEVENT event;
+    NTSTATUS status;
+
+    KeInitializeEvent(&event, NotificationEvent, FALSE);
+    IoCopyCurrentIrpStackLocationToNext(irp);
+    IoSetCompletionRoutine(irp, LbkSignalLowerDone, &event, TRUE, TRUE, TRUE);
+    status = IoCallDriver(ext->LowerDevice, irp);
+    if (status == STATUS_PENDING) {
+        KeWaitForSingleObject(&event, Executive, KernelMode, FALSE, NULL);
+        status = irp->IoStatus.Status;
+    }
+    return status;
+}
+
+/* Passes the IRP down as it is, with the status it carries or the one set here. */
+static NTSTATUS LbkPassDown(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    NTSTATUS status;
+
+    IoSkipCurrentIrpStackLocation(irp);
+    status = IoCallDriver(ext->LowerDevice, irp);
+    LbkLeaveIo(ext, irp);
+    return status;
+}
+
+static NTSTATUS LbkCompleteHere(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+{
+    irp->IoStatus.Status = status;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    LbkLeaveIo(ext, irp);
+    return status;
+}
+
+/* REMOVE_DEVICE: after this returns, nothing of the device is left. */
+static NTSTATUS LbkRemoveDevice(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    PLBK_UNIT unit = ext->Unit;
+    NTSTATUS status;
+
+    LbkSetInterface(ext, FALSE);
+    LbkEndEveryRequest(ext, LbkPnpDeleted);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoSkipCurrentIrpStackLocation(irp);
+    status = IoCallDriver(ext->LowerDevice, irp);
+    /* Waits for every IRP that still holds the lock: those in dispatch now, which find the
+       device deleted and complete, and those whose cancel routine is running. */
+    IoReleaseRemoveLockAndWait(&ext->RemoveLock, irp);
+
+    ExAcquireFastMutex(&LbkUnitsLock); /* the timer thread is not in the unit, and will not be */
+    LbkUnits[unit->Index] = NULL;
+    LbkUnitCount--;
+    ExReleaseFastMutex(&LbkUnitsLock);
+    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: removed\n", ext->Name);
+    LbkDestroyUnit(unit, TRUE);
+    return status;
+}
+
+_Use_decl_annotations_
+NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+    UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+    PCSTR minorName = LbkPnpMinorName(minor);
+    NTSTATUS status;
+
+    if (ext->LowerDevice == NULL)
+        return LbkDispatchKeepStatus(deviceObject, irp); /* a legacy device has no stack below */
+    status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
+    if (!NT_SUCCESS(status)) {
+        irp->IoStatus.Status = status;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return status;
+    }
+    if (minorName != NULL)
+        LbkTrace(LBK_TRACE_INFO, "lbk: %ls: %s\n", ext->Name, minorName);
+
+    switch (minor) {
+    case IRP_MN_START_DEVICE:
+        status = LbkForwardAndWait(ext, irp);
+        if (NT_SUCCESS(status)) {
+            LbkSetState(ext, LbkPnpStarted, FALSE);
+            LbkSetInterface(ext, TRUE);
+        }
+        return LbkCompleteHere(ext, irp, status);
+    case IRP_MN_QUERY_STOP_DEVICE:
+        LbkSetState(ext, LbkPnpStopPending, TRUE);
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        return LbkPassDown(ext, irp);
+    case IRP_MN_CANCEL_STOP_DEVICE:
+        status = LbkForwardAndWait(ext, irp);
+        if (NT_SUCCESS(status))
+            LbkRestoreState(ext, LbkPnpStopPending);
+        return LbkCompleteHere(ext, irp, status);
+    case IRP_MN_STOP_DEVICE:
+        LbkSetState(ext, LbkPnpStopped, FALSE);
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        return LbkPassDown(ext, irp);
+    case IRP_MN_QUERY_REMOVE_DEVICE:
+        LbkSetState(ext, LbkPnpRemovePending, TRUE);
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        return LbkPassDown(ext, irp);
+    case IRP_MN_CANCEL_REMOVE_DEVICE:
+        status = LbkForwardAndWait(ext, irp);
+        if (NT_SUCCESS(status))
+            LbkRestoreState(ext, LbkPnpRemovePending);
+        return LbkCompleteHere(ext, irp, status);
+    case IRP_MN_SURPRISE_REMOVAL:
+        LbkSetInterface(ext, FALSE);
+        LbkEndEveryRequest(ext, LbkPnpSurpriseRemoved);
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        return LbkPassDown(ext, irp);
+    case IRP_MN_REMOVE_DEVICE:
+        return LbkRemoveDevice(ext, irp);
+    case IRP_MN_QUERY_CAPABILITIES:
+        /* A software device: Windows need not warn about removing it without asking. */
+        status = LbkForwardAndWait(ext, irp);
+        if (NT_SUCCESS(status))
+            IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceCapabilities.Capabilities->SurpriseRemovalOK = TRUE;
+        return LbkCompleteHere(ext, irp, status);
+    default:
+        return LbkPassDown(ext, irp); /* with the status it arrived with */
+    }
+}
+
+/*
+ * The device has no power states of its own: every power IRP goes to the PDO. PoStartNextPowerIrp
+ * first, as Windows before Vista requires of every driver in the stack (later ones ignore it).
+ */
+_Use_decl_annotations_
+NTSTATUS LbkDispatchPower(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+    NTSTATUS status;
+
+    if (ext->LowerDevice == NULL) {
+        PoStartNextPowerIrp(irp);
+        return LbkDispatchKeepStatus(deviceObject, irp);
+    }
+    status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
+    PoStartNextPowerIrp(irp);
+    if (!NT_SUCCESS(status)) {
+        irp->IoStatus.Status = status;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return status;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    status = PoCallDriver(ext->LowerDevice, irp);
+    LbkLeaveIo(ext, irp);
+    return status;
+}
+
+/* WMI: the driver registers no WMI data, so every such IRP is for the drivers below. */
+_Use_decl_annotations_
+NTSTATUS LbkDispatchSystemControl(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+    NTSTATUS status;
+
+    if (ext->LowerDevice == NULL)
+        return LbkDispatchKeepStatus(deviceObject, irp);
+    status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
+    if (!NT_SUCCESS(status)) {
+        irp->IoStatus.Status = status;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return status;
+    }
+    return LbkPassDown(ext, irp);
+}
+
+/* AddDevice's part: the FDO onto the PDO's stack, and the interface registered (not enabled). */
+NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo)
+{
+    static const GUID interfaceGuid = LBK_INTERFACE_GUID_FIELDS;
+    PDEVICE_OBJECT fdo = ext->DeviceObject;
+    NTSTATUS status;
+
+    ext->LowerDevice = IoAttachDeviceToDeviceStack(fdo, pdo);
+    if (ext->LowerDevice == NULL) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: cannot attach to the physical device\n", ext->Name);
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    status = IoRegisterDeviceInterface(pdo, &interfaceGuid, NULL, &ext->InterfaceName);
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: IoRegisterDeviceInterface: 0x%08x\n", ext->Name, status);
+        return status;
+    }
+    ext->PnpState = LbkPnpNotStarted;
+    /* The power IRPs come at PASSIVE_LEVEL, as the PDO below (a root device) wants them. */
+    fdo->Flags |= DO_POWER_PAGABLE;
+    return STATUS_SUCCESS;
+}
+
+/* One device node: one loopback device in the first free slot. */
+_Use_decl_annotations_
+NTSTATUS LbkAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
+{
+    PLBK_UNIT unit;
+    ULONG slot;
+    NTSTATUS status;
+
+    if (!LbkConfig.plug_and_play) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: a device node was added, but the service runs its own devices "
+                                  "(Parameters\\PlugAndPlay is 0): not attaching\n", LbkConfig.name);
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
+    ExAcquireFastMutex(&LbkUnitsLock);
+    for (slot = 0; slot < LBK_MAX_DEVICE_COUNT && LbkUnits[slot] != NULL; slot++)
+        ;
+    ExReleaseFastMutex(&LbkUnitsLock);
+    /* The PnP manager adds one device at a time, so the slot stays free until it is filled. */
+    if (slot == LBK_MAX_DEVICE_COUNT) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: not adding a device node: all %u slots are in use\n", LbkConfig.name,
+                 LBK_MAX_DEVICE_COUNT);
+        return STATUS_TOO_MANY_NODES;
+    }
+    status = LbkCreateUnit(driverObject, slot, pdo, &unit);
+    if (!NT_SUCCESS(status))
+        return status;
+    LbkTrace(LBK_TRACE_INFO, "lbk: %ls: added, %lu-byte buffer, %s mode\n", unit->Ends[0]->Name,
+             LbkConfig.buffer_size, LbkConfig.message_mode ? "message" : "byte-stream");
+    return STATUS_SUCCESS;
+}
