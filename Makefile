@@ -113,8 +113,9 @@ WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WIN
 LIB_SRC    := windows/lib/device.c windows/lib/service.c windows/lib/pnp.c
 LIB_HDR    := windows/lib/lbk_client.h include/lbk_ioctl.h
 LIB        := $(BUILD)/windows/liblbk.a
-# What a program linked with the library links too: SetupAPI finds devices by their interface.
-LIB_LIBS   := -ladvapi32 -lsetupapi
+# What a program linked with the library links too: SetupAPI finds devices by their interface,
+# and it and newdev install the INF.
+LIB_LIBS   := -ladvapi32 -lsetupapi -lnewdev
 TOOL       := $(BUILD)/windows/lbkctl.exe
 
 all: $(LIB) $(TOOL)
@@ -127,7 +128,7 @@ $(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
 	x86_64-w64-mingw32-ar rcs $@ $^
 
 $(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS) -lnewdev
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS)
 
 INTEGRATION := $(BUILD)/windows/integration.exe
 all: $(INTEGRATION)

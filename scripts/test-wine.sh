@@ -248,11 +248,21 @@ check "tool_stdin_binary_round_trip" bash -c \
 lbkctl stop >/dev/null
 lbkctl uninstall >/dev/null
 
-# The INF install's tool side (issue 12, in progress): SetupAPI and newdev make the Root\LBK device
-# from build/package/lbk.inf and take it away again. The driver has no AddDevice yet (Wine logs
-# that AddDevice failed); its service starts and makes its legacy device, so it is stopped after.
+# The INF install: SetupAPI and newdev make the Root\LBK device node from the packaged INF and the
+# driver, loaded by Plug and Play, gives it one loopback device, LBK0, with its device interface.
+# Once per I/O method (the packaged INF with that method, a 4 KiB buffer and TraceLevel 2): the
+# loopback suite through the PnP device, whose last test removes the node under a pending read
+# and installs it again; then the node is removed and the service, left with no device, stopped.
 inf=$(win_path "$BUILD/package/lbk.inf")
-enum_root() { wine reg query 'HKLM\System\CurrentControlSet\Enum\ROOT' /s 2>/dev/null | tr -d '\r'; }
+pnp_inf() { # METHOD -> the Windows path of that method's INF, beside a copy of the image
+    local dir=$BUILD/pnp-$1
+    mkdir -p "$dir" && cp "$BUILD/package/lbk.sys" "$dir/" &&
+        sed -e "s/IoMethod,0x00000000,\"buffered\"/IoMethod,0x00000000,\"$1\"/" \
+            -e 's/BufferSize,0x00010001,65536/BufferSize,0x00010001,4096/' \
+            -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' "$BUILD/package/lbk.inf" >"$dir/lbk.inf" &&
+        win_path "$dir/lbk.inf"
+}
+lbkctl pnp-remove >/dev/null 2>&1
 check "pnp_install_from_the_inf_makes_a_Root_LBK_device" bash -c \
     'out=$(wine "$0" pnp-install "$1") && grep -q "^installed Root.LBK from " <<<"$out"' "$bin/lbkctl.exe" "$inf"
 check "pnp_device_has_the_inf_class_service_and_security" bash -c \
@@ -261,13 +271,46 @@ check "pnp_device_has_the_inf_class_service_and_security" bash -c \
      grep -q "Service *REG_SZ *LBK" <<<"$enum" && grep -q "Security *REG_SZ *D:P(A;;GA;;;SY)(A;;GA;;;BA)" <<<"$enum"'
 check "pnp_service_has_the_inf_parameters" bash -c \
     'p=$(wine reg query "HKLM\\System\\CurrentControlSet\\Services\\LBK\\Parameters" | tr -d "\r");
-     grep -q "IoMethod *REG_SZ *buffered" <<<"$p" && grep -q "BufferSize *REG_DWORD *0x10000" <<<"$p"'
-check "pnp_remove_removes_the_device" bash -c \
+     grep -q "IoMethod *REG_SZ *buffered" <<<"$p" && grep -q "BufferSize *REG_DWORD *0x10000" <<<"$p" &&
+     grep -q "PlugAndPlay *REG_DWORD *0x1" <<<"$p"'
+check "pnp_list_finds_LBK0_by_name_and_by_interface" bash -c \
+    'out=$(wine "$0" list | tr -d "\r"); echo "$out"; grep -Eq "^LBK0 +loopback +LBK0 +buffered +stream +65536 .* both$" <<<"$out" &&
+     grep -Eqi "^LBK0 interface \\\\\\\\\?\\\\root#loopbackdevice#[0-9]+#\{6a3c1f5e-82d4-4b0a-9e71-3d5b2c8f40a7\}$" <<<"$out" &&
+     ! grep -q "^LBK " <<<"$out"' "$bin/lbkctl.exe"
+check "pnp_device_round_trips_through_the_tool" bash -c \
+    'wine "$0" write --device LBK0 "through PnP" >/dev/null && [ "$(wine "$0" read --device LBK0)" = "through PnP" ]' "$bin/lbkctl.exe"
+# Wine's SetupDiSetClassInstallParams is a stub: disabling cannot reach the driver there.
+check "pnp_disable_under_wine_fails_clearly_and_leaves_the_device" bash -c \
+    'out=$(wine "$0" pnp-disable 2>&1); rc=$?; echo "$out"; [ $rc -eq 2 ] && grep -q "cannot disable Root.LBK: error 120" <<<"$out" &&
+     wine "$0" info --device LBK0 >/dev/null' "$bin/lbkctl.exe"
+check "pnp_remove_removes_the_device_and_its_interface" bash -c \
     'out=$(wine "$0" pnp-remove | tr -d "\r") && grep -q "^removed 1 Root.LBK device$" <<<"$out" &&
-     ! wine reg query "HKLM\\System\\CurrentControlSet\\Enum\\ROOT" /s | tr -d "\r" | grep "Root\\\\LBK" >/dev/null' "$bin/lbkctl.exe"
+     ! wine reg query "HKLM\\System\\CurrentControlSet\\Enum\\ROOT" /s | tr -d "\r" | grep "Root\\\\LBK" >/dev/null &&
+     wine "$0" list | tr -d "\r" | grep -q "^0 devices$"' "$bin/lbkctl.exe"
 check "pnp_remove_with_none_left_removes_0" bash -c \
     'out=$(wine "$0" pnp-remove | tr -d "\r") && grep -q "^removed 0 Root.LBK devices$" <<<"$out"' "$bin/lbkctl.exe"
 check "pnp_install_of_a_missing_inf_exits_2_with_message" bash -c \
     'out=$(wine "$0" pnp-install "C:\\no\\such.inf" 2>&1); [ $? -eq 2 ] && grep -q "cannot install from" <<<"$out"' "$bin/lbkctl.exe"
 lbkctl stop >/dev/null
+# START once, then SURPRISE_REMOVAL and REMOVE_DEVICE, twice each (the suite's reload, then the end).
+pnp_life_logged() { # LINES: what the driver logged after the first LINES lines
+    local log
+    log=$(driver_log | tail -n +"$(($1 + 1))")
+    [ "$(grep -c '^lbk: LBK0: START_DEVICE$' <<<"$log")" -eq 2 ] &&
+        [ "$(grep -c '^lbk: LBK0: SURPRISE_REMOVAL$' <<<"$log")" -eq 2 ] &&
+        [ "$(grep -c '^lbk: LBK0: REMOVE_DEVICE$' <<<"$log")" -eq 2 ] &&
+        [ "$(grep -c '^lbk: LBK0: removed$' <<<"$log")" -eq 2 ] && ! grep 'IoRegisterDeviceInterface\|cannot be' <<<"$log"
+}
+for method in buffered direct neither; do
+    method_inf=$(pnp_inf "$method")
+    log_mark=$(driver_log | wc -l)
+    check "pnp_install[$method]" bash -c 'wine "$0" pnp-install "$1" >/dev/null' "$bin/lbkctl.exe" "$method_inf"
+    timeout 600 wine "$bin/integration.exe" --device LBK0 --inf "$method_inf" --method "$method" 2>&1 | tr -d '\r'
+    check "pnp_remove_after_the_suite[$method]" bash -c \
+        'wine "$0" pnp-remove | tr -d "\r" | grep -q "^removed 1 Root.LBK device$"' "$bin/lbkctl.exe"
+    check "pnp_device_started_and_was_removed_twice[$method]" pnp_life_logged "$log_mark"
+    lbkctl stop >/dev/null
+    unloads=$((unloads + 1))
+    check "pool_released_after_pnp[$method]" unloads_clean "$unloads"
+done
 lbkctl uninstall >/dev/null

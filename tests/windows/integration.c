@@ -2,6 +2,8 @@
  * integration.c - end-to-end tests of the driver through the client library (user mode, run
  * under Wine against a loaded driver). Usage:
  *   integration --device NAME --service NAME --method buffered|direct|neither
+ *   integration --device NAME --inf PATH --method M   (the INF install's device: reloading it is
+ *                                                      removing its node and installing it again)
  *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
  *   integration --suite large --device NAME --method M   (BufferSize 16 MiB or more)
  *   integration --suite pin --device NAME --method neither (BufferSize 64 KiB)
@@ -20,6 +22,7 @@
 int lbk_test_failed;
 static const wchar_t *g_device = L"LBK";
 static const wchar_t *g_service = L"LBK";
+static const wchar_t *g_inf; /* --inf: the device is a Plug and Play one, installed from this INF */
 static const wchar_t *g_method = L"buffered";
 static lbk_u64 g_capacity;
 
@@ -922,10 +925,61 @@ TEST(large_write_streams_through_a_small_ring)
     CloseHandle(w); CloseHandle(r);
 }
 
-/* Last: stops the service under a pending read, checks the device is gone, starts it again. */
+/* Finds g_device among what lbk_list_devices lists: FALSE when it is not there. */
+static BOOL find_listed(lbk_device_entry *found)
+{
+    static lbk_device_entry entries[2 * LBK_MAX_DEVICE_COUNT];
+    DWORD count = 0, i;
+
+    lbk_list_devices(entries, sizeof(entries) / sizeof(entries[0]), &count);
+    for (i = 0; i < count && i < sizeof(entries) / sizeof(entries[0]); i++) {
+        if (_wcsicmp(entries[i].name, g_device) == 0) {
+            *found = entries[i];
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Takes the device away: the service stopped, or with --inf the device node removed. */
+static DWORD unload_device(void)
+{
+    DWORD removed = 0, error;
+
+    if (g_inf == NULL)
+        return lbk_service_stop(g_service, 10000);
+    error = lbk_pnp_remove(&removed);
+    return error == ERROR_SUCCESS && removed != 1 ? ERROR_NOT_FOUND : error;
+}
+
+/* Brings it back, and waits (to the deadline) until it opens. */
+static DWORD reload_device(void)
+{
+    BOOL reboot = FALSE;
+    DWORD error = g_inf == NULL ? lbk_service_start(g_service) : lbk_pnp_install(g_inf, &reboot);
+    DWORD waited;
+
+    for (waited = 0; error == ERROR_SUCCESS && waited < DEADLINE_MS; waited += 20) {
+        HANDLE h = open_device(GENERIC_READ);
+
+        if (h != INVALID_HANDLE_VALUE) {
+            CloseHandle(h);
+            return ERROR_SUCCESS;
+        }
+        Sleep(20);
+    }
+    return error == ERROR_SUCCESS ? ERROR_TIMEOUT : error;
+}
+
+/*
+ * Last: takes the device away under a pending read (the service stopped; for a Plug and Play
+ * device its node removed, which is SURPRISE_REMOVAL and REMOVE_DEVICE), checks that the read
+ * ended and the device and its interface are gone, then brings it back.
+ */
 TEST(stop_with_read_pending_then_reload)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), again;
+    lbk_device_entry entry;
     char buffer[8];
     pending_io io;
     DWORD n, error;
@@ -933,13 +987,16 @@ TEST(stop_with_read_pending_then_reload)
     pending_init(&io, h);
     ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
     ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
-    ASSERT_OK(lbk_service_stop(g_service, 10000));
+    ASSERT_OK(unload_device());
     error = pending_finish(&io, &n);
     ASSERT_EQ(ERROR_DEVICE_REMOVED, error); /* the driver completed it with STATUS_DEVICE_REMOVED */
     ASSERT_EQ(ERROR_FILE_NOT_FOUND, lbk_open(g_device, GENERIC_READ, &again));
+    ASSERT_TRUE(!find_listed(&entry)); /* nor by its interface */
     ASSERT_TRUE(lbk_write(h, "x", 1, DEADLINE_MS, &n) != ERROR_SUCCESS); /* the old handle is dead */
     CloseHandle(h);
-    ASSERT_OK(lbk_service_start(g_service));
+    ASSERT_OK(reload_device());
+    ASSERT_TRUE(find_listed(&entry));
+    ASSERT_EQ(g_inf != NULL ? LBK_FOUND_BY_NAME | LBK_FOUND_BY_INTERFACE : LBK_FOUND_BY_NAME, entry.found_by);
     h = open_device(GENERIC_READ | GENERIC_WRITE);
     ASSERT_TRUE(h != INVALID_HANDLE_VALUE);
     ASSERT_EQ(0, get_stats(h).bytes_in); /* a fresh driver */
@@ -1414,6 +1471,69 @@ static const test_case tests[] = {
     T(stop_with_read_pending_then_reload), /* last: it reloads the driver */
 };
 
+/* ---- Plug and Play suite (--inf): what only a device of the INF install has -------------- */
+
+/* The device interface: listed with its path, which names the interface class. */
+TEST(pnp_device_is_found_by_interface_and_by_name)
+{
+    wchar_t guid[64];
+    lbk_device_entry entry;
+    size_t i;
+
+    ASSERT_TRUE(find_listed(&entry));
+    ASSERT_EQ(LBK_FOUND_BY_NAME | LBK_FOUND_BY_INTERFACE, entry.found_by);
+    ASSERT_TRUE(wcsncmp(entry.path, L"\\\\?\\", 4) == 0);
+    swprintf(guid, sizeof(guid) / sizeof(guid[0]), L"%hs", LBK_INTERFACE_GUID_TEXT);
+    for (i = 0; entry.path[i] != L'\0' && _wcsnicmp(entry.path + i, guid, wcslen(guid)) != 0; i++)
+        ;
+    ASSERT_TRUE(entry.path[i] != L'\0');
+    ASSERT_EQ(LBK_ROLE_LOOPBACK, entry.info.role);
+}
+
+/* What goes in through the interface's path comes out through the name, and back. */
+TEST(pnp_interface_path_opens_the_same_device)
+{
+    HANDLE by_interface = INVALID_HANDLE_VALUE, by_name = open_device(GENERIC_READ | GENERIC_WRITE);
+    lbk_device_entry entry;
+    char buffer[32];
+    DWORD n;
+
+    ASSERT_TRUE(find_listed(&entry));
+    ASSERT_OK(lbk_open(entry.path, GENERIC_READ | GENERIC_WRITE, &by_interface));
+    ASSERT_OK(lbk_write(by_interface, "via the interface", 17, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(by_name, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(17, n);
+    ASSERT_TRUE(memcmp(buffer, "via the interface", 17) == 0);
+    ASSERT_OK(lbk_write(by_name, "back", 4, DEADLINE_MS, &n));
+    ASSERT_OK(lbk_read(by_interface, buffer, sizeof(buffer), DEADLINE_MS, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_EQ(2, get_stats(by_name).open_handles);
+    CloseHandle(by_interface);
+    CloseHandle(by_name);
+}
+
+/* The path is a path: a longer one, or a name under the device, is refused, not truncated. */
+TEST(pnp_path_under_the_interface_is_not_found)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+    lbk_device_entry entry;
+    wchar_t path[LBK_MAX_PATH_CHARS + 8];
+
+    ASSERT_TRUE(find_listed(&entry));
+    swprintf(path, sizeof(path) / sizeof(path[0]), L"%ls\\sub", entry.path);
+    ASSERT_TRUE(lbk_open(path, GENERIC_READ, &h) != ERROR_SUCCESS);
+    wmemset(path, L'x', LBK_MAX_PATH_CHARS + 1);
+    path[0] = L'\\';
+    path[LBK_MAX_PATH_CHARS + 1] = L'\0';
+    ASSERT_EQ(ERROR_INVALID_NAME, lbk_open(path, GENERIC_READ, &h));
+}
+
+static const test_case pnp_tests[] = {
+    T(pnp_device_is_found_by_interface_and_by_name),
+    T(pnp_interface_path_opens_the_same_device),
+    T(pnp_path_under_the_interface_is_not_found),
+};
+
 /* ---- pairs suite: devices <base>0A, <base>0B, <base>1A, <base>1B --------------------------- */
 
 static wchar_t g_end[4][LBK_MAX_NAME_CHARS + 1];
@@ -1873,6 +1993,7 @@ int wmain(int argc, wchar_t **argv)
         else if (wcscmp(argv[i], L"--service") == 0) g_service = argv[i + 1];
         else if (wcscmp(argv[i], L"--method") == 0) g_method = argv[i + 1];
         else if (wcscmp(argv[i], L"--suite") == 0) suite = argv[i + 1];
+        else if (wcscmp(argv[i], L"--inf") == 0) g_inf = argv[i + 1];
     }
     setvbuf(stdout, NULL, _IONBF, 0);
     setvbuf(stderr, NULL, _IONBF, 0);
@@ -1893,5 +2014,10 @@ int wmain(int argc, wchar_t **argv)
         return run_suite(large_tests, sizeof(large_tests) / sizeof(large_tests[0]), reset_device, ",large") != 0;
     if (wcscmp(suite, L"pin") == 0)
         return run_suite(pin_tests, sizeof(pin_tests) / sizeof(pin_tests[0]), reset_device, ",pin") != 0;
+    if (g_inf != NULL) {
+        int failed = run_suite(pnp_tests, sizeof(pnp_tests) / sizeof(pnp_tests[0]), reset_device, ",pnp");
+
+        return (failed + run_suite(tests, sizeof(tests) / sizeof(tests[0]), reset_device, ",pnp")) != 0;
+    }
     return run_suite(tests, sizeof(tests) / sizeof(tests[0]), reset_device, "") != 0;
 }
