@@ -231,9 +231,10 @@ static NTSTATUS LbkSecureDevice(PDEVICE_OBJECT deviceObject, PCWSTR name, const 
     return status;
 }
 
-/* Creates one device object, its name and its link; the unit is wired up by the caller. */
+/* Creates one device object, its name and its link (for pdo, not attached to it yet); the unit
+   is wired up by the caller. */
 static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index,
-                                PLBK_DEVICE_EXTENSION *result)
+                                PDEVICE_OBJECT pdo, PLBK_DEVICE_EXTENSION *result)
 {
     PDEVICE_OBJECT deviceObject = NULL;
     PLBK_DEVICE_EXTENSION ext;
@@ -261,7 +262,7 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     RtlZeroMemory(ext, sizeof(*ext));
     ext->DeviceObject = deviceObject;
     IoInitializeRemoveLock(&ext->RemoveLock, LBK_TAG_REMOVE_LOCK, 0, 0);
-    ext->PnpState = LbkPnpStarted; /* a legacy device; AddDevice sets LbkPnpNotStarted */
+    lbk_pnp_init(&ext->Pnp, pdo != NULL);
     ext->IoMethod = config->io_method;
     ext->Role = role;
     ext->WhenPeerClosed = config->when_peer_closed;
@@ -308,7 +309,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockRelease
     if (ext->Unit != NULL) {
         InitializeListHead(&done);
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-        ext->PnpState = LbkPnpDeleted;
+        lbk_pnp_apply(&ext->Pnp, LBK_PNP_REMOVE);
         LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
         KeReleaseInStackQueuedSpinLock(&lockHandle);
         LbkCompleteList(&done);
@@ -402,7 +403,7 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         unit->ChannelCount++;
     }
     for (i = 0; i < ends && NT_SUCCESS(status); i++)
-        status = LbkCreateDevice(driverObject, config, pdo != NULL ? slot : slot * ends + i, &unit->Ends[i]);
+        status = LbkCreateDevice(driverObject, config, pdo != NULL ? slot : slot * ends + i, pdo, &unit->Ends[i]);
     if (NT_SUCCESS(status) && pdo != NULL)
         status = LbkAttachToStack(unit->Ends[0], pdo);
     if (!NT_SUCCESS(status)) {

@@ -20,6 +20,7 @@
 #include "../../core/lbk_control.h"
 #include "../../core/lbk_channel.h"
 #include "../../core/lbk_time.h"
+#include "../../core/lbk_pnp.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_
@@ -127,20 +128,6 @@ typedef struct _LBK_UNIT {
     LONGLONG PumpDue;
 } LBK_UNIT, *PLBK_UNIT;
 
-/*
- * Where a device is in its Plug and Play life (pnp.c). A legacy device is created Started and
- * stays so. In order: what a request of each kind gets in that state.
- */
-typedef enum _LBK_PNP_STATE {
-    LbkPnpNotStarted,     /* added, no START yet: every request but CLEANUP/CLOSE is refused */
-    LbkPnpStarted,
-    LbkPnpStopPending,    /* QUERY_STOP ... STOP ... START: new requests fail, queued ones wait */
-    LbkPnpStopped,
-    LbkPnpRemovePending,  /* QUERY_REMOVE: no new handle; the open ones work until REMOVE */
-    LbkPnpSurpriseRemoved, /* every queued request completed, every new one refused */
-    LbkPnpDeleted
-} LBK_PNP_STATE;
-
 /* One per device object. */
 typedef struct _LBK_DEVICE_EXTENSION {
     PDEVICE_OBJECT DeviceObject;
@@ -171,8 +158,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
     volatile LONG64 PinnedBytes[2]; /* bounce bytes that reads [0] and writes [1] in flight hold */
 
     /* Guarded by Unit->Lock: */
-    LBK_PNP_STATE PnpState;
-    LBK_PNP_STATE PnpStateBeforeQuery; /* where CANCEL_STOP / CANCEL_REMOVE go back to */
+    struct lbk_pnp Pnp; /* its Plug and Play state, by the core's rules (core/lbk_pnp.h) */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;

@@ -7,7 +7,8 @@
  * attached to the node's physical device object (PDO), named <Name><slot> and found by clients
  * through the LBK_INTERFACE_GUID device interface, which is enabled while the device is started.
  *
- * The state rules (docs/driver.md, "Plug and Play"):
+ * The state rules are the core's (core/lbk_pnp.h, tested natively for every state and request);
+ * what the driver does at each request (docs/driver.md, "Plug and Play"):
  *   START             lower drivers first, then Started and the interface enabled
  *   QUERY_STOP, STOP  new requests fail with STATUS_DEVICE_NOT_READY; queued ones stay queued,
  *                     cancellable, and go on after the next START (a software device has no
@@ -41,22 +42,26 @@ static PCSTR LbkPnpMinorName(UCHAR minor)
 NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     UCHAR major = IoGetCurrentIrpStackLocation(irp)->MajorFunction;
-    LBK_PNP_STATE state;
+    enum lbk_pnp_request request = major == IRP_MJ_CREATE                                   ? LBK_PNP_OPEN
+                                   : (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE) ? LBK_PNP_CLOSE
+                                                                                        : LBK_PNP_IO;
     NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
 
     if (!NT_SUCCESS(status))
         return status; /* STATUS_DELETE_PENDING: REMOVE is waiting for the lock */
-    if (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE)
-        return STATUS_SUCCESS; /* a handle can always be closed, whatever the device's state */
     /* Read without the lock: a request racing a state change may see either state, and the
        queueing paths check again under the lock (LbkRefusedLocked). */
-    state = *(volatile LBK_PNP_STATE *)&ext->PnpState;
-    if (state == LbkPnpStarted || (state == LbkPnpRemovePending && major != IRP_MJ_CREATE))
+    switch (lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request)) {
+    case LBK_PNP_ADMIT:
         return STATUS_SUCCESS;
-    if (state == LbkPnpRemovePending || state >= LbkPnpSurpriseRemoved)
+    case LBK_PNP_NOT_READY:
+        status = STATUS_DEVICE_NOT_READY;
+        break;
+    case LBK_PNP_DELETE_PENDING:
+    default:
         status = STATUS_DELETE_PENDING;
-    else
-        status = STATUS_DEVICE_NOT_READY; /* not started yet, or stopping or stopped */
+        break;
+    }
     LbkLeaveIo(ext, irp);
     return status;
 }
@@ -65,31 +70,21 @@ NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context)
 {
     if (context->CleanedUp)
         return STATUS_FILE_CLOSED; /* CLEANUP ran while this was in dispatch: no one could cancel it */
-    if (ext->PnpState >= LbkPnpSurpriseRemoved)
+    if (lbk_pnp_is_removed(ext->Pnp.state))
         return STATUS_DELETE_PENDING; /* the flush of the removal has run or is about to */
     return STATUS_SUCCESS;
 }
 
-static VOID LbkSetState(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE state, BOOLEAN rememberOld)
+/* The state after event, by the core's rules; under the lock, where the queueing paths read it. */
+static VOID LbkApplyPnp(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
+    enum lbk_pnp_state state;
 
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (rememberOld)
-        ext->PnpStateBeforeQuery = ext->PnpState;
-    ext->PnpState = state;
+    state = lbk_pnp_apply(&ext->Pnp, event);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-}
-
-/* CANCEL_STOP and CANCEL_REMOVE: back to where the query found the device, if it is still there. */
-static VOID LbkRestoreState(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE queried)
-{
-    KLOCK_QUEUE_HANDLE lockHandle;
-
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (ext->PnpState == queried)
-        ext->PnpState = ext->PnpStateBeforeQuery;
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: now %s\n", ext->Name, lbk_pnp_state_name(state));
 }
 
 static VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
@@ -106,15 +101,15 @@ static VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
                  enable ? "enabled" : "disabled", status);
 }
 
-/* Completes every request queued through the device with STATUS_DEVICE_REMOVED, new ones refused. */
-static VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, LBK_PNP_STATE state)
+/* SURPRISE_REMOVAL or REMOVE: new requests refused, every queued one completed (STATUS_DEVICE_REMOVED). */
+static VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
 
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    ext->PnpState = state;
+    lbk_pnp_apply(&ext->Pnp, removal);
     LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
@@ -174,7 +169,7 @@ static NTSTATUS LbkRemoveDevice(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     NTSTATUS status;
 
     LbkSetInterface(ext, FALSE);
-    LbkEndEveryRequest(ext, LbkPnpDeleted);
+    LbkEndEveryRequest(ext, LBK_PNP_REMOVE);
     irp->IoStatus.Status = STATUS_SUCCESS;
     IoSkipCurrentIrpStackLocation(irp);
     status = IoCallDriver(ext->LowerDevice, irp);
@@ -214,35 +209,35 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     case IRP_MN_START_DEVICE:
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status)) {
-            LbkSetState(ext, LbkPnpStarted, FALSE);
+            LbkApplyPnp(ext, LBK_PNP_START);
             LbkSetInterface(ext, TRUE);
         }
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_QUERY_STOP_DEVICE:
-        LbkSetState(ext, LbkPnpStopPending, TRUE);
+        LbkApplyPnp(ext, LBK_PNP_QUERY_STOP);
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_CANCEL_STOP_DEVICE:
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status))
-            LbkRestoreState(ext, LbkPnpStopPending);
+            LbkApplyPnp(ext, LBK_PNP_CANCEL_STOP);
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_STOP_DEVICE:
-        LbkSetState(ext, LbkPnpStopped, FALSE);
+        LbkApplyPnp(ext, LBK_PNP_STOP);
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_QUERY_REMOVE_DEVICE:
-        LbkSetState(ext, LbkPnpRemovePending, TRUE);
+        LbkApplyPnp(ext, LBK_PNP_QUERY_REMOVE);
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_CANCEL_REMOVE_DEVICE:
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status))
-            LbkRestoreState(ext, LbkPnpRemovePending);
+            LbkApplyPnp(ext, LBK_PNP_CANCEL_REMOVE);
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_SURPRISE_REMOVAL:
         LbkSetInterface(ext, FALSE);
-        LbkEndEveryRequest(ext, LbkPnpSurpriseRemoved);
+        LbkEndEveryRequest(ext, LBK_PNP_SURPRISE_REMOVAL);
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_REMOVE_DEVICE:
@@ -320,7 +315,6 @@ NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo)
         LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: IoRegisterDeviceInterface: 0x%08x\n", ext->Name, status);
         return status;
     }
-    ext->PnpState = LbkPnpNotStarted;
     /* The power IRPs come at PASSIVE_LEVEL, as the PDO below (a root device) wants them. */
     fdo->Flags |= DO_POWER_PAGABLE;
     return STATUS_SUCCESS;
