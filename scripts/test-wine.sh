@@ -279,6 +279,9 @@ check "pnp_list_finds_LBK0_by_name_and_by_interface" bash -c \
      ! grep -q "^LBK " <<<"$out"' "$bin/lbkctl.exe"
 check "pnp_device_round_trips_through_the_tool" bash -c \
     'wine "$0" write --device LBK0 "through PnP" >/dev/null && [ "$(wine "$0" read --device LBK0)" = "through PnP" ]' "$bin/lbkctl.exe"
+check "pnp_service_stop_with_a_device_refused_at_once" bash -c \
+    'out=$(wine "$0" stop 2>&1); rc=$?; echo "$out"; [ $rc -eq 2 ] && grep -q "error 1052" <<<"$out" &&
+     grep -q "pnp-remove" <<<"$out" && wine "$0" info --device LBK0 >/dev/null' "$bin/lbkctl.exe"
 # Wine's SetupDiSetClassInstallParams is a stub: disabling cannot reach the driver there.
 check "pnp_disable_under_wine_fails_clearly_and_leaves_the_device" bash -c \
     'out=$(wine "$0" pnp-disable 2>&1); rc=$?; echo "$out"; [ $rc -eq 2 ] && grep -q "cannot disable Root.LBK: error 120" <<<"$out" &&

@@ -163,7 +163,9 @@ DWORD lbk_service_install(const lbk_service_config *config);
 /* StartService: loads the driver. ERROR_SERVICE_ALREADY_RUNNING, or the driver's refusal. */
 DWORD lbk_service_start(const wchar_t *name);
 
-/* Stops the service and waits up to timeout_ms for it to report STOPPED (ERROR_TIMEOUT). */
+/* Stops the service and waits up to timeout_ms for it to report STOPPED (ERROR_TIMEOUT). While
+   Plug and Play device nodes use it, refuses at once with ERROR_INVALID_SERVICE_CONTROL, as
+   Windows does: removing them stops it (lbk_pnp_remove). */
 DWORD lbk_service_stop(const wchar_t *name, DWORD timeout_ms);
 
 /* Deletes the service and its Parameters key. The service should be stopped first. */
@@ -184,6 +186,9 @@ DWORD lbk_pnp_remove(DWORD *removed);
 
 /* Disables (enable FALSE) or enables every such device, as Device Manager does; *changed counts them. */
 DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed);
+
+/* How many present device nodes have service as their function driver. */
+DWORD lbk_pnp_count_devices_of(const wchar_t *service, DWORD *count);
 
 #ifdef __cplusplus
 }

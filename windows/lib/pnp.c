@@ -116,3 +116,27 @@ DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed)
 
     return lbk__for_each_device(lbk__change_state, &state, changed);
 }
+
+DWORD lbk_pnp_count_devices_of(const wchar_t *service, DWORD *count)
+{
+    SP_DEVINFO_DATA device;
+    HDEVINFO set;
+    DWORD i;
+
+    *count = 0;
+    ZeroMemory(&device, sizeof(device));
+    device.cbSize = sizeof(device);
+    set = SetupDiGetClassDevsW(NULL, NULL, NULL, DIGCF_ALLCLASSES | DIGCF_PRESENT);
+    if (set == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    for (i = 0; SetupDiEnumDeviceInfo(set, i, &device); i++) {
+        wchar_t name[256] = { 0 };
+
+        if (SetupDiGetDeviceRegistryPropertyW(set, &device, SPDRP_SERVICE, NULL, (BYTE *)name,
+                                              sizeof(name) - sizeof(name[0]), NULL) &&
+            _wcsicmp(name, service) == 0)
+            (*count)++;
+    }
+    SetupDiDestroyDeviceInfoList(set);
+    return ERROR_SUCCESS;
+}

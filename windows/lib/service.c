@@ -139,10 +139,16 @@ DWORD lbk_service_stop(const wchar_t *name, DWORD timeout_ms)
     SC_HANDLE manager, service;
     SERVICE_STATUS status;
     DWORD error = lbk__open_service(name, SERVICE_STOP | SERVICE_QUERY_STATUS, &manager, &service);
-    DWORD start = GetTickCount();
+    DWORD start = GetTickCount(), devices = 0;
 
     if (error != ERROR_SUCCESS)
         return error;
+    /* A driver serving Plug and Play devices stops when they are removed: Windows refuses the
+       stop with this error, and Wine would let it time out. */
+    if (lbk_pnp_count_devices_of(name, &devices) == ERROR_SUCCESS && devices != 0) {
+        error = ERROR_INVALID_SERVICE_CONTROL;
+        goto out;
+    }
     if (!ControlService(service, SERVICE_CONTROL_STOP, &status)) {
         error = GetLastError();
         goto out;

@@ -196,8 +196,14 @@ static int cmd_service(const wchar_t *command, const options *opts)
     } else if (wcscmp(command, L"stop") == 0) {
         DWORD timeout = opts->timeout_ms == INFINITE ? 10000 : opts->timeout_ms;
 
-        if ((error = lbk_service_stop(opts->name, timeout)) != ERROR_SUCCESS)
-            return fail(L"cannot stop service", opts->name, error);
+        if ((error = lbk_service_stop(opts->name, timeout)) != ERROR_SUCCESS) {
+            int result = fail(L"cannot stop service", opts->name, error);
+
+            if (error == ERROR_INVALID_SERVICE_CONTROL)
+                fwprintf(stderr, L"lbkctl: %ls drives Plug and Play devices; it stops once they are removed "
+                                 L"(lbkctl pnp-remove)\n", opts->name);
+            return result;
+        }
         wprintf(L"stopped %ls\n", opts->name);
     } else if (wcscmp(command, L"uninstall") == 0) {
         if ((error = lbk_service_uninstall(opts->name)) != ERROR_SUCCESS)
