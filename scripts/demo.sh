@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Loads the driver in a private Wine prefix, sends a message through it from one handle to
 # another, shows the statistics and unloads it; then loads it again as a cross-connected pair in
-# message mode and sends one message each way. Usage: demo.sh BUILD_DIR
+# message mode and sends one message each way; then installs it from its INF as a Plug and Play
+# device, found by its device interface, and removes it. Usage: demo.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 . "$(dirname "$0")/wine-env.sh"
@@ -12,6 +13,7 @@ wine_up
 step() { printf '\n$ lbkctl %s\n' "$*"; lbkctl "$@"; }
 lbkctl uninstall >/dev/null 2>&1 || true # a demo interrupted earlier
 lbkctl uninstall --name CABLE >/dev/null 2>&1 || true
+lbkctl pnp-remove >/dev/null 2>&1 || true
 step install --image "$(win_path "$BUILD/windows/lbk.sys")" --trace-level 2
 step start
 step write "Hello from user mode!"
@@ -34,6 +36,17 @@ lbkctl read --device CABLEA
 echo
 step stop --name CABLE
 step uninstall --name CABLE
+
+# The INF install: the build's lbk.inf beside its lbk.sys, as a driver package.
+step pnp-install "$(win_path "$BUILD/windows/lbk.inf")"
+step list
+step write --device LBK0 "through Plug and Play"
+printf '\n$ lbkctl read --device LBK0\n'
+lbkctl read --device LBK0
+echo
+step pnp-remove
+step stop
+step uninstall
 echo
 echo "driver log:"
 driver_log | sed 's/^/  /'
