@@ -44,6 +44,18 @@ static DWORD lbk__parameters_path(const wchar_t *name, wchar_t *path, size_t cha
     return ERROR_SUCCESS;
 }
 
+/* Whether the service's Parameters say Plug and Play (PlugAndPlay = 1); FALSE when unreadable. */
+static BOOL lbk__is_plug_and_play(const wchar_t *name)
+{
+    wchar_t path[512];
+    DWORD value = 0, bytes = sizeof(value);
+
+    return lbk__parameters_path(name, path, sizeof(path) / sizeof(path[0])) == ERROR_SUCCESS &&
+           RegGetValueW(HKEY_LOCAL_MACHINE, path, LBK_PARAM_PLUG_AND_PLAY, RRF_RT_REG_DWORD, NULL, &value, &bytes) ==
+               ERROR_SUCCESS &&
+           value == 1;
+}
+
 static DWORD lbk__set_string(HKEY key, const wchar_t *value, const wchar_t *text)
 {
     return (DWORD)RegSetValueExW(key, value, 0, REG_SZ, (const BYTE *)text, (DWORD)((wcslen(text) + 1) * sizeof(wchar_t)));
@@ -144,8 +156,9 @@ DWORD lbk_service_stop(const wchar_t *name, DWORD timeout_ms)
     if (error != ERROR_SUCCESS)
         return error;
     /* A driver serving Plug and Play devices stops when they are removed: Windows refuses the
-       stop with this error, and Wine would let it time out. */
-    if (lbk_pnp_count_devices_of(name, &devices) == ERROR_SUCCESS && devices != 0) {
+       stop with this error, and Wine would let it time out. Only a PnP-mode service can have
+       them, so only its stop pays for asking SetupAPI. */
+    if (lbk__is_plug_and_play(name) && lbk_pnp_count_devices_of(name, &devices) == ERROR_SUCCESS && devices != 0) {
         error = ERROR_INVALID_SERVICE_CONTROL;
         goto out;
     }
