@@ -82,6 +82,19 @@ $(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh
 	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM)
 	mv $@.tmp $@
 
+# A test driver that sends the loopback device the PnP and power IRPs Wine's PnP manager never
+# sends (tests/windows/pnpprobe/pnpprobe.h); built and checked like the driver, never shipped.
+PROBE := $(BUILD)/tests/pnpprobe.sys
+PROBE_SRC := tests/windows/pnpprobe/pnpprobe.c
+all: $(PROBE)
+
+$(PROBE): $(PROBE_SRC) tests/windows/pnpprobe/pnpprobe.h include/lbk_ioctl.h scripts/check-driver-image.sh $(PE_CHECKSUM)
+	@mkdir -p $(dir $@)
+	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(PROBE_SRC) $(DRIVER_LIBS)
+	$(PE_CHECKSUM) set $@.tmp >/dev/null
+	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) >/dev/null
+	mv $@.tmp $@
+
 # Test-signs a copy of the image for a Windows machine in test mode (scripts/sign.sh).
 sign: setup
 	$(MAKE) driver

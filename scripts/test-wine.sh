@@ -13,6 +13,7 @@ reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters'
 wine_up
 image=$(win_path "$bin/lbk.sys")
 remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX
+wine sc stop LBKPROBE >/dev/null 2>&1; wine sc delete LBKPROBE >/dev/null 2>&1 # a run interrupted earlier
 unloads=0
 
 for method in buffered direct neither; do
@@ -316,4 +317,21 @@ for method in buffered direct neither; do
     unloads=$((unloads + 1))
     check "pool_released_after_pnp[$method]" unloads_clean "$unloads"
 done
+# The PnP requests Wine never sends (QUERY_STOP, STOP, the cancels, QUERY_REMOVE, others, power),
+# sent by the test driver pnpprobe.sys, which finds the device through \Driver\LBK: both services
+# in one load order group, so that Wine runs them in one winedevice process.
+mkdir -p "$BUILD/pnp-states" && cp "$BUILD/package/lbk.sys" "$BUILD/pnp-states/" &&
+    sed -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' -e 's/^ServiceBinary .*/&\nLoadOrderGroup = LbkPnpTest/' \
+        "$BUILD/package/lbk.inf" >"$BUILD/pnp-states/lbk.inf"
+wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$(win_path "$BUILD/tests/pnpprobe.sys")" >/dev/null
+check "pnp_probe_driver_starts" bash -c 'wine sc start LBKPROBE | tr -d "\r" | grep -q "RUNNING"'
+check "pnp_install_beside_the_probe" bash -c 'wine "$0" pnp-install "$1" >/dev/null' "$bin/lbkctl.exe" \
+    "$(win_path "$BUILD/pnp-states/lbk.inf")"
+timeout 300 wine "$bin/integration.exe" --suite pnp-states --device LBK0 --method buffered 2>&1 | tr -d '\r'
+lbkctl pnp-remove >/dev/null
+lbkctl stop >/dev/null
+unloads=$((unloads + 1))
+check "pool_released_after_pnp_states" unloads_clean "$unloads"
+wine sc stop LBKPROBE >/dev/null 2>&1
+wine sc delete LBKPROBE >/dev/null 2>&1
 lbkctl uninstall >/dev/null

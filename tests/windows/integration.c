@@ -7,6 +7,8 @@
  *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
  *   integration --suite large --device NAME --method M   (BufferSize 16 MiB or more)
  *   integration --suite pin --device NAME --method neither (BufferSize 64 KiB)
+ *   integration --suite pnp-states --device NAME --method M  (an INF-installed device, with
+ *                                      pnpprobe.sys loaded in the same winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
  *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
@@ -18,6 +20,7 @@
 
 #include "../../windows/lib/lbk_client.h"
 #include "../core/test_main.h"
+#include "pnpprobe/pnpprobe.h"
 
 int lbk_test_failed;
 static const wchar_t *g_device = L"LBK";
@@ -831,7 +834,16 @@ static BOOL spawn_child(const wchar_t *mode, PROCESS_INFORMATION *pi)
     si.cb = sizeof(si);
     GetModuleFileNameW(NULL, self, MAX_PATH);
     swprintf(command, sizeof(command) / sizeof(command[0]), L"\"%ls\" %ls %ls", self, mode, g_device);
-    return CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, pi);
+    if (CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, pi))
+        return TRUE;
+    /* Wine failed this once in a few thousand runs; say why, and try once more, as the child is
+       the harness, not what is tested. */
+    fprintf(stderr, "  CreateProcess failed (error %lu); trying again\n", GetLastError());
+    Sleep(100);
+    if (CreateProcessW(self, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, pi))
+        return TRUE;
+    fprintf(stderr, "  CreateProcess failed again (error %lu)\n", GetLastError());
+    return FALSE;
 }
 
 static BOOL kill_child(PROCESS_INFORMATION *pi)
@@ -1528,6 +1540,174 @@ TEST(pnp_path_under_the_interface_is_not_found)
     ASSERT_EQ(ERROR_INVALID_NAME, lbk_open(path, GENERIC_READ, &h));
 }
 
+/* ---- pnp-states suite: the PnP requests Wine never sends, sent by pnpprobe.sys ------------ */
+
+/* Sends the device's stack one IRP through pnpprobe; returns its final NTSTATUS, or 0xFFFFFFFF
+   when the probe itself could not send it. */
+static DWORD probe(DWORD major, DWORD minor, lbk_probe_result *out)
+{
+    lbk_probe_request request;
+    lbk_probe_result result;
+    HANDLE h = CreateFileW(LBK_PROBE_USER_PATH, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    DWORD n = 0;
+    BOOL ok;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return 0xFFFFFFFFu;
+    memset(&request, 0, sizeof(request));
+    memset(&result, 0, sizeof(result));
+    request.major = major;
+    request.minor = minor;
+    request.id_type = LBK_PROBE_BUS_QUERY_DEVICE_ID;
+    wcscpy((wchar_t *)request.service, L"LBK");
+    ok = DeviceIoControl(h, IOCTL_LBK_PROBE_SEND, &request, sizeof(request), &result, sizeof(result), &n, NULL);
+    CloseHandle(h);
+    if (!ok || n != sizeof(result))
+        return 0xFFFFFFFFu;
+    if (out != NULL)
+        *out = result;
+    return result.status;
+}
+#define PNP(minor) probe(LBK_PROBE_MJ_PNP, (minor), NULL)
+#define NT_STATUS_SUCCESS 0x00000000u
+#define NT_STATUS_NOT_SUPPORTED 0xC00000BBu
+
+/* Whether a one-byte write and read round-trip on h now. */
+static BOOL round_trips(HANDLE h)
+{
+    char c = 0;
+    DWORD n = 0;
+
+    return lbk_write(h, "s", 1, DEADLINE_MS, &n) == ERROR_SUCCESS && n == 1 &&
+           lbk_read(h, &c, 1, DEADLINE_MS, &n) == ERROR_SUCCESS && n == 1 && c == 's';
+}
+
+/*
+ * Opens a handle that the driver must refuse with error. Windows fails CreateFile so; Wine opens
+ * the file whatever CREATE returns, and gives a handle the driver never took: returned here (to
+ * be checked later with refused_handle), or INVALID_HANDLE_VALUE after a refusal by Windows. On
+ * any other outcome the test fails.
+ */
+static HANDLE open_refused(DWORD error)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+    DWORD result = lbk_open(g_device, GENERIC_READ | GENERIC_WRITE, &h);
+
+    if (result != ERROR_SUCCESS && result != error) {
+        fprintf(stderr, "  the open failed with %lu, not %lu\n", result, error);
+        lbk_test_failed = 1;
+    }
+    return h;
+}
+
+/* A handle open_refused got: the driver never took it, so its requests fail even once the
+   device serves others (STATUS_INVALID_DEVICE_STATE). Closes it. */
+static BOOL refused_handle_stays_dead(HANDLE h)
+{
+    DWORD n = 0;
+    BOOL dead;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return TRUE;
+    dead = lbk_write(h, "x", 1, DEADLINE_MS, &n) == ERROR_BAD_COMMAND; /* STATUS_INVALID_DEVICE_STATE */
+    CloseHandle(h);
+    return dead;
+}
+
+TEST(pnp_query_stop_fails_new_requests_and_cancel_stop_restores)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), refused, again = INVALID_HANDLE_VALUE;
+    DWORD n = 0;
+
+    ASSERT_TRUE(round_trips(h));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
+    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n)); /* STATUS_DEVICE_NOT_READY */
+    refused = open_refused(ERROR_NOT_READY);
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_STOP_DEVICE));
+    ASSERT_TRUE(round_trips(h));
+    ASSERT_TRUE(refused_handle_stays_dead(refused));
+    ASSERT_OK(lbk_open(g_device, GENERIC_READ, &again));
+    CloseHandle(again);
+    CloseHandle(h);
+}
+
+/* A stop loses nothing: a read queued before it waits through it, and is served after START. */
+TEST(pnp_stop_keeps_queued_requests_until_start)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    char buffer[8];
+    pending_io io;
+    DWORD n = 0;
+
+    pending_init(&io, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &io.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_STOP_DEVICE));
+    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_STOP_DEVICE)); /* too late: still stopped */
+    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(io.overlapped.hEvent, 200)); /* still waiting */
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_START_DEVICE));
+    ASSERT_OK(lbk_write(h, "after", 5, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&io, &n));
+    ASSERT_EQ(5, n);
+    ASSERT_TRUE(memcmp(buffer, "after", 5) == 0);
+    CloseHandle(h);
+}
+
+/* Removal queried: open handles go on working, new ones are refused, until the cancel. */
+TEST(pnp_query_remove_refuses_new_handles_only)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), refused, again = INVALID_HANDLE_VALUE;
+
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_REMOVE_DEVICE));
+    refused = open_refused(ERROR_ACCESS_DENIED); /* STATUS_DELETE_PENDING */
+    ASSERT_TRUE(round_trips(h));
+    ASSERT_TRUE(refused_handle_stays_dead(refused)); /* I/O is served: this one fails for its own sake */
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_REMOVE_DEVICE));
+    ASSERT_OK(lbk_open(g_device, GENERIC_READ, &again));
+    CloseHandle(again);
+    ASSERT_TRUE(round_trips(h));
+    CloseHandle(h);
+}
+
+/* What the driver does not handle reaches the PDO as it was sent, and comes back with its answer. */
+TEST(pnp_other_requests_go_down_the_stack_untouched)
+{
+    lbk_probe_result result;
+    HANDLE h;
+
+    ASSERT_EQ(NT_STATUS_SUCCESS, probe(LBK_PROBE_MJ_PNP, LBK_PROBE_MN_QUERY_ID, &result));
+    ASSERT_TRUE(_wcsicmp((const wchar_t *)result.text, L"ROOT\\LOOPBACKDEVICE") == 0); /* the PDO's answer */
+    /* Wine's root PDO answers no QUERY_PNP_DEVICE_STATE: the status set by the sender comes back. */
+    ASSERT_EQ(NT_STATUS_NOT_SUPPORTED, PNP(LBK_PROBE_MN_QUERY_PNP_DEVICE_STATE));
+    h = open_device(GENERIC_READ | GENERIC_WRITE);
+    ASSERT_TRUE(round_trips(h));
+    CloseHandle(h);
+}
+
+/* Power IRPs go to the PDO (PoStartNextPowerIrp, PoCallDriver); the device works on. */
+TEST(pnp_power_requests_go_down_the_stack)
+{
+    DWORD status = probe(LBK_PROBE_MJ_POWER, LBK_PROBE_MN_QUERY_POWER, NULL);
+    HANDLE h;
+
+    /* Wine's root PDO has no power routine: STATUS_INVALID_DEVICE_REQUEST is its answer. */
+    ASSERT_EQ(0xC0000010u, status);
+    h = open_device(GENERIC_READ | GENERIC_WRITE);
+    ASSERT_TRUE(round_trips(h));
+    CloseHandle(h);
+}
+
+static const test_case pnp_state_tests[] = {
+    T(pnp_query_stop_fails_new_requests_and_cancel_stop_restores),
+    T(pnp_stop_keeps_queued_requests_until_start),
+    T(pnp_query_remove_refuses_new_handles_only),
+    T(pnp_other_requests_go_down_the_stack_untouched),
+    T(pnp_power_requests_go_down_the_stack),
+};
+
 static const test_case pnp_tests[] = {
     T(pnp_device_is_found_by_interface_and_by_name),
     T(pnp_interface_path_opens_the_same_device),
@@ -2012,6 +2192,9 @@ int wmain(int argc, wchar_t **argv)
     CloseHandle(h);
     if (wcscmp(suite, L"large") == 0)
         return run_suite(large_tests, sizeof(large_tests) / sizeof(large_tests[0]), reset_device, ",large") != 0;
+    if (wcscmp(suite, L"pnp-states") == 0)
+        return run_suite(pnp_state_tests, sizeof(pnp_state_tests) / sizeof(pnp_state_tests[0]), reset_device,
+                         ",pnp-states") != 0;
     if (wcscmp(suite, L"pin") == 0)
         return run_suite(pin_tests, sizeof(pin_tests) / sizeof(pin_tests[0]), reset_device, ",pin") != 0;
     if (g_inf != NULL) {

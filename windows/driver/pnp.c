@@ -218,6 +218,9 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_CANCEL_STOP_DEVICE:
+        /* A cancel must succeed: a lower driver that does not handle it keeps this status, rather
+           than the STATUS_NOT_SUPPORTED it came with (Wine's root PDO handles neither cancel). */
+        irp->IoStatus.Status = STATUS_SUCCESS;
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status))
             LbkApplyPnp(ext, LBK_PNP_CANCEL_STOP);
@@ -231,6 +234,7 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkPassDown(ext, irp);
     case IRP_MN_CANCEL_REMOVE_DEVICE:
+        irp->IoStatus.Status = STATUS_SUCCESS; /* must succeed, as CANCEL_STOP */
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status))
             LbkApplyPnp(ext, LBK_PNP_CANCEL_REMOVE);
