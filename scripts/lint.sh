@@ -15,7 +15,7 @@ DDK=${DDK_INC:-/usr/share/mingw-w64/include/ddk}
 warn=(-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla)
 kernel=(-std=gnu11 -ffreestanding -isystem "$DDK" -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00)
 user=(--target=x86_64-w64-windows-gnu -std=gnu11 -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00)
-driver_sources=(windows/driver/*.c core/*.c)
+driver_sources=(windows/driver/*.c core/*.c tests/windows/pnpprobe/*.c)
 user_sources=(windows/lib/*.c windows/tool/*.c tests/windows/stress.c bench/windows/*.c)
 
 result() { # result NAME LOG STATUS: PASS when the tool exited 0 and the log has no finding
