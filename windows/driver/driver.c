@@ -301,19 +301,11 @@ FreeDeviceName:
  */
 static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockReleased)
 {
-    KLOCK_QUEUE_HANDLE lockHandle;
-    LIST_ENTRY done;
     ULONG i;
 
     /* A device whose unit was never wired (its creation failed) was never opened either. */
-    if (ext->Unit != NULL) {
-        InitializeListHead(&done);
-        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-        lbk_pnp_apply(&ext->Pnp, LBK_PNP_REMOVE);
-        LbkWaitForRequestsLocked(ext, &lockHandle, NULL, STATUS_DEVICE_REMOVED, &done);
-        KeReleaseInStackQueuedSpinLock(&lockHandle);
-        LbkCompleteList(&done);
-    }
+    if (ext->Unit != NULL)
+        LbkEndEveryRequest(ext, LBK_PNP_REMOVE);
     if (!removeLockReleased && NT_SUCCESS(IoAcquireRemoveLock(&ext->RemoveLock, ext)))
         IoReleaseRemoveLockAndWait(&ext->RemoveLock, ext);
 

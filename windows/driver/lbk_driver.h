@@ -311,6 +311,8 @@ static inline VOID LbkLeaveIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     IoReleaseRemoveLock(&ext->RemoveLock, irp);
 }
 NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context);
+/* The state after removal (SURPRISE_REMOVAL or REMOVE), and every queued request completed. */
+VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal);
 NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo);
 DRIVER_ADD_DEVICE LbkAddDevice;
 DRIVER_DISPATCH LbkDispatchPnp;

@@ -102,7 +102,7 @@ static VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
 }
 
 /* SURPRISE_REMOVAL or REMOVE: new requests refused, every queued one completed (STATUS_DEVICE_REMOVED). */
-static VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal)
+VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
@@ -162,6 +162,30 @@ static NTSTATUS LbkCompleteHere(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS st
     return status;
 }
 
+/* QUERY_STOP, STOP, QUERY_REMOVE: the driver agrees, then the drivers below have their say. */
+static NTSTATUS LbkSucceedAndPassDown(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp_event event)
+{
+    LbkApplyPnp(ext, event);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    return LbkPassDown(ext, irp);
+}
+
+/*
+ * CANCEL_STOP, CANCEL_REMOVE: the drivers below first, then back to the state before the query.
+ * A cancel must succeed: a lower driver that does not handle it keeps STATUS_SUCCESS, rather than
+ * the STATUS_NOT_SUPPORTED it came with (Wine's root PDO handles neither).
+ */
+static NTSTATUS LbkCancelQuery(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp_event event)
+{
+    NTSTATUS status;
+
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    status = LbkForwardAndWait(ext, irp);
+    if (NT_SUCCESS(status))
+        LbkApplyPnp(ext, event);
+    return LbkCompleteHere(ext, irp, status);
+}
+
 /* REMOVE_DEVICE: after this returns, nothing of the device is left. */
 static NTSTATUS LbkRemoveDevice(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
@@ -214,31 +238,15 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
         }
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_QUERY_STOP_DEVICE:
-        LbkApplyPnp(ext, LBK_PNP_QUERY_STOP);
-        irp->IoStatus.Status = STATUS_SUCCESS;
-        return LbkPassDown(ext, irp);
+        return LbkSucceedAndPassDown(ext, irp, LBK_PNP_QUERY_STOP);
     case IRP_MN_CANCEL_STOP_DEVICE:
-        /* A cancel must succeed: a lower driver that does not handle it keeps this status, rather
-           than the STATUS_NOT_SUPPORTED it came with (Wine's root PDO handles neither cancel). */
-        irp->IoStatus.Status = STATUS_SUCCESS;
-        status = LbkForwardAndWait(ext, irp);
-        if (NT_SUCCESS(status))
-            LbkApplyPnp(ext, LBK_PNP_CANCEL_STOP);
-        return LbkCompleteHere(ext, irp, status);
+        return LbkCancelQuery(ext, irp, LBK_PNP_CANCEL_STOP);
     case IRP_MN_STOP_DEVICE:
-        LbkApplyPnp(ext, LBK_PNP_STOP);
-        irp->IoStatus.Status = STATUS_SUCCESS;
-        return LbkPassDown(ext, irp);
+        return LbkSucceedAndPassDown(ext, irp, LBK_PNP_STOP);
     case IRP_MN_QUERY_REMOVE_DEVICE:
-        LbkApplyPnp(ext, LBK_PNP_QUERY_REMOVE);
-        irp->IoStatus.Status = STATUS_SUCCESS;
-        return LbkPassDown(ext, irp);
+        return LbkSucceedAndPassDown(ext, irp, LBK_PNP_QUERY_REMOVE);
     case IRP_MN_CANCEL_REMOVE_DEVICE:
-        irp->IoStatus.Status = STATUS_SUCCESS; /* must succeed, as CANCEL_STOP */
-        status = LbkForwardAndWait(ext, irp);
-        if (NT_SUCCESS(status))
-            LbkApplyPnp(ext, LBK_PNP_CANCEL_REMOVE);
-        return LbkCompleteHere(ext, irp, status);
+        return LbkCancelQuery(ext, irp, LBK_PNP_CANCEL_REMOVE);
     case IRP_MN_SURPRISE_REMOVAL:
         LbkSetInterface(ext, FALSE);
         LbkEndEveryRequest(ext, LBK_PNP_SURPRISE_REMOVAL);
