@@ -241,6 +241,15 @@ check "tool_bad_number_exits_1" bash -c 'wine "$0" read --bytes ten; [ $? -eq 1 
 check "tool_missing_device_exits_2_with_message" bash -c \
     'out=$(wine "$0" stats --device NoSuchDevice 2>&1); [ $? -eq 2 ] && grep -q "error 2: " <<<"$out"' "$bin/lbkctl.exe"
 check "tool_missing_service_exits_2" bash -c 'wine "$0" start --name NoSuchService; [ $? -eq 2 ]' "$bin/lbkctl.exe"
+# A service uninstalled while it runs is gone only once it has stopped; until then an install of
+# the same name failed with ERROR_SERVICE_MARKED_FOR_DELETE (1072), as CI saw once after a stop.
+# The install now waits for it (up to 15 s).
+check "install_waits_for_a_service_still_being_deleted" bash -c \
+    'wine "$0" install --name HOLDSVC --device-name HOLDDEV --image "$1" >/dev/null && wine "$0" start --name HOLDSVC >/dev/null &&
+     wine "$0" uninstall --name HOLDSVC >/dev/null || exit 1
+     { sleep 2; wine "$0" stop --name HOLDSVC >/dev/null; } &
+     wine "$0" install --name HOLDSVC --image "$1"; r=$?
+     wait; wine "$0" uninstall --name HOLDSVC >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
 lbkctl install --image "$image" >/dev/null && lbkctl start >/dev/null
 check "tool_read_timeout_exits_3" bash -c 'wine "$0" read --bytes 1 --timeout 100; [ $? -eq 3 ]' "$bin/lbkctl.exe"
 check "tool_stdin_binary_round_trip" bash -c \

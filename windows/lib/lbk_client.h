@@ -156,7 +156,8 @@ typedef struct lbk_service_config {
 
 /*
  * Creates a demand-start kernel-driver service and writes its Parameters key. Nothing is left
- * behind on failure. ERROR_SERVICE_EXISTS when the name is taken.
+ * behind on failure. ERROR_SERVICE_EXISTS when the name is taken. A service of that name that is
+ * still being deleted (ERROR_SERVICE_MARKED_FOR_DELETE) is waited for, up to 15 s.
  */
 DWORD lbk_service_install(const lbk_service_config *config);
 

@@ -7,6 +7,8 @@
 #include "lbk_client.h"
 
 #define LBK__SERVICES_KEY L"SYSTEM\\CurrentControlSet\\Services\\"
+/* How long an install waits for an earlier service of the same name to finish being deleted. */
+#define LBK__DELETE_WAIT_MS 15000u
 
 /* Opens the SCM and one service with the given access; the caller closes both. */
 static DWORD lbk__open_service(const wchar_t *name, DWORD access, SC_HANDLE *manager, SC_HANDLE *service)
@@ -111,14 +113,21 @@ static void lbk__delete_parameters(const wchar_t *name)
 DWORD lbk_service_install(const lbk_service_config *config)
 {
     SC_HANDLE manager, service;
-    DWORD error;
+    DWORD error, waited;
 
     manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CREATE_SERVICE);
     if (manager == NULL)
         return GetLastError();
-    service = CreateServiceW(manager, config->name, config->name, SERVICE_ALL_ACCESS, SERVICE_KERNEL_DRIVER,
-                             SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, config->image_path, NULL, NULL, NULL,
-                             NULL, NULL);
+    for (waited = 0;; waited += 50) {
+        service = CreateServiceW(manager, config->name, config->name, SERVICE_ALL_ACCESS, SERVICE_KERNEL_DRIVER,
+                                 SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, config->image_path, NULL, NULL, NULL,
+                                 NULL, NULL);
+        /* A service of that name uninstalled a moment ago is gone only once the last handle to it
+           closes (under Wine, once its winedevice process has exited): wait for that, briefly. */
+        if (service != NULL || GetLastError() != ERROR_SERVICE_MARKED_FOR_DELETE || waited >= LBK__DELETE_WAIT_MS)
+            break;
+        Sleep(50);
+    }
     if (service == NULL) {
         error = GetLastError();
         CloseServiceHandle(manager);
