@@ -15,8 +15,7 @@ static NTSTATUS LbkCompleteIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS sta
     return status;
 }
 
-/* Completes an IRP that LbkEnterIo refused, which holds nothing. */
-static NTSTATUS LbkRefuseIrp(PIRP irp, NTSTATUS status)
+NTSTATUS LbkRefuseIrp(PIRP irp, NTSTATUS status)
 {
     irp->IoStatus.Status = status;
     irp->IoStatus.Information = 0;

@@ -320,10 +320,8 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockRelease
     }
     for (i = 0; i < LBK_SPARE_BOUNCES; i++)
         LbkFree(InterlockedExchangePointer(&ext->SpareBounces[i], NULL), LBK_TAG_BOUNCE);
-    if (ext->LinkName.Buffer != NULL) {
-        IoDeleteSymbolicLink(&ext->LinkName);
-        LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
-    }
+    IoDeleteSymbolicLink(&ext->LinkName); /* every device in a unit has its link */
+    LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
     RtlFreeUnicodeString(&ext->InterfaceName); /* allocated by IoRegisterDeviceInterface */
     if (ext->LowerDevice != NULL)
         IoDetachDevice(ext->LowerDevice);
@@ -381,7 +379,7 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
     KeInitializeSpinLock(&unit->Lock);
     unit->Index = slot;
     LbkQueueInitialize(&unit->Controls);
-    for (i = 0; i < ends && NT_SUCCESS(status); i++) {
+    for (i = 0; i < ends; i++) {
         PVOID storage = LbkAllocate(config->buffer_size, LBK_TAG_RING);
 
         if (storage == NULL) {

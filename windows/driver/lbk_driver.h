@@ -306,6 +306,8 @@ VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased);
  * a request is queued, so that none is queued after SURPRISE_REMOVAL or REMOVE has flushed.
  */
 NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp);
+/* dispatch.c: completes an IRP that holds no remove lock (refused at entry) with status. */
+NTSTATUS LbkRefuseIrp(PIRP irp, NTSTATUS status);
 static inline VOID LbkLeaveIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     IoReleaseRemoveLock(&ext->RemoveLock, irp);

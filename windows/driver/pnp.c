@@ -221,11 +221,8 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     if (ext->LowerDevice == NULL)
         return LbkDispatchKeepStatus(deviceObject, irp); /* a legacy device has no stack below */
     status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
-    if (!NT_SUCCESS(status)) {
-        irp->IoStatus.Status = status;
-        IoCompleteRequest(irp, IO_NO_INCREMENT);
-        return status;
-    }
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status); /* REMOVE is waiting for the lock */
     if (minorName != NULL)
         LbkTrace(LBK_TRACE_INFO, "lbk: %ls: %s\n", ext->Name, minorName);
 
@@ -281,11 +278,8 @@ NTSTATUS LbkDispatchPower(PDEVICE_OBJECT deviceObject, PIRP irp)
     }
     status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
     PoStartNextPowerIrp(irp);
-    if (!NT_SUCCESS(status)) {
-        irp->IoStatus.Status = status;
-        IoCompleteRequest(irp, IO_NO_INCREMENT);
-        return status;
-    }
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status); /* REMOVE is waiting for the lock */
     IoSkipCurrentIrpStackLocation(irp);
     status = PoCallDriver(ext->LowerDevice, irp);
     LbkLeaveIo(ext, irp);
@@ -302,11 +296,8 @@ NTSTATUS LbkDispatchSystemControl(PDEVICE_OBJECT deviceObject, PIRP irp)
     if (ext->LowerDevice == NULL)
         return LbkDispatchKeepStatus(deviceObject, irp);
     status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
-    if (!NT_SUCCESS(status)) {
-        irp->IoStatus.Status = status;
-        IoCompleteRequest(irp, IO_NO_INCREMENT);
-        return status;
-    }
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status); /* REMOVE is waiting for the lock */
     return LbkPassDown(ext, irp);
 }
 
