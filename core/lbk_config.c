@@ -24,6 +24,10 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_BAD_SECURITY: return "the security string is not in the supported SDDL subset";
     case LBK_CONFIG_PNP_ONE_DEVICE:
         return "with PlugAndPlay 1 each device node is one loopback device: DeviceCount must be 1 and Pairs 0";
+    case LBK_CONFIG_SERIAL_NEEDS_PAIRS: return "Serial 1 needs Pairs 1 and MessageMode 0: a serial port is one end of a byte stream";
+    case LBK_CONFIG_BAD_PORT_NAMES:
+        return "PortNames is not a comma-separated list of COM1..COM256 or -, each name at most once";
+    case LBK_CONFIG_PORTS_NEED_SERIAL: return "PortNames needs Serial 1, and at most one name per pair end";
     }
     return "unknown configuration error";
 }
@@ -134,12 +138,18 @@ static size_t suffix_chars(const struct lbk_config *config)
 
 enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
 {
-    size_t chars = 0;
+    size_t chars = 0, i;
 
     if (config->device_count < 1 || config->device_count > LBK_MAX_DEVICE_COUNT)
         return LBK_CONFIG_BAD_COUNT;
     if (config->plug_and_play && (config->device_count != 1 || config->pairs))
         return LBK_CONFIG_PNP_ONE_DEVICE;
+    if (config->serial && (!config->pairs || config->message_mode))
+        return LBK_CONFIG_SERIAL_NEEDS_PAIRS;
+    for (i = 0; i < sizeof(config->ports) / sizeof(config->ports[0]); i++) {
+        if (config->ports[i] != 0 && (!config->serial || i >= lbk_config_device_total(config)))
+            return LBK_CONFIG_PORTS_NEED_SERIAL;
+    }
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
         return LBK_CONFIG_TOTAL_TOO_LARGE;
     while (config->name[chars] != 0)
@@ -226,6 +236,9 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->message_mode = 0;
     config->pairs = 0;
     config->plug_and_play = 0;
+    config->serial = 0;
+    for (chars = 0; chars < sizeof(config->ports) / sizeof(config->ports[0]); chars++)
+        config->ports[chars] = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
     return default_security(config);
 }
@@ -316,6 +329,7 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
     case LBK_PARAM_ID_MESSAGE_MODE:
     case LBK_PARAM_ID_PAIRS:
     case LBK_PARAM_ID_PLUG_AND_PLAY:
+    case LBK_PARAM_ID_SERIAL:
         error = decode_dword(type, data, bytes, &number);
         if (error == LBK_CONFIG_OK && number > 1)
             error = LBK_CONFIG_NOT_BOOLEAN;
@@ -325,6 +339,8 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->message_mode = number;
         else if (param == LBK_PARAM_ID_PAIRS)
             config->pairs = number;
+        else if (param == LBK_PARAM_ID_SERIAL)
+            config->serial = number;
         else
             config->plug_and_play = number;
         return LBK_CONFIG_OK;
@@ -343,6 +359,16 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->security_bytes = (uint32_t)descriptor_bytes;
         }
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_SECURITY : error;
+    case LBK_PARAM_ID_PORT_NAMES: {
+        uint16_t ports[sizeof(config->ports) / sizeof(config->ports[0])];
+
+        error = decode_text(type, data, bytes, LBK_SDDL_MAX_CHARS, text, &chars);
+        if (error == LBK_CONFIG_OK && lbk_serial_parse_port_names(text, chars, ports, sizeof(ports) / sizeof(ports[0])) != 0)
+            error = LBK_CONFIG_BAD_PORT_NAMES;
+        if (error == LBK_CONFIG_OK)
+            lbk__copy(config->ports, ports, sizeof(ports));
+        return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_PORT_NAMES : error;
+    }
     case LBK_PARAM_ID_COUNT:
         break;
     }

@@ -9,6 +9,7 @@
 #include "lbk_base.h"
 #include "../include/lbk_ioctl.h"
 #include "lbk_security.h"
+#include "lbk_serial.h"
 
 enum lbk_config_error {
     LBK_CONFIG_OK = 0,
@@ -27,7 +28,10 @@ enum lbk_config_error {
     LBK_CONFIG_TOTAL_TOO_LARGE, /* devices x ends x buffer size above LBK_MAX_TOTAL_BUFFER */
     LBK_CONFIG_NAMES_TOO_LONG, /* the name plus the devices' suffixes exceeds 63 characters */
     LBK_CONFIG_BAD_SECURITY,  /* Security outside the SDDL subset (lbk_sddl_to_descriptor says why) */
-    LBK_CONFIG_PNP_ONE_DEVICE /* PlugAndPlay with DeviceCount above 1 or Pairs: a node is one device */
+    LBK_CONFIG_PNP_ONE_DEVICE, /* PlugAndPlay with DeviceCount above 1 or Pairs: a node is one device */
+    LBK_CONFIG_SERIAL_NEEDS_PAIRS, /* Serial without Pairs, or with MessageMode */
+    LBK_CONFIG_BAD_PORT_NAMES,     /* PortNames outside its grammar (lbk_serial.h), or a name twice */
+    LBK_CONFIG_PORTS_NEED_SERIAL   /* PortNames without Serial, or more names than pair ends */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -70,6 +74,8 @@ enum lbk_param {
     LBK_PARAM_ID_WHEN_PEER_CLOSED,
     LBK_PARAM_ID_SECURITY,
     LBK_PARAM_ID_PLUG_AND_PLAY,
+    LBK_PARAM_ID_SERIAL,
+    LBK_PARAM_ID_PORT_NAMES,
     LBK_PARAM_ID_COUNT
 };
 
@@ -86,6 +92,10 @@ struct lbk_config {
     /* 0: the service's start creates the devices (legacy). 1: the INF install's device nodes do,
        one loopback device each, named <Name><slot> (slot 0..LBK_MAX_DEVICE_COUNT-1). */
     uint32_t plug_and_play;
+    /* 1: every pair is a null-modem cable whose ends serial programs use as COM ports (lbk_serial.h). */
+    uint32_t serial;
+    /* The COM port number of each end, by device index (PortNames), 0 for none. */
+    uint16_t ports[2 * LBK_MAX_DEVICE_COUNT];
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
     uint32_t security_bytes;
     uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];

@@ -79,6 +79,12 @@ typedef uint64_t lbk_u64;
 /* REG_DWORD: 0 (default) the service's start creates the devices; 1 the INF install's device
    nodes do, one loopback device <Name><slot> each (lbk.inf sets it). */
 #define LBK_PARAM_PLUG_AND_PLAY L"PlugAndPlay"
+/* REG_DWORD: 0 (default) plain pairs; 1 each pair is a null-modem cable whose ends serial
+   programs use with the Win32 communications API (docs/serial.md). Needs Pairs 1. */
+#define LBK_PARAM_SERIAL L"Serial"
+/* REG_SZ: the COM names of the ends, in device order (A then B, pair by pair), comma-separated,
+   "-" for none: "COM5,COM6,-,COM8". Each end keeps its own name (<Name><n>A) too. Needs Serial 1. */
+#define LBK_PARAM_PORT_NAMES L"PortNames"
 
 /*
  * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..

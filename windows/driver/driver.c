@@ -31,6 +31,8 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_WHEN_PEER_CLOSED] = LBK_PARAM_WHEN_PEER_CLOSED,
     [LBK_PARAM_ID_SECURITY] = LBK_PARAM_SECURITY,
     [LBK_PARAM_ID_PLUG_AND_PLAY] = LBK_PARAM_PLUG_AND_PLAY,
+    [LBK_PARAM_ID_SERIAL] = LBK_PARAM_SERIAL,
+    [LBK_PARAM_ID_PORT_NAMES] = LBK_PARAM_PORT_NAMES,
 };
 
 /* Says why Parameters\Security was refused, and where: the core's parser has the details. */

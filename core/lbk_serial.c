@@ -1,0 +1,237 @@
+/*
+ * lbk_serial.c - the serial personality's rules (any mode, any OS). See lbk_serial.h.
+ */
+#include "lbk_serial.h"
+
+#define LBK_MAXDWORD 0xFFFFFFFFu
+
+void lbk_serial_default_settings(struct lbk_serial_settings *settings, uint32_t capacity)
+{
+    struct lbk_serial_settings defaults = { 0 };
+
+    defaults.baud_rate = 9600;
+    defaults.line.stop_bits = 0;
+    defaults.line.parity = 0;
+    defaults.line.word_length = 8;
+    defaults.handflow.control_handshake = LBK_SERIAL_DTR_CONTROL;
+    defaults.handflow.flow_replace = LBK_SERIAL_RTS_CONTROL;
+    /* serial.sys's choice: XON when the input queue is a quarter full, XOFF at three quarters left. */
+    defaults.handflow.xon_limit = (int32_t)(capacity / 4);
+    defaults.handflow.xoff_limit = (int32_t)(capacity / 4);
+    defaults.chars.xon_char = 0x11;
+    defaults.chars.xoff_char = 0x13;
+    *settings = defaults;
+}
+
+int lbk_serial_check_baud_rate(uint32_t baud_rate)
+{
+    return baud_rate == 0 ? -1 : 0;
+}
+
+int lbk_serial_check_line_control(const struct lbk_serial_line_control *line)
+{
+    if (line->word_length < 5 || line->word_length > 8 || line->parity > 4 || line->stop_bits > 2)
+        return -1;
+    /* A UART sends 1.5 stop bits only after 5 data bits, and 2 only after 6 to 8. */
+    if (line->stop_bits == 1 && line->word_length != 5)
+        return -1;
+    if (line->stop_bits == 2 && line->word_length == 5)
+        return -1;
+    return 0;
+}
+
+int lbk_serial_check_handflow(const struct lbk_serial_handflow *handflow, uint32_t capacity)
+{
+    if ((handflow->control_handshake & LBK_SERIAL_CONTROL_INVALID) != 0 ||
+        (handflow->flow_replace & LBK_SERIAL_FLOW_INVALID) != 0)
+        return -1;
+    if ((handflow->control_handshake & LBK_SERIAL_DTR_MASK) == LBK_SERIAL_DTR_MASK)
+        return -1;
+    if (handflow->xon_limit < 0 || handflow->xoff_limit < 0 || (uint32_t)handflow->xon_limit > capacity ||
+        (uint32_t)handflow->xoff_limit > capacity)
+        return -1;
+    return 0;
+}
+
+int lbk_serial_check_timeouts(const struct lbk_serial_timeouts *timeouts)
+{
+    /* Documented as invalid: every read timeout MAXDWORD. */
+    if (timeouts->read_interval == LBK_MAXDWORD && timeouts->read_total_multiplier == LBK_MAXDWORD &&
+        timeouts->read_total_constant == LBK_MAXDWORD)
+        return -1;
+    return 0;
+}
+
+int lbk_serial_handflow_dtr(const struct lbk_serial_handflow *handflow)
+{
+    return (handflow->control_handshake & LBK_SERIAL_DTR_MASK) != 0;
+}
+
+int lbk_serial_handflow_rts(const struct lbk_serial_handflow *handflow)
+{
+    return (handflow->flow_replace & LBK_SERIAL_RTS_MASK) != 0;
+}
+
+uint32_t lbk_serial_modem_status(int peer_dtr, int peer_rts)
+{
+    uint32_t status = 0;
+
+    if (peer_dtr)
+        status |= LBK_SERIAL_DSR_STATE | LBK_SERIAL_DCD_STATE;
+    if (peer_rts)
+        status |= LBK_SERIAL_CTS_STATE;
+    return status;
+}
+
+uint32_t lbk_serial_modem_events(uint32_t before, uint32_t after)
+{
+    uint32_t changed = before ^ after, events = 0;
+
+    if (changed & LBK_SERIAL_CTS_STATE)
+        events |= LBK_SERIAL_EV_CTS;
+    if (changed & LBK_SERIAL_DSR_STATE)
+        events |= LBK_SERIAL_EV_DSR;
+    if (changed & LBK_SERIAL_DCD_STATE)
+        events |= LBK_SERIAL_EV_RLSD;
+    return events;
+}
+
+static uint32_t capped_total(uint32_t multiplier, uint32_t length, uint32_t constant)
+{
+    uint64_t total = (uint64_t)multiplier * length + constant;
+
+    return total > LBK_SERIAL_MAX_TIMEOUT_MS ? LBK_SERIAL_MAX_TIMEOUT_MS : (uint32_t)total;
+}
+
+void lbk_serial_read_plan(const struct lbk_serial_timeouts *timeouts, uint32_t length,
+                          struct lbk_serial_read_plan *plan)
+{
+    plan->total_ms = 0;
+    plan->interval_ms = 0;
+    if (timeouts->read_interval == LBK_MAXDWORD && timeouts->read_total_multiplier == 0 &&
+        timeouts->read_total_constant == 0) {
+        plan->mode = LBK_SERIAL_READ_IMMEDIATE;
+        return;
+    }
+    if (timeouts->read_interval == LBK_MAXDWORD && timeouts->read_total_multiplier == LBK_MAXDWORD &&
+        timeouts->read_total_constant != 0 && timeouts->read_total_constant != LBK_MAXDWORD) {
+        plan->mode = LBK_SERIAL_READ_FIRST_BYTE;
+        plan->total_ms = timeouts->read_total_constant;
+        return;
+    }
+    plan->mode = LBK_SERIAL_READ_FILL;
+    if (timeouts->read_total_multiplier != 0 || timeouts->read_total_constant != 0)
+        plan->total_ms = capped_total(timeouts->read_total_multiplier, length, timeouts->read_total_constant);
+    /* MAXDWORD here (with other totals) is an interval of 49 days: as good as none. */
+    if (timeouts->read_interval != LBK_MAXDWORD)
+        plan->interval_ms = timeouts->read_interval;
+}
+
+uint32_t lbk_serial_write_timeout(const struct lbk_serial_timeouts *timeouts, uint32_t length)
+{
+    if (timeouts->write_total_multiplier == 0 && timeouts->write_total_constant == 0)
+        return 0;
+    return capped_total(timeouts->write_total_multiplier, length, timeouts->write_total_constant);
+}
+
+enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_bytes, uint32_t output_bytes)
+{
+    uint32_t in = 0, out = 0;
+
+    if ((code >> 16) != LBK_SERIAL_DEVICE_TYPE || (code & 0xC003u) != 0) /* method buffered, any access */
+        return LBK_SERIAL_CHECK_UNKNOWN;
+    switch ((enum lbk_serial_function)LBK_SERIAL_FUNCTION(code)) {
+    case LBK_SERIAL_SET_BAUD_RATE: in = 4; break;
+    case LBK_SERIAL_SET_QUEUE_SIZE: in = 8; break;
+    case LBK_SERIAL_SET_LINE_CONTROL: in = 3; break;
+    case LBK_SERIAL_IMMEDIATE_CHAR: in = 1; break;
+    case LBK_SERIAL_SET_TIMEOUTS: in = 20; break;
+    case LBK_SERIAL_GET_TIMEOUTS: out = 20; break;
+    case LBK_SERIAL_SET_WAIT_MASK: in = 4; break;
+    case LBK_SERIAL_GET_WAIT_MASK: out = 4; break;
+    case LBK_SERIAL_WAIT_ON_MASK: out = 4; break;
+    case LBK_SERIAL_PURGE: in = 4; break;
+    case LBK_SERIAL_GET_BAUD_RATE: out = 4; break;
+    case LBK_SERIAL_GET_LINE_CONTROL: out = 3; break;
+    case LBK_SERIAL_GET_CHARS: out = 6; break;
+    case LBK_SERIAL_SET_CHARS: in = 6; break;
+    case LBK_SERIAL_GET_HANDFLOW: out = 16; break;
+    case LBK_SERIAL_SET_HANDFLOW: in = 16; break;
+    case LBK_SERIAL_GET_MODEMSTATUS: out = 4; break;
+    case LBK_SERIAL_GET_COMMSTATUS: out = 18; break;
+    case LBK_SERIAL_GET_PROPERTIES: out = LBK_SERIAL_COMMPROP_BYTES; break;
+    case LBK_SERIAL_GET_DTRRTS: out = 4; break;
+    case LBK_SERIAL_SET_BREAK_ON:
+    case LBK_SERIAL_SET_BREAK_OFF:
+    case LBK_SERIAL_SET_DTR:
+    case LBK_SERIAL_CLR_DTR:
+    case LBK_SERIAL_SET_RTS:
+    case LBK_SERIAL_CLR_RTS:
+    case LBK_SERIAL_SET_XOFF:
+    case LBK_SERIAL_SET_XON:
+    case LBK_SERIAL_RESET_DEVICE:
+        break;
+    case LBK_SERIAL_XOFF_COUNTER: /* XOFF counters need the flow control this port does not emulate */
+    default:
+        return LBK_SERIAL_CHECK_UNKNOWN;
+    }
+    return input_bytes < in || output_bytes < out ? LBK_SERIAL_CHECK_TOO_SMALL : LBK_SERIAL_CHECK_OK;
+}
+
+static uint16_t upper(uint16_t c)
+{
+    return (c >= 'a' && c <= 'z') ? (uint16_t)(c - 'a' + 'A') : c;
+}
+
+/* One entry, spaces trimmed: 0 for "-", n for "COM<n>", -1 otherwise. */
+static int parse_port(const uint16_t *text, size_t chars)
+{
+    uint32_t n = 0;
+    size_t i;
+
+    while (chars > 0 && text[0] == ' ') {
+        text++;
+        chars--;
+    }
+    while (chars > 0 && text[chars - 1] == ' ')
+        chars--;
+    if (chars == 1 && text[0] == '-')
+        return 0;
+    if (chars < 4 || chars > 6 || upper(text[0]) != 'C' || upper(text[1]) != 'O' || upper(text[2]) != 'M' ||
+        text[3] == '0')
+        return -1;
+    for (i = 3; i < chars; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        n = n * 10 + (uint32_t)(text[i] - '0');
+    }
+    return n >= 1 && n <= LBK_SERIAL_MAX_PORT ? (int)n : -1;
+}
+
+int lbk_serial_parse_port_names(const uint16_t *text, size_t chars, uint16_t *ports, size_t max_ends)
+{
+    size_t end = 0, start = 0, i, j;
+
+    for (i = 0; i < max_ends; i++)
+        ports[i] = 0;
+    if (chars == 0)
+        return 0;
+    for (i = 0; i <= chars; i++) {
+        int port;
+
+        if (i < chars && text[i] != ',')
+            continue;
+        if (end == max_ends)
+            return -1;
+        port = parse_port(text + start, i - start);
+        if (port < 0)
+            return -1;
+        for (j = 0; j < end && port != 0; j++) {
+            if (ports[j] == port)
+                return -1;
+        }
+        ports[end++] = (uint16_t)port;
+        start = i + 1;
+    }
+    return 0;
+}

@@ -1,0 +1,219 @@
+/* test_serial.c - the serial personality's rules: line settings, modem wiring, COMMTIMEOUTS,
+   IOCTL lengths and the PortNames grammar. */
+#include <string.h>
+
+#include "test_main.h"
+#include "../../core/lbk_serial.h"
+#include "../../core/lbk_config.h"
+
+#define MAXDWORD_ 0xFFFFFFFFu
+
+static size_t to_utf16(const char *text, uint16_t *out)
+{
+    size_t i;
+
+    for (i = 0; text[i] != '\0'; i++)
+        out[i] = (uint16_t)(unsigned char)text[i];
+    return i;
+}
+
+TEST(serial_line_control_allows_what_a_uart_sends)
+{
+    struct lbk_serial_line_control line = { 0, 0, 8 };
+
+    ASSERT_EQ(0, lbk_serial_check_line_control(&line));
+    line.word_length = 4;
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    line.word_length = 9;
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    line.word_length = 5;
+    line.stop_bits = 1; /* 1.5 stop bits: only with 5 data bits */
+    ASSERT_EQ(0, lbk_serial_check_line_control(&line));
+    line.word_length = 6;
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    line.stop_bits = 2;
+    ASSERT_EQ(0, lbk_serial_check_line_control(&line));
+    line.word_length = 5; /* 2 stop bits: not with 5 */
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    line.stop_bits = 3;
+    line.word_length = 8;
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    line.stop_bits = 0;
+    line.parity = 4; /* space */
+    ASSERT_EQ(0, lbk_serial_check_line_control(&line));
+    line.parity = 5;
+    ASSERT_EQ(-1, lbk_serial_check_line_control(&line));
+    ASSERT_EQ(-1, lbk_serial_check_baud_rate(0));
+    ASSERT_EQ(0, lbk_serial_check_baud_rate(1));
+    ASSERT_EQ(0, lbk_serial_check_baud_rate(921600));
+}
+
+TEST(serial_handflow_refuses_unknown_bits_and_limits_past_the_buffer)
+{
+    struct lbk_serial_settings settings;
+    struct lbk_serial_handflow h;
+
+    lbk_serial_default_settings(&settings, 4096);
+    h = settings.handflow;
+    ASSERT_EQ(0, lbk_serial_check_handflow(&h, 4096));
+    ASSERT_TRUE(lbk_serial_handflow_dtr(&h) && lbk_serial_handflow_rts(&h));
+    h.control_handshake = LBK_SERIAL_DTR_MASK; /* control and handshake at once */
+    ASSERT_EQ(-1, lbk_serial_check_handflow(&h, 4096));
+    h.control_handshake = 0x100;
+    ASSERT_EQ(-1, lbk_serial_check_handflow(&h, 4096));
+    h = settings.handflow;
+    h.flow_replace |= 0x100;
+    ASSERT_EQ(-1, lbk_serial_check_handflow(&h, 4096));
+    h = settings.handflow;
+    h.xoff_limit = 4097;
+    ASSERT_EQ(-1, lbk_serial_check_handflow(&h, 4096));
+    h.xoff_limit = -1;
+    ASSERT_EQ(-1, lbk_serial_check_handflow(&h, 4096));
+    h = settings.handflow;
+    h.control_handshake = 0;
+    h.flow_replace = 0;
+    ASSERT_EQ(0, lbk_serial_check_handflow(&h, 4096));
+    ASSERT_TRUE(!lbk_serial_handflow_dtr(&h) && !lbk_serial_handflow_rts(&h));
+    h.control_handshake = LBK_SERIAL_DTR_HANDSHAKE;
+    h.flow_replace = LBK_SERIAL_RTS_HANDSHAKE;
+    ASSERT_TRUE(lbk_serial_handflow_dtr(&h) && lbk_serial_handflow_rts(&h));
+    ASSERT_EQ(9600u, settings.baud_rate);
+    ASSERT_EQ(8u, settings.line.word_length);
+    ASSERT_EQ(0x11u, settings.chars.xon_char);
+    ASSERT_EQ(0x13u, settings.chars.xoff_char);
+}
+
+TEST(serial_null_modem_wires_dtr_to_dsr_and_dcd_and_rts_to_cts)
+{
+    ASSERT_EQ(0u, lbk_serial_modem_status(0, 0));
+    ASSERT_EQ(LBK_SERIAL_DSR_STATE | LBK_SERIAL_DCD_STATE, lbk_serial_modem_status(1, 0));
+    ASSERT_EQ(LBK_SERIAL_CTS_STATE, lbk_serial_modem_status(0, 1));
+    ASSERT_EQ(LBK_SERIAL_CTS_STATE | LBK_SERIAL_DSR_STATE | LBK_SERIAL_DCD_STATE, lbk_serial_modem_status(1, 1));
+    ASSERT_EQ(LBK_SERIAL_EV_DSR | LBK_SERIAL_EV_RLSD,
+              lbk_serial_modem_events(lbk_serial_modem_status(0, 1), lbk_serial_modem_status(1, 1)));
+    ASSERT_EQ(LBK_SERIAL_EV_CTS, lbk_serial_modem_events(lbk_serial_modem_status(1, 1), lbk_serial_modem_status(1, 0)));
+    ASSERT_EQ(0u, lbk_serial_modem_events(lbk_serial_modem_status(1, 1), lbk_serial_modem_status(1, 1)));
+}
+
+TEST(serial_read_plans_follow_commtimeouts)
+{
+    struct lbk_serial_timeouts t = { 0, 0, 0, 0, 0 };
+    struct lbk_serial_read_plan plan;
+
+    lbk_serial_read_plan(&t, 100, &plan); /* all zero: wait until the buffer is full */
+    ASSERT_EQ(LBK_SERIAL_READ_FILL, plan.mode);
+    ASSERT_EQ(0u, plan.total_ms);
+    ASSERT_EQ(0u, plan.interval_ms);
+    t.read_interval = MAXDWORD_; /* MAXDWORD, 0, 0: at once */
+    lbk_serial_read_plan(&t, 100, &plan);
+    ASSERT_EQ(LBK_SERIAL_READ_IMMEDIATE, plan.mode);
+    t.read_total_multiplier = MAXDWORD_;
+    t.read_total_constant = 250; /* MAXDWORD, MAXDWORD, 250: first byte, or 250 ms */
+    lbk_serial_read_plan(&t, 100, &plan);
+    ASSERT_EQ(LBK_SERIAL_READ_FIRST_BYTE, plan.mode);
+    ASSERT_EQ(250u, plan.total_ms);
+    t.read_total_constant = 0; /* MAXDWORD, MAXDWORD, 0 is not the special case: 49 days a byte */
+    lbk_serial_read_plan(&t, 2, &plan);
+    ASSERT_EQ(LBK_SERIAL_READ_FILL, plan.mode);
+    ASSERT_EQ(LBK_SERIAL_MAX_TIMEOUT_MS, plan.total_ms); /* capped, not wrapped */
+    ASSERT_EQ(0u, plan.interval_ms);
+    t.read_interval = 20;
+    t.read_total_multiplier = 10;
+    t.read_total_constant = 100;
+    lbk_serial_read_plan(&t, 50, &plan);
+    ASSERT_EQ(LBK_SERIAL_READ_FILL, plan.mode);
+    ASSERT_EQ(600u, plan.total_ms);
+    ASSERT_EQ(20u, plan.interval_ms);
+    t.read_total_multiplier = 0;
+    t.read_total_constant = 0;
+    lbk_serial_read_plan(&t, 50, &plan); /* an interval alone */
+    ASSERT_EQ(0u, plan.total_ms);
+    ASSERT_EQ(20u, plan.interval_ms);
+    t.read_interval = MAXDWORD_;
+    t.read_total_multiplier = MAXDWORD_;
+    t.read_total_constant = MAXDWORD_;
+    ASSERT_EQ(-1, lbk_serial_check_timeouts(&t));
+    t.read_total_constant = 1;
+    ASSERT_EQ(0, lbk_serial_check_timeouts(&t));
+    t.write_total_multiplier = 0;
+    t.write_total_constant = 0;
+    ASSERT_EQ(0u, lbk_serial_write_timeout(&t, 1000));
+    t.write_total_multiplier = 2;
+    t.write_total_constant = 50;
+    ASSERT_EQ(2050u, lbk_serial_write_timeout(&t, 1000));
+    t.write_total_multiplier = MAXDWORD_;
+    ASSERT_EQ(LBK_SERIAL_MAX_TIMEOUT_MS, lbk_serial_write_timeout(&t, MAXDWORD_));
+}
+
+TEST(serial_control_check_knows_the_comm_api_codes_and_their_sizes)
+{
+    ASSERT_EQ(0x001b0050u, LBK_SERIAL_CODE(LBK_SERIAL_GET_BAUD_RATE)); /* IOCTL_SERIAL_GET_BAUD_RATE */
+    ASSERT_EQ(0x001b0048u, LBK_SERIAL_CODE(LBK_SERIAL_WAIT_ON_MASK));
+    ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_GET_BAUD_RATE), 0, 4));
+    ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_GET_BAUD_RATE), 0, 3));
+    ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_TIMEOUTS), 19, 0));
+    ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_TIMEOUTS), 20, 0));
+    ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL,
+              lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_GET_PROPERTIES), 0, LBK_SERIAL_COMMPROP_BYTES - 1));
+    ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_DTR), 0, 0));
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_XOFF_COUNTER), 64, 64));
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(0x40), 64, 64));
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_DTR) | 1u, 0, 0));
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(0x8B4B2000u, 64, 64));
+}
+
+TEST(serial_port_names_parse_in_device_order)
+{
+    uint16_t text[64], ports[8];
+
+    ASSERT_EQ(0, lbk_serial_parse_port_names(text, to_utf16("COM5,com6, - ,COM256", text), ports, 8));
+    ASSERT_EQ(5u, ports[0]);
+    ASSERT_EQ(6u, ports[1]);
+    ASSERT_EQ(0u, ports[2]);
+    ASSERT_EQ(256u, ports[3]);
+    ASSERT_EQ(0u, ports[4]);
+    ASSERT_EQ(0, lbk_serial_parse_port_names(text, 0, ports, 8));
+    ASSERT_EQ(0u, ports[0]);
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM5,COM5", text), ports, 8));
+    ASSERT_EQ(0, lbk_serial_parse_port_names(text, to_utf16("-,-", text), ports, 8)); /* "-" may repeat */
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM0", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM05", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM257", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("LPT1", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1,", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1 COM2", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1,COM2,COM3", text), ports, 2));
+}
+
+TEST(config_serial_needs_pairs_and_port_names_need_serial)
+{
+    static const uint16_t path[] = { 'L', 'B', 'K' };
+    struct lbk_config config;
+    uint16_t text[64];
+    uint32_t one = 1, two = 2;
+    size_t chars = to_utf16("COM5,COM6,COM7", text);
+
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_init(&config, path, 3));
+    ASSERT_EQ(0u, config.serial);
+    ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_DWORD, &two, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_SERIAL_NEEDS_PAIRS, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_MESSAGE_MODE, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_SERIAL_NEEDS_PAIRS, lbk_config_check_whole(&config));
+    config.message_mode = 0;
+    /* Three names, one pair: two ends. */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text, chars * 2));
+    ASSERT_EQ(7u, config.ports[2]);
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &two, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    config.serial = 0;
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
+    chars = to_utf16("COM5,COM5", text);
+    ASSERT_EQ(LBK_CONFIG_BAD_PORT_NAMES, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text, chars * 2));
+    ASSERT_EQ(5u, config.ports[0]); /* unchanged on an error */
+    ASSERT_EQ(7u, config.ports[2]);
+    ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_DWORD, &one, 4));
+}
