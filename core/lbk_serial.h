@@ -124,7 +124,7 @@ struct lbk_serial_status { /* SERIAL_STATUS */
 #define LBK_SERIAL_PURGE_VALID 0xFu
 
 #define LBK_SERIAL_ERROR_BREAK 0x1u       /* SERIAL_ERROR_BREAK: CE_BREAK */
-#define LBK_SERIAL_TX_WAITING_ON_BREAK 0x10u /* SERIAL_TX_WAITING_ON_BREAK */
+#define LBK_SERIAL_TX_WAITING_ON_BREAK 0x20u /* SERIAL_TX_WAITING_ON_BREAK */
 
 /* Every setting of one end. */
 struct lbk_serial_settings {

@@ -30,6 +30,7 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
     PLBK_FILE_CONTEXT context;
     KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
     ULONG handles;
 
@@ -47,11 +48,27 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
         goto End;
     }
     context->FileObject = stack->FileObject;
-    stack->FileObject->FsContext = context;
+    InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    /* A COM port is opened by one handle at a time, as serial.sys's are. */
+    if (ext->IsSerial && ext->OpenHandles != 0) {
+        KeReleaseInStackQueuedSpinLock(&lockHandle);
+        LbkFree(context, LBK_TAG_FILE);
+        status = STATUS_ACCESS_DENIED;
+        goto End;
+    }
+    stack->FileObject->FsContext = context;
     InsertTailList(&ext->OpenFiles, &context->Link);
     handles = ++ext->OpenHandles;
+    if (ext->IsSerial) {
+        LBK_PUMP pump;
+
+        LbkSerialOpenedLocked(ext); /* its DTR and RTS go up: the peer's DSR, DCD and CTS */
+        LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+        LbkPumpLocked(&pump);
+    }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
     LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: open, %lu handles\n", ext->Name, handles);
 End:
     return LbkCompleteIrp(ext, irp, status, 0);
@@ -170,6 +187,7 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN pending = FALSE;
+    ULONG flags, timeout = 0;
 
     status = LbkEnterIo(ext, irp);
     if (!NT_SUCCESS(status))
@@ -181,7 +199,14 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[3] = NULL;
     /* Read without the lock: a handle changes its own options, and a request racing that
        change may see either. */
-    LbkSetIrpContext1(irp, 0, context != NULL && (context->Options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0);
+    flags = context != NULL && (context->Options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0;
+    /* A serial end's requests time out by its COMMTIMEOUTS, not by the handle's options. */
+    if (context != NULL) {
+        timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
+        if (ext->IsSerial)
+            LbkSerialPrepareTransfer(ext, irp, length, &flags, &timeout);
+    }
+    LbkSetIrpContext1(irp, 0, flags);
     if (context == NULL) {
         status = STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
     } else if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
@@ -199,8 +224,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     if (NT_SUCCESS(status) && context != NULL)
         status = LbkRefusedLocked(ext, context);
     if (NT_SUCCESS(status) && length != 0) {
-        ULONG timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
-
+        if (isWrite && ext->IsSerial)
+            ext->Serial.TxBusy = TRUE; /* EV_TXEMPTY once no write is left */
         if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
             status = STATUS_INVALID_BUFFER_SIZE;
         } else if (!isWrite ||
@@ -348,6 +373,7 @@ static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, 
     while (put < length)
         put += lbk_channel_put(out, LBK_IRP_DATA(irp) + put, LbkPieceLocked(pump, length - put));
     lbk_channel_close(out);
+    LbkSerialReceivedLocked(ext->Out, LBK_IRP_DATA(irp), length);
     context->BytesIn += length;
     irp->IoStatus.Information = length;
     return STATUS_SUCCESS;
@@ -471,6 +497,8 @@ static NTSTATUS LbkSetMessageMode(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 
     if (mode > 1)
         return STATUS_INVALID_PARAMETER;
+    if (ext->IsSerial && mode != 0)
+        return STATUS_INVALID_DEVICE_REQUEST; /* a serial line carries bytes, not messages */
     KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
     /* Not while another thread pumps the unit: what it has claimed is on no queue. */
     if (unit->Pumping)
@@ -544,6 +572,13 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
 
     if (!NT_SUCCESS(status))
         return LbkRefuseIrp(irp, status);
+    /* The Win32 communications API's requests, on a serial end only (serial.c). */
+    if ((code >> 16) == LBK_SERIAL_DEVICE_TYPE && ext->IsSerial) {
+        status = LbkSerialControl(ext, irp, &information, &queued);
+        if (queued)
+            return STATUS_PENDING;
+        return LbkCompleteIrp(ext, irp, status, information);
+    }
     /* Lengths first, by the contract's one table; the handlers below can trust them. */
     switch (lbk_control_check(code, stack->Parameters.DeviceIoControl.InputBufferLength, outputLength,
                               lbk_channel_capacity(&ext->Out->Data))) {

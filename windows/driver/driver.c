@@ -148,7 +148,7 @@ static NTSTATUS LbkReadConfig(PUNICODE_STRING registryPath, struct lbk_config *c
 }
 
 /* "\Prefix" + name into a pool-backed UNICODE_STRING, NUL-terminated for the log. */
-static NTSTATUS LbkBuildName(PCWSTR prefix, PCWSTR name, PUNICODE_STRING result)
+NTSTATUS LbkBuildName(PCWSTR prefix, PCWSTR name, PUNICODE_STRING result)
 {
     size_t chars = wcslen(prefix) + wcslen(name);
     NTSTATUS status;
@@ -248,7 +248,9 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, (PCWSTR)name, &deviceName);
     if (!NT_SUCCESS(status))
         return status;
-    status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName, LBK_DEVICE_TYPE,
+    /* A serial end is the device type of a COM port, as programs that look at it expect. */
+    status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName,
+                            config->serial ? FILE_DEVICE_SERIAL_PORT : LBK_DEVICE_TYPE,
                             FILE_DEVICE_SECURE_OPEN, FALSE, &deviceObject);
     if (!NT_SUCCESS(status)) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
@@ -270,6 +272,7 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     ext->WhenPeerClosed = config->when_peer_closed;
     RtlCopyMemory(ext->Name, name, sizeof(ext->Name));
     LbkQueueInitialize(&ext->Waits);
+    LbkQueueInitialize(&ext->Serial.MaskWaits);
     InitializeListHead(&ext->OpenFiles);
     if (config->io_method == LBK_IO_BUFFERED)
         deviceObject->Flags |= DO_BUFFERED_IO;
@@ -322,6 +325,7 @@ static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockRelease
     }
     for (i = 0; i < LBK_SPARE_BOUNCES; i++)
         LbkFree(InterlockedExchangePointer(&ext->SpareBounces[i], NULL), LBK_TAG_BOUNCE);
+    LbkSerialUnlinkPort(ext);
     IoDeleteSymbolicLink(&ext->LinkName); /* every device in a unit has its link */
     LbkFree(ext->LinkName.Buffer, LBK_TAG_NAME);
     RtlFreeUnicodeString(&ext->InterfaceName); /* allocated by IoRegisterDeviceInterface */
@@ -412,6 +416,14 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         ext->Peer = unit->Ends[(i + 1) % ends];
         ext->Out->Writer = ext;
         ext->In->Reader = ext;
+        if (config->serial && pdo == NULL)
+            LbkSerialInitialize(ext, config->ports[slot * ends + i]);
+    }
+    for (i = 0; i < ends && NT_SUCCESS(status); i++)
+        status = LbkSerialLinkPort(unit->Ends[i]);
+    if (!NT_SUCCESS(status)) {
+        LbkDestroyUnit(unit, FALSE);
+        return status;
     }
     ExAcquireFastMutex(&LbkUnitsLock);
     LbkUnits[slot] = unit;

@@ -21,6 +21,7 @@
 #include "../../core/lbk_channel.h"
 #include "../../core/lbk_time.h"
 #include "../../core/lbk_pnp.h"
+#include "../../core/lbk_serial.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_
@@ -98,6 +99,28 @@ typedef struct _LBK_QUEUE {
 
 struct _LBK_DEVICE_EXTENSION;
 
+/*
+ * A serial end's COM port state (Parameters\Serial; docs/serial.md). Guarded by the unit lock.
+ * Its DTR and RTS are up only while it has a handle open; its peer reads them as DSR and DCD,
+ * and CTS (lbk_serial_modem_status).
+ */
+typedef struct _LBK_SERIAL {
+    struct lbk_serial_settings Settings;
+    BOOLEAN Dtr;          /* what the handflow and EscapeCommFunction ask of the line */
+    BOOLEAN Rts;
+    BOOLEAN Break;        /* SetCommBreak: the peer saw a break */
+    BOOLEAN TxBusy;       /* a write went out since the last EV_TXEMPTY */
+    BOOLEAN RxAbove80;    /* the input was 80 % full at the last look (EV_RX80FULL) */
+    ULONG WaitMask;       /* SetCommMask */
+    ULONG Events;         /* events of WaitMask since a WaitCommEvent last took them */
+    ULONG Errors;         /* SERIAL_ERROR_* since ClearCommError last took them */
+    ULONG ModemStatus;    /* the peer's lines as this end last saw them */
+    LBK_QUEUE MaskWaits;  /* the pending WaitCommEvent (IOCTL_SERIAL_WAIT_ON_MASK), at most one */
+    USHORT Port;          /* its COM<n> (PortNames), 0 for none */
+    BOOLEAN PortLinked;   /* \DosDevices\COM<n> is ours (the name was free) */
+    UNICODE_STRING PortLink; /* \DosDevices\COM<n>; Buffer from pool */
+} LBK_SERIAL, *PLBK_SERIAL;
+
 /* One direction of data: its writer's WRITEs wait here, its reader's READs too. */
 typedef struct _LBK_CHANNEL {
     lbk_channel_t Data;
@@ -157,7 +180,10 @@ typedef struct _LBK_DEVICE_EXTENSION {
     LONG SpareBouncesMade;
     volatile LONG64 PinnedBytes[2]; /* bounce bytes that reads [0] and writes [1] in flight hold */
 
+    BOOLEAN IsSerial; /* an end of a serial pair: Serial below holds its port state */
+
     /* Guarded by Unit->Lock: */
+    LBK_SERIAL Serial;
     struct lbk_pnp Pnp; /* its Plug and Play state, by the core's rules (core/lbk_pnp.h) */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
@@ -188,7 +214,7 @@ typedef struct _LBK_FILE_CONTEXT {
  * What a queued IRP keeps in itself while the driver owns it:
  * DriverContext[0]  READ/WRITE: the system address of its data (SystemBuffer, the MDL's mapping,
  *                   or, with neither I/O, the bounce buffer to give back at completion)
- * DriverContext[1]  LBK_IRP_* flags in the low 3 bits; above them, for a neither-I/O write, which
+ * DriverContext[1]  LBK_IRP_* flags in the low 4 bits; above them, for a neither-I/O write, which
  *                   window of its buffer the bounce holds (window k starts at byte k x window)
  * DriverContext[2]  the LBK_QUEUE that holds it, NULL once off every queue
  * DriverContext[3]  its deadline in performance-counter ticks, 0 for none
@@ -199,14 +225,17 @@ typedef struct _LBK_FILE_CONTEXT {
 #define LBK_IRP_REFILLING 0x2u   /* a neither write whose bounce the pump refills, lock dropped */
 #define LBK_IRP_COUNTED 0x4u     /* counted in its handle's InFlight until it completes */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
-#define LBK_IRP_FLAGS(irp) ((ULONG)((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] & 7u))
-#define LBK_IRP_WINDOW(irp) ((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] >> 3)
+/* A serial end's READ under COMMTIMEOUTS that completes only when full, or when its total or
+   interval timeout passes (lbk_serial.h's FILL plan); see LbkSerialReadGotBytesLocked. */
+#define LBK_IRP_FILL 0x8u
+#define LBK_IRP_FLAGS(irp) ((ULONG)((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] & 0xFu))
+#define LBK_IRP_WINDOW(irp) ((ULONG_PTR)(irp)->Tail.Overlay.DriverContext[1] >> 4)
 #define LBK_IRP_QUEUE(irp) ((PLBK_QUEUE)(irp)->Tail.Overlay.DriverContext[2])
 #define LBK_IRP_DEADLINE(irp) ((LONGLONG)(LONG_PTR)(irp)->Tail.Overlay.DriverContext[3])
 
 static inline VOID LbkSetIrpContext1(PIRP irp, ULONG_PTR window, ULONG flags)
 {
-    irp->Tail.Overlay.DriverContext[1] = (PVOID)((window << 3) | flags);
+    irp->Tail.Overlay.DriverContext[1] = (PVOID)((window << 4) | flags);
 }
 
 /*
@@ -270,6 +299,8 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 SIZE_T LbkPieceLocked(PLBK_PUMP pump, SIZE_T want);
 VOID LbkServeControlLocked(PLBK_PUMP pump, PIRP irp); /* dispatch.c: a claimed PEEK or WRITE_ATOMIC */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done);
+VOID LbkFlushQueueLocked(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queue, PFILE_OBJECT fileObject, NTSTATUS status,
+                         PLIST_ENTRY done);
 VOID LbkWaitForRequestsLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
                               NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
@@ -294,8 +325,24 @@ extern PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
 extern ULONG LbkUnitCount; /* units in LbkUnits */
 extern FAST_MUTEX LbkUnitsLock;
 
+/*
+ * serial.c: the COM port personality of a serial pair's ends. The pump calls
+ * LbkSerialReceivedLocked for bytes it moves to a serial reader, and LbkSerialUpdateLocked when
+ * it is done, which turns line and queue changes into events and completes a WaitCommEvent.
+ */
+VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port);
+NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued);
+VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count);
+VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done);
+VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext);
+VOID LbkSerialPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs);
+BOOLEAN LbkSerialReadGotBytesLocked(PLBK_DEVICE_EXTENSION ext, PIRP read);
+NTSTATUS LbkSerialLinkPort(PLBK_DEVICE_EXTENSION ext);
+VOID LbkSerialUnlinkPort(PLBK_DEVICE_EXTENSION ext);
+
 /* driver.c */
-extern struct lbk_config LbkConfig; /* as DriverEntry read it from Parameters */
+extern struct lbk_config LbkConfig;
+NTSTATUS LbkBuildName(PCWSTR prefix, PCWSTR name, PUNICODE_STRING result); /* prefix + name, from pool */ /* as DriverEntry read it from Parameters */
 NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result);
 VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased);
 

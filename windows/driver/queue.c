@@ -57,7 +57,8 @@ SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 
     if (stack->MajorFunction == IRP_MJ_WRITE)
         return stack->Parameters.Write.Length;
-    if (ext->IoMethod != LBK_IO_NEITHER)
+    /* A serial read that waits until it is full keeps the whole length: the pin limit bounds it. */
+    if (ext->IoMethod != LBK_IO_NEITHER || (LBK_IRP_FLAGS(irp) & LBK_IRP_FILL))
         return stack->Parameters.Read.Length;
     return min((SIZE_T)stack->Parameters.Read.Length, lbk_channel_capacity(&ext->In->Data));
 }
@@ -406,7 +407,11 @@ static VOID LbkSettleFreshLocked(PLBK_PUMP pump)
     InterlockedIncrement(&LbkFileContext(fresh)->InFlight);
     LbkSetIrpContext1(fresh, LBK_IRP_WINDOW(fresh), LBK_IRP_FLAGS(fresh) | LBK_IRP_COUNTED);
     if (LBK_IRP_QUEUE(fresh) != NULL) {
+        LONGLONG early = LBK_IRP_DEADLINE(fresh); /* a serial read's interval timeout, if it got bytes */
+
         pump->FreshDeadline = LbkDeadline(pump->FreshTimeoutMs);
+        if (early != 0 && (pump->FreshDeadline == 0 || early < pump->FreshDeadline))
+            pump->FreshDeadline = early;
         if (LbkArmLocked(fresh, pump->FreshDeadline))
             return;
         LbkFinishLocked(fresh, LbkEarlyStatusLocked(LbkIrpDevice(fresh), fresh, STATUS_CANCELLED), pump->Done);
@@ -655,10 +660,23 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
             continue;
         n = LbkTakeBudget(pump, min(available, length - read->IoStatus.Information));
         lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
+        LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(read, write, n);
         if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
             LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
     }
+}
+
+/*
+ * A claimed READ that got bytes: done, unless it is a serial read waiting to be full, which goes
+ * back to the head of its queue with its interval timeout started again. Lock held.
+ */
+static VOID LbkEndReadLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read, NTSTATUS status)
+{
+    if ((LBK_IRP_FLAGS(read) & LBK_IRP_FILL) && LbkSerialReadGotBytesLocked(channel->Reader, read))
+        LbkRequeueLocked(pump, &channel->Reads, read);
+    else
+        LbkFinishLocked(read, status, pump->Done);
 }
 
 /* A claimed READ takes what is queued, then (byte stream) goes on from waiting writes. Lock held. */
@@ -674,7 +692,7 @@ static VOID LbkReadFromRingLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP rea
     LbkCountMoved(read, NULL, n);
     if (!data->message_mode)
         LbkReadFromWritesLocked(pump, channel, read);
-    LbkFinishLocked(read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, pump->Done);
+    LbkEndReadLocked(pump, channel, read, messageLeft ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS);
 }
 
 /*
@@ -773,6 +791,7 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
         if (LbkHead(&channel->Reads) != NULL)
             return TRUE; /* a reader came while the window was refilled: it goes first */
         n = lbk_channel_write(data, source, LbkTakeBudget(pump, min(available, lbk_channel_room(data))));
+        LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(NULL, write, n);
         moved = TRUE;
         if (LbkWriteDone(channel, write)) {
@@ -809,7 +828,7 @@ static VOID LbkPumpChannelLocked(PLBK_PUMP pump, PLBK_CHANNEL channel)
             } else if (LbkClaimLocked(read, pump->Fresh)) {
                 LbkReadFromWritesLocked(pump, channel, read);
                 if (read->IoStatus.Information != 0)
-                    LbkFinishLocked(read, STATUS_SUCCESS, pump->Done);
+                    LbkEndReadLocked(pump, channel, read, STATUS_SUCCESS);
                 else
                     LbkRequeueLocked(pump, &channel->Reads, read); /* the write went meanwhile */
             }
@@ -834,7 +853,8 @@ static VOID LbkEndNonblockingLocked(PLBK_PUMP pump, PLBK_QUEUE queue, NTSTATUS s
 
         entry = entry->Flink;
         if ((LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING) && LbkClaimLocked(irp, pump->Fresh))
-            LbkFinishLocked(irp, status, pump->Done);
+            /* A serial read with MAXDWORD, 0, 0 timeouts returns what it has, maybe nothing. */
+            LbkFinishLocked(irp, LbkIrpDevice(irp)->IsSerial ? STATUS_SUCCESS : status, pump->Done);
     }
 }
 
@@ -892,6 +912,7 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
         LbkEndNonblockingLocked(pump, &unit->Channels[i].Writes, STATUS_SUCCESS);
     }
     LbkWakeWaitsLocked(pump);
+    LbkSerialUpdateLocked(unit, pump->Done);
     LbkEndHoldLocked(pump);
     unit->Pumping = FALSE;
 }
@@ -919,13 +940,15 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 }
 
 /* The queues that can hold requests issued through ext (the unit's controls: of either end). */
-static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[4])
+#define LBK_QUEUES_PER_DEVICE 5
+static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE])
 {
     queues[0] = &ext->In->Reads;
     queues[1] = &ext->Out->Writes;
     queues[2] = &ext->Waits;
     queues[3] = &ext->Unit->Controls;
-    return 4;
+    queues[4] = &ext->Serial.MaskWaits; /* empty unless a serial end */
+    return LBK_QUEUES_PER_DEVICE;
 }
 
 /*
@@ -949,22 +972,29 @@ static BOOLEAN LbkTakeToEndLocked(PIRP irp, NTSTATUS status)
  */
 VOID LbkFlushLocked(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject, NTSTATUS status, PLIST_ENTRY done)
 {
-    PLBK_QUEUE queues[4];
+    PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE];
     ULONG i, count = LbkQueuesOf(ext, queues);
 
-    for (i = 0; i < count; i++) {
-        PLIST_ENTRY entry = queues[i]->Irps.Flink;
+    for (i = 0; i < count; i++)
+        LbkFlushQueueLocked(ext, queues[i], fileObject, status, done);
+}
 
-        while (entry != &queues[i]->Irps) {
-            PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
-            entry = entry->Flink;
-            if (LbkIrpDevice(irp) != ext ||
-                (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject))
-                continue;
-            if (!LbkTakeToEndLocked(irp, status))
-                continue;
-            LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, status), done);
-        }
+/* LbkFlushLocked for one queue: what ext's requests (of fileObject, unless NULL) have in it. */
+VOID LbkFlushQueueLocked(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queue, PFILE_OBJECT fileObject, NTSTATUS status,
+                         PLIST_ENTRY done)
+{
+    PLIST_ENTRY entry = queue->Irps.Flink;
+
+    while (entry != &queue->Irps) {
+        PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
+
+        entry = entry->Flink;
+        if (LbkIrpDevice(irp) != ext ||
+            (fileObject != NULL && IoGetCurrentIrpStackLocation(irp)->FileObject != fileObject))
+            continue;
+        if (!LbkTakeToEndLocked(irp, status))
+            continue;
+        LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, status), done);
     }
 }
 
@@ -1053,7 +1083,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
 
     for (e = 0; e < RTL_NUMBER_OF(unit->Ends); e++) {
         PLBK_DEVICE_EXTENSION ext = unit->Ends[e];
-        PLBK_QUEUE queues[4];
+        PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE];
         ULONG i, count;
 
         if (ext == NULL)

@@ -152,6 +152,8 @@ typedef struct lbk_service_config {
     BOOL pairs;                 /* FALSE: loopback devices */
     const wchar_t *when_peer_closed; /* NULL: the driver's default (pend) */
     const wchar_t *security;    /* SDDL; NULL: the driver's default, SYSTEM and Administrators only */
+    BOOL serial;                /* pairs are null-modem cables for COM port programs (docs/serial.md) */
+    const wchar_t *port_names;  /* PortNames, "COM5,COM6,-,COM8"; NULL: none */
 } lbk_service_config;
 
 /*

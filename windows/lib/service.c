@@ -98,6 +98,10 @@ static DWORD lbk__write_parameters(const lbk_service_config *config)
         error = lbk__set_string(key, LBK_PARAM_WHEN_PEER_CLOSED, config->when_peer_closed);
     if (error == ERROR_SUCCESS && config->security != NULL)
         error = lbk__set_string(key, LBK_PARAM_SECURITY, config->security);
+    if (error == ERROR_SUCCESS && config->serial)
+        error = lbk__set_dword(key, LBK_PARAM_SERIAL, 1);
+    if (error == ERROR_SUCCESS && config->port_names != NULL)
+        error = lbk__set_string(key, LBK_PARAM_PORT_NAMES, config->port_names);
     RegCloseKey(key);
     return error;
 }

@@ -23,6 +23,8 @@ static void usage(FILE *out)
         L"            [--buffer-size BYTES] [--trace-level 0-3] [--device-count 1-64]\n"
         L"            [--message-mode 0|1] [--pairs 0|1] [--when-peer-closed pend|fail|discard]\n"
         L"            [--security SDDL]   who may open the devices; default D:P(A;;GA;;;SY)(A;;GA;;;BA)\n"
+        L"            [--serial 0|1]      pairs become null-modem cables for COM port programs\n"
+        L"            [--port-names COM5,COM6,...]  COM names of the ends, A then B, '-' for none\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
@@ -55,7 +57,8 @@ static void usage(FILE *out)
 
 typedef struct options {
     const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
-    DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room;
+    DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial;
+    const wchar_t *port_names;
     BOOL has_bytes;
     int first_text, argc;
     wchar_t **argv;
@@ -130,6 +133,8 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--device-count") == 0) number = &opts->device_count;
         else if (wcscmp(arg, L"--message-mode") == 0) number = &opts->message_mode;
         else if (wcscmp(arg, L"--pairs") == 0) number = &opts->pairs;
+        else if (wcscmp(arg, L"--serial") == 0) number = &opts->serial;
+        else if (wcscmp(arg, L"--port-names") == 0) opts->port_names = value;
         else if (wcscmp(arg, L"--when-peer-closed") == 0) opts->when_peer_closed = value;
         else if (wcscmp(arg, L"--security") == 0) opts->security = value;
         else if (wcscmp(arg, L"--events") == 0) opts->events = value;
@@ -178,6 +183,8 @@ static int cmd_install(const options *opts)
     config.pairs = opts->pairs != 0;
     config.when_peer_closed = opts->when_peer_closed;
     config.security = opts->security;
+    config.serial = opts->serial != 0;
+    config.port_names = opts->port_names;
     error = lbk_service_install(&config);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot install service", opts->name, error);
