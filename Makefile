@@ -161,6 +161,13 @@ all: $(STRESS)
 $(STRESS): tests/windows/stress.c $(LIB) $(LIB_HDR)
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS) -lntdll
 
+# A serial program that uses the Win32 communications API only: no project header, no library.
+SERIALTEST := $(BUILD)/windows/serialtest.exe
+all: $(SERIALTEST)
+
+$(SERIALTEST): tests/windows/serialtest.c
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<
+
 TUTORIALS := $(patsubst tests/tutorials/%.c,$(BUILD)/windows/%.exe,$(wildcard tests/tutorials/*.c))
 all: $(TUTORIALS)
 

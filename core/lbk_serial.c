@@ -134,48 +134,42 @@ uint32_t lbk_serial_write_timeout(const struct lbk_serial_timeouts *timeouts, ui
     return capped_total(timeouts->write_total_multiplier, length, timeouts->write_total_constant);
 }
 
+/* The requests served, with the input and output bytes each needs (ntddser.h's structures). */
+static const struct {
+    uint8_t function;
+    uint8_t in, out;
+} serial_requests[] = {
+    { LBK_SERIAL_SET_BAUD_RATE, 4, 0 },     { LBK_SERIAL_SET_QUEUE_SIZE, 8, 0 },
+    { LBK_SERIAL_SET_LINE_CONTROL, 3, 0 },  { LBK_SERIAL_SET_BREAK_ON, 0, 0 },
+    { LBK_SERIAL_SET_BREAK_OFF, 0, 0 },     { LBK_SERIAL_IMMEDIATE_CHAR, 1, 0 },
+    { LBK_SERIAL_SET_TIMEOUTS, 20, 0 },     { LBK_SERIAL_GET_TIMEOUTS, 0, 20 },
+    { LBK_SERIAL_SET_DTR, 0, 0 },           { LBK_SERIAL_CLR_DTR, 0, 0 },
+    { LBK_SERIAL_RESET_DEVICE, 0, 0 },      { LBK_SERIAL_SET_RTS, 0, 0 },
+    { LBK_SERIAL_CLR_RTS, 0, 0 },           { LBK_SERIAL_SET_XOFF, 0, 0 },
+    { LBK_SERIAL_SET_XON, 0, 0 },           { LBK_SERIAL_GET_WAIT_MASK, 0, 4 },
+    { LBK_SERIAL_SET_WAIT_MASK, 4, 0 },     { LBK_SERIAL_WAIT_ON_MASK, 0, 4 },
+    { LBK_SERIAL_PURGE, 4, 0 },             { LBK_SERIAL_GET_BAUD_RATE, 0, 4 },
+    { LBK_SERIAL_GET_LINE_CONTROL, 0, 3 },  { LBK_SERIAL_GET_CHARS, 0, 6 },
+    { LBK_SERIAL_SET_CHARS, 6, 0 },         { LBK_SERIAL_GET_HANDFLOW, 0, 16 },
+    { LBK_SERIAL_SET_HANDFLOW, 16, 0 },     { LBK_SERIAL_GET_MODEMSTATUS, 0, 4 },
+    { LBK_SERIAL_GET_COMMSTATUS, 0, 18 },   { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
+    { LBK_SERIAL_GET_DTRRTS, 0, 4 },
+    /* Not LBK_SERIAL_XOFF_COUNTER: XOFF counters need the flow control this port does not emulate. */
+};
+
 enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_bytes, uint32_t output_bytes)
 {
-    uint32_t in = 0, out = 0;
+    size_t i;
 
     if ((code >> 16) != LBK_SERIAL_DEVICE_TYPE || (code & 0xC003u) != 0) /* method buffered, any access */
         return LBK_SERIAL_CHECK_UNKNOWN;
-    switch ((enum lbk_serial_function)LBK_SERIAL_FUNCTION(code)) {
-    case LBK_SERIAL_SET_BAUD_RATE: in = 4; break;
-    case LBK_SERIAL_SET_QUEUE_SIZE: in = 8; break;
-    case LBK_SERIAL_SET_LINE_CONTROL: in = 3; break;
-    case LBK_SERIAL_IMMEDIATE_CHAR: in = 1; break;
-    case LBK_SERIAL_SET_TIMEOUTS: in = 20; break;
-    case LBK_SERIAL_GET_TIMEOUTS: out = 20; break;
-    case LBK_SERIAL_SET_WAIT_MASK: in = 4; break;
-    case LBK_SERIAL_GET_WAIT_MASK: out = 4; break;
-    case LBK_SERIAL_WAIT_ON_MASK: out = 4; break;
-    case LBK_SERIAL_PURGE: in = 4; break;
-    case LBK_SERIAL_GET_BAUD_RATE: out = 4; break;
-    case LBK_SERIAL_GET_LINE_CONTROL: out = 3; break;
-    case LBK_SERIAL_GET_CHARS: out = 6; break;
-    case LBK_SERIAL_SET_CHARS: in = 6; break;
-    case LBK_SERIAL_GET_HANDFLOW: out = 16; break;
-    case LBK_SERIAL_SET_HANDFLOW: in = 16; break;
-    case LBK_SERIAL_GET_MODEMSTATUS: out = 4; break;
-    case LBK_SERIAL_GET_COMMSTATUS: out = 18; break;
-    case LBK_SERIAL_GET_PROPERTIES: out = LBK_SERIAL_COMMPROP_BYTES; break;
-    case LBK_SERIAL_GET_DTRRTS: out = 4; break;
-    case LBK_SERIAL_SET_BREAK_ON:
-    case LBK_SERIAL_SET_BREAK_OFF:
-    case LBK_SERIAL_SET_DTR:
-    case LBK_SERIAL_CLR_DTR:
-    case LBK_SERIAL_SET_RTS:
-    case LBK_SERIAL_CLR_RTS:
-    case LBK_SERIAL_SET_XOFF:
-    case LBK_SERIAL_SET_XON:
-    case LBK_SERIAL_RESET_DEVICE:
-        break;
-    case LBK_SERIAL_XOFF_COUNTER: /* XOFF counters need the flow control this port does not emulate */
-    default:
-        return LBK_SERIAL_CHECK_UNKNOWN;
+    for (i = 0; i < sizeof(serial_requests) / sizeof(serial_requests[0]); i++) {
+        if (serial_requests[i].function == LBK_SERIAL_FUNCTION(code))
+            return input_bytes < serial_requests[i].in || output_bytes < serial_requests[i].out
+                       ? LBK_SERIAL_CHECK_TOO_SMALL
+                       : LBK_SERIAL_CHECK_OK;
     }
-    return input_bytes < in || output_bytes < out ? LBK_SERIAL_CHECK_TOO_SMALL : LBK_SERIAL_CHECK_OK;
+    return LBK_SERIAL_CHECK_UNKNOWN;
 }
 
 static uint16_t upper(uint16_t c)

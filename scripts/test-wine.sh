@@ -12,7 +12,7 @@ reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters'
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
-remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX
+remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX SERIAL SERIALX
 wine sc stop LBKPROBE >/dev/null 2>&1; wine sc delete LBKPROBE >/dev/null 2>&1 # a run interrupted earlier
 unloads=0
 
@@ -36,6 +36,15 @@ for method in buffered direct neither; do
         lbkctl uninstall --name PAIRS >/dev/null
     done
     check "pool_released_after_pairs[$method]" unloads_clean "$unloads"
+    # A serial pair as COM5/COM6, checked by a program that uses only the Win32 comm API.
+    lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
+        --trace-level 2 --pairs 1 --serial 1 --port-names COM5,COM6 >/dev/null &&
+        lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a serial pair"
+    timeout 300 wine "$bin/serialtest.exe" COM5 COM6 "$method" 2>&1 | tr -d '\r' | grep -v ' passed, '
+    lbkctl stop --name SERIAL >/dev/null
+    unloads=$((unloads + 1))
+    lbkctl uninstall --name SERIAL >/dev/null
+    check "pool_released_after_serial[$method]" unloads_clean "$unloads"
     # Transfers of many MiB on a 16 MiB device: every path copies at most 64 KiB per lock hold.
     lbkctl install --image "$image" --io-method "$method" --buffer-size 16777216 --trace-level 2 >/dev/null &&
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load a 16 MiB device"; continue; }
@@ -213,6 +222,40 @@ check "config_device_name_replaces_service_name" bash -c '! wine "$0" stats --de
 lbkctl stop >/dev/null; unloads=$((unloads + 1))
 lbkctl uninstall >/dev/null
 check "pool_released_after_config_runs" unloads_clean "$unloads"
+
+# Serial ports: their names, a name that is taken, and configurations the driver refuses.
+serialcomm() { wine reg query 'HKLM\HARDWARE\DEVICEMAP\SERIALCOMM' 2>/dev/null | tr -d '\r'; }
+lbkctl install --name SERIAL --device-name SER --image "$image" --trace-level 2 --device-count 2 --pairs 1 \
+    --serial 1 --port-names COM7,-,COM8 >/dev/null && lbkctl start --name SERIAL >/dev/null
+check "serial_ports_are_listed_in_serialcomm" bash -c 'grep -Eq "Device.SER0A +REG_SZ +COM7$" <<<"$0" &&
+    grep -Eq "Device.SER1A +REG_SZ +COM8$" <<<"$0" && ! grep -q "SER0B\|SER1B" <<<"$0"' "$(serialcomm)"
+# A second service asks for COM8, which the first holds: it loads, and its end keeps its own name.
+lbkctl install --name SERIALX --device-name SERX --image "$image" --trace-level 2 --pairs 1 --serial 1 \
+    --port-names COM8 >/dev/null && lbkctl start --name SERIALX >/dev/null
+check "a_taken_com_name_is_logged_and_left_alone" lines_in_log 'SERXA: COM8 is taken'
+check "the_end_of_a_taken_name_keeps_its_own_name" timeout 120 wine "$bin/serialtest.exe" '\\.\SERXA' '\\.\SERXB' own-names
+check "com8_still_belongs_to_its_owner" bash -c 'grep -Eq "Device.SER1A +REG_SZ +COM8$" <<<"$0" &&
+    ! grep -q SERXA <<<"$0"' "$(serialcomm)"
+lbkctl stop --name SERIALX >/dev/null
+lbkctl uninstall --name SERIALX >/dev/null
+lbkctl stop --name SERIAL >/dev/null
+unloads=$((unloads + 2))
+check "serialcomm_forgets_the_ports_at_unload" bash -c '! grep -q "SER0A\|SER1A" <<<"$0"' "$(serialcomm)"
+lbkctl uninstall --name SERIAL >/dev/null
+serial_refused() { # serial_refused LOG_TEXT INSTALL_OPTIONS...: the start fails and the log says why
+    local text=$1; shift
+    lbkctl install --name SERIAL --image "$image" "$@" >/dev/null || return 1
+    wine "$bin/lbkctl.exe" start --name SERIAL >/dev/null 2>&1; local started=$?
+    wine "$bin/lbkctl.exe" stop --name SERIAL >/dev/null 2>&1; lbkctl uninstall --name SERIAL >/dev/null
+    [ $started -ne 0 ] && lines_in_log "$text"
+}
+check "serial_without_pairs_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1
+check "serial_with_message_mode_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1 --pairs 1 --message-mode 1
+check "port_names_without_serial_are_refused" serial_refused 'PortNames needs Serial 1' --pairs 1 --port-names COM5
+check "a_com_name_twice_is_refused" serial_refused 'PortNames is not' --pairs 1 --serial 1 --port-names COM5,COM5
+check "more_names_than_ends_are_refused" serial_refused 'PortNames needs Serial 1' --pairs 1 --serial 1 \
+    --port-names COM5,COM6,COM7
+check "pool_released_after_serial_names" unloads_clean "$unloads"
 
 # The first tutorial: service "Example" from C:\example.sys, a client writing a C string.
 cp "$bin/lbk.sys" "$WINEPREFIX/drive_c/example.sys"

@@ -309,6 +309,18 @@ NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS stat
     return status;
 }
 
+/*
+ * What a READ or WRITE that timed out ends with: STATUS_TIMEOUT, a success status with the bytes
+ * it moved. A serial end's end with STATUS_SUCCESS instead: on Windows the two look the same
+ * through ReadFile, WriteFile and GetOverlappedResult, but Wine's GetOverlappedResult fails on
+ * STATUS_TIMEOUT (ERROR_TIMEOUT), which serial programs waiting on an overlapped read do not
+ * expect (docs/serial.md).
+ */
+static NTSTATUS LbkTimedOutStatus(PLBK_DEVICE_EXTENSION ext)
+{
+    return ext->IsSerial ? STATUS_SUCCESS : STATUS_TIMEOUT;
+}
+
 static VOID LbkFinishLocked(PIRP irp, NTSTATUS status, PLIST_ENTRY done)
 {
     irp->IoStatus.Status = status;
@@ -585,7 +597,7 @@ static BOOLEAN LbkRefillLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write,
         if (!NT_SUCCESS(status)) {
             LbkFinishLocked(write, status, pump->Done);
         } else {
-            if (wanted == STATUS_TIMEOUT)
+            if (wanted == LbkTimedOutStatus(writer))
                 writer->TimedOutRequests++;
             LbkFinishLocked(write, LbkEarlyStatusLocked(writer, write, wanted), pump->Done);
         }
@@ -1103,7 +1115,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                     next = (next == 0 || deadline < next) ? deadline : next;
                     continue;
                 }
-                if (!LbkTakeToEndLocked(irp, STATUS_TIMEOUT))
+                if (!LbkTakeToEndLocked(irp, LbkTimedOutStatus(ext)))
                     continue;
                 if (LbkMajor(irp) == IRP_MJ_DEVICE_CONTROL) {
                     LbkFinishWaitLocked(ext, irp, TRUE, done);
@@ -1111,7 +1123,7 @@ LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done)
                     ext->TimedOutRequests++;
                     if (LbkMajor(irp) == IRP_MJ_WRITE)
                         unit->PumpDue = now; /* the timer thread pumps after this */
-                    LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, STATUS_TIMEOUT), done);
+                    LbkFinishLocked(irp, LbkEarlyStatusLocked(ext, irp, LbkTimedOutStatus(ext)), done);
                 }
             }
         }
