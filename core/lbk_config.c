@@ -27,7 +27,8 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_SERIAL_NEEDS_PAIRS: return "Serial 1 needs Pairs 1 and MessageMode 0: a serial port is one end of a byte stream";
     case LBK_CONFIG_BAD_PORT_NAMES:
         return "PortNames is not a comma-separated list of COM1..COM256 or -, each name at most once";
-    case LBK_CONFIG_PORTS_NEED_SERIAL: return "PortNames needs Serial 1, and at most one name per pair end";
+    case LBK_CONFIG_PORTS_NEED_SERIAL:
+        return "PortNames and BaudEmulation need Serial 1, and PortNames at most one name per pair end";
     }
     return "unknown configuration error";
 }
@@ -146,6 +147,8 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
         return LBK_CONFIG_PNP_ONE_DEVICE;
     if (config->serial && (!config->pairs || config->message_mode))
         return LBK_CONFIG_SERIAL_NEEDS_PAIRS;
+    if (config->baud_emulation && !config->serial)
+        return LBK_CONFIG_PORTS_NEED_SERIAL;
     for (i = 0; i < sizeof(config->ports) / sizeof(config->ports[0]); i++) {
         if (config->ports[i] != 0 && (!config->serial || i >= lbk_config_device_total(config)))
             return LBK_CONFIG_PORTS_NEED_SERIAL;
@@ -237,6 +240,7 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->pairs = 0;
     config->plug_and_play = 0;
     config->serial = 0;
+    config->baud_emulation = 0;
     for (chars = 0; chars < sizeof(config->ports) / sizeof(config->ports[0]); chars++)
         config->ports[chars] = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
@@ -330,6 +334,7 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
     case LBK_PARAM_ID_PAIRS:
     case LBK_PARAM_ID_PLUG_AND_PLAY:
     case LBK_PARAM_ID_SERIAL:
+    case LBK_PARAM_ID_BAUD_EMULATION:
         error = decode_dword(type, data, bytes, &number);
         if (error == LBK_CONFIG_OK && number > 1)
             error = LBK_CONFIG_NOT_BOOLEAN;
@@ -341,6 +346,8 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->pairs = number;
         else if (param == LBK_PARAM_ID_SERIAL)
             config->serial = number;
+        else if (param == LBK_PARAM_ID_BAUD_EMULATION)
+            config->baud_emulation = number;
         else
             config->plug_and_play = number;
         return LBK_CONFIG_OK;

@@ -31,7 +31,7 @@ enum lbk_config_error {
     LBK_CONFIG_PNP_ONE_DEVICE, /* PlugAndPlay with DeviceCount above 1 or Pairs: a node is one device */
     LBK_CONFIG_SERIAL_NEEDS_PAIRS, /* Serial without Pairs, or with MessageMode */
     LBK_CONFIG_BAD_PORT_NAMES,     /* PortNames outside its grammar (lbk_serial.h), or a name twice */
-    LBK_CONFIG_PORTS_NEED_SERIAL   /* PortNames without Serial, or more names than pair ends */
+    LBK_CONFIG_PORTS_NEED_SERIAL,  /* PortNames or BaudEmulation without Serial, or more names than pair ends */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -76,6 +76,7 @@ enum lbk_param {
     LBK_PARAM_ID_PLUG_AND_PLAY,
     LBK_PARAM_ID_SERIAL,
     LBK_PARAM_ID_PORT_NAMES,
+    LBK_PARAM_ID_BAUD_EMULATION,
     LBK_PARAM_ID_COUNT
 };
 
@@ -96,6 +97,8 @@ struct lbk_config {
     uint32_t serial;
     /* The COM port number of each end, by device index (PortNames), 0 for none. */
     uint16_t ports[2 * LBK_MAX_DEVICE_COUNT];
+    /* 1: bytes reach the peer no faster than the sending end's line settings would carry them. */
+    uint32_t baud_emulation;
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
     uint32_t security_bytes;
     uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];

@@ -172,6 +172,47 @@ enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_byt
     return LBK_SERIAL_CHECK_UNKNOWN;
 }
 
+uint32_t lbk_serial_char_half_bits(const struct lbk_serial_line_control *line)
+{
+    uint32_t stop_halves = line->stop_bits == 0 ? 2u : line->stop_bits == 1 ? 3u : 4u;
+
+    return 2u * (1u + line->word_length + (line->parity != 0 ? 1u : 0u)) + stop_halves;
+}
+
+uint64_t lbk_serial_ticks_per_char(uint32_t baud_rate, const struct lbk_serial_line_control *line, uint64_t frequency)
+{
+    uint64_t halves = lbk_serial_char_half_bits(line);
+    uint64_t divisor = 2u * (uint64_t)(baud_rate != 0 ? baud_rate : 1u);
+    /* halves <= 26 and a counter's frequency below 2^58: no overflow. Rounded up: never faster. */
+    uint64_t ticks = (halves * frequency + divisor - 1) / divisor;
+
+    return ticks != 0 ? ticks : 1;
+}
+
+uint64_t lbk_pacer_allowed(const struct lbk_pacer *pacer, int64_t now, uint64_t ticks_per_char, uint64_t burst)
+{
+    uint64_t allowed;
+
+    if (now <= pacer->free_at)
+        return 0;
+    allowed = (uint64_t)(now - pacer->free_at) / ticks_per_char;
+    return allowed < burst ? allowed : burst;
+}
+
+void lbk_pacer_sent(struct lbk_pacer *pacer, int64_t now, uint64_t ticks_per_char, uint64_t burst, uint64_t count)
+{
+    int64_t earliest = now - (int64_t)(burst * ticks_per_char); /* an idle line saves up no more than burst */
+
+    if (pacer->free_at < earliest)
+        pacer->free_at = earliest;
+    pacer->free_at += (int64_t)(count * ticks_per_char);
+}
+
+int64_t lbk_pacer_next(const struct lbk_pacer *pacer, uint64_t ticks_per_char)
+{
+    return pacer->free_at + (int64_t)ticks_per_char;
+}
+
 static uint16_t upper(uint16_t c)
 {
     return (c >= 'a' && c <= 'z') ? (uint16_t)(c - 'a' + 'A') : c;

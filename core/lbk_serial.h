@@ -185,6 +185,26 @@ enum lbk_serial_check {
 #define LBK_SERIAL_COMMPROP_BYTES 64u
 enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_bytes, uint32_t output_bytes);
 
+/*
+ * Baud-rate emulation: a pacer lets bytes reach the peer no faster than the line would carry
+ * them. A character takes ticks_per_char; after the line was idle, up to burst characters go at
+ * once (the driver uses what the line carries in 10 ms), then each no sooner than the line
+ * would have finished sending it. Times are in performance-counter ticks; free_at starts at 0.
+ */
+struct lbk_pacer {
+    int64_t free_at; /* when the characters let through so far are all on the other side */
+};
+/* Bits one character takes on the line, in halves (for 1.5 stop bits): start, data, parity, stop. */
+uint32_t lbk_serial_char_half_bits(const struct lbk_serial_line_control *line);
+/* Ticks a character takes at baud_rate (>= 1), at least 1. */
+uint64_t lbk_serial_ticks_per_char(uint32_t baud_rate, const struct lbk_serial_line_control *line, uint64_t frequency);
+/* Characters the line can let through at now, at most burst. */
+uint64_t lbk_pacer_allowed(const struct lbk_pacer *pacer, int64_t now, uint64_t ticks_per_char, uint64_t burst);
+/* Records count characters let through at now (count <= lbk_pacer_allowed). */
+void lbk_pacer_sent(struct lbk_pacer *pacer, int64_t now, uint64_t ticks_per_char, uint64_t burst, uint64_t count);
+/* When the next character may go: the time lbk_pacer_allowed becomes at least 1. */
+int64_t lbk_pacer_next(const struct lbk_pacer *pacer, uint64_t ticks_per_char);
+
 /* COM port numbers a configuration may give: COM1 .. COM256. */
 #define LBK_SERIAL_MAX_PORT 256u
 

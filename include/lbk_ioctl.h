@@ -85,6 +85,9 @@ typedef uint64_t lbk_u64;
 /* REG_SZ: the COM names of the ends, in device order (A then B, pair by pair), comma-separated,
    "-" for none: "COM5,COM6,-,COM8". Each end keeps its own name (<Name><n>A) too. Needs Serial 1. */
 #define LBK_PARAM_PORT_NAMES L"PortNames"
+/* REG_DWORD: 0 (default) bytes cross at once; 1 no faster than each end's baud rate and line
+   settings would carry them. Needs Serial 1. */
+#define LBK_PARAM_BAUD_EMULATION L"BaudEmulation"
 
 /*
  * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..

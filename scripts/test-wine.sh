@@ -44,6 +44,15 @@ for method in buffered direct neither; do
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
+    # The same with baud-rate emulation: bytes cross no faster than 9600 baud would carry them.
+    lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
+        --trace-level 2 --pairs 1 --serial 1 --baud-emulation 1 >/dev/null &&
+        lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a paced serial pair"
+    timeout 120 wine "$bin/serialtest.exe" '\\.\SERA' '\\.\SERB' "$method,paced" paced 2>&1 | tr -d '\r' |
+        grep -v ' passed, '
+    lbkctl stop --name SERIAL >/dev/null
+    unloads=$((unloads + 1))
+    lbkctl uninstall --name SERIAL >/dev/null
     check "pool_released_after_serial[$method]" unloads_clean "$unloads"
     # Transfers of many MiB on a 16 MiB device: every path copies at most 64 KiB per lock hold.
     lbkctl install --image "$image" --io-method "$method" --buffer-size 16777216 --trace-level 2 >/dev/null &&
@@ -251,9 +260,11 @@ serial_refused() { # serial_refused LOG_TEXT INSTALL_OPTIONS...: the start fails
 }
 check "serial_without_pairs_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1
 check "serial_with_message_mode_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1 --pairs 1 --message-mode 1
-check "port_names_without_serial_are_refused" serial_refused 'PortNames needs Serial 1' --pairs 1 --port-names COM5
+check "port_names_without_serial_are_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 --port-names COM5
 check "a_com_name_twice_is_refused" serial_refused 'PortNames is not' --pairs 1 --serial 1 --port-names COM5,COM5
-check "more_names_than_ends_are_refused" serial_refused 'PortNames needs Serial 1' --pairs 1 --serial 1 \
+check "baud_emulation_without_serial_is_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 \
+    --baud-emulation 1
+check "more_names_than_ends_are_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 --serial 1 \
     --port-names COM5,COM6,COM7
 check "pool_released_after_serial_names" unloads_clean "$unloads"
 

@@ -216,4 +216,45 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     ASSERT_EQ(5u, config.ports[0]); /* unchanged on an error */
     ASSERT_EQ(7u, config.ports[2]);
     ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_DWORD, &one, 4));
+    config.ports[0] = config.ports[1] = config.ports[2] = 0;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BAUD_EMULATION, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config)); /* serial is 0 here */
+    config.serial = 1;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+}
+
+TEST(serial_pacer_lets_bytes_through_no_faster_than_the_line)
+{
+    struct lbk_serial_line_control line = { 0, 0, 8 }; /* 8N1: 10 bits */
+    struct lbk_serial_line_control odd = { 1, 1, 5 };  /* 5 data, parity, 1.5 stop: 8.5 bits */
+    struct lbk_pacer pacer = { 0 };
+    const uint64_t frequency = 10000000; /* 10 MHz, as Windows' counter usually is */
+    uint64_t tpc = lbk_serial_ticks_per_char(9600, &line, frequency), burst = 9, sent = 0;
+    int64_t now = 1000000000;
+
+    ASSERT_EQ(20u, lbk_serial_char_half_bits(&line));
+    ASSERT_EQ(17u, lbk_serial_char_half_bits(&odd));
+    ASSERT_EQ(10417u, tpc); /* 960 characters a second, rounded to be never faster */
+    ASSERT_EQ(1u, lbk_serial_ticks_per_char(4000000000u, &line, 1000));
+    ASSERT_EQ(10000000u, lbk_serial_ticks_per_char(1, &line, 1000000)); /* 1 baud: 10 s a character */
+    /* An idle line lets a burst through at once, then nothing until a character's time passed. */
+    ASSERT_EQ(burst, lbk_pacer_allowed(&pacer, now, tpc, burst));
+    lbk_pacer_sent(&pacer, now, tpc, burst, burst);
+    ASSERT_EQ(0u, lbk_pacer_allowed(&pacer, now, tpc, burst));
+    ASSERT_EQ(0u, lbk_pacer_allowed(&pacer, lbk_pacer_next(&pacer, tpc) - 1, tpc, burst));
+    ASSERT_EQ(1u, lbk_pacer_allowed(&pacer, lbk_pacer_next(&pacer, tpc), tpc, burst));
+    /* Over one simulated second, taking all that is allowed every 3 ms: at most the line rate plus the burst. */
+    sent = burst;
+    {
+        int64_t t;
+
+        for (t = now; t <= now + (int64_t)frequency; t += 30000) {
+            uint64_t n = lbk_pacer_allowed(&pacer, t, tpc, burst);
+
+            lbk_pacer_sent(&pacer, t, tpc, burst, n);
+            sent += n;
+        }
+    }
+    ASSERT_TRUE(sent <= 960 + burst);
+    ASSERT_TRUE(sent >= 950);
 }

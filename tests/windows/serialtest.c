@@ -4,6 +4,7 @@
  * project header, no library), as a terminal or a device simulator would.
  *
  * Usage: serialtest PORT_A PORT_B LABEL      e.g. serialtest COM5 COM6 buffered
+ *        serialtest PORT_A PORT_B LABEL paced (a pair with baud-rate emulation: the pacing checks)
  *        serialtest --hold PORT EVENT_NAME   (child) opens PORT, leaves a WaitCommEvent
  *                                            pending, sets EVENT_NAME, and sleeps until killed
  * Prints one PASS/FAIL line per check and "N passed, N failed"; exits non-zero on a failure.
@@ -517,6 +518,46 @@ static void test_peer_close(HANDLE b)
                                                   modem(b) == 0);
 }
 
+/* With baud-rate emulation on: bytes cross no faster than the line settings would carry them. */
+static void test_pacing(HANDLE a, HANDLE b)
+{
+    DCB dcb = { .DCBlength = sizeof(dcb) };
+    static char sent[960], got[960];
+    OVERLAPPED ov = { 0 };
+    DWORD n = 0, start, elapsed, i, errors;
+    COMSTAT stat = { 0 };
+    BOOL midway;
+
+    for (i = 0; i < sizeof(sent); i++)
+        sent[i] = (char)('a' + i % 26);
+    GetCommState(a, &dcb);
+    dcb.BaudRate = 9600; /* 8N1: 10 bits a character, 960 characters a second */
+    dcb.ByteSize = 8;
+    dcb.Parity = NOPARITY;
+    dcb.StopBits = ONESTOPBIT;
+    SetCommState(a, &dcb);
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    start = GetTickCount();
+    WriteFile(a, sent, sizeof(sent), NULL, &ov);
+    Sleep(300);
+    midway = ClearCommError(a, &errors, &stat) && stat.cbOutQue > 0 && in_queue(b) < sizeof(sent);
+    CHECK("paced_write_is_still_going_after_300_ms", midway);
+    CHECK("paced_write_completes", GetOverlappedResult(a, &ov, &n, TRUE) && n == sizeof(sent));
+    elapsed = GetTickCount() - start;
+    CloseHandle(ov.hEvent);
+    /* A second at 9600 baud, less the 10 ms an idle line lets through at once; timers are coarse. */
+    CHECK("960_bytes_at_9600_baud_take_about_a_second", elapsed >= 900 && elapsed < 20000);
+    set_timeouts(b, MAXDWORD, 0, 0, 0, 0);
+    CHECK("paced_bytes_arrive_intact", read_some(b, got, sizeof(got), &n) && n == sizeof(got) &&
+                                           memcmp(sent, got, sizeof(got)) == 0);
+    dcb.BaudRate = 115200;
+    SetCommState(a, &dcb);
+    start = GetTickCount();
+    CHECK("a_faster_line_is_faster", write_all(a, sent, sizeof(sent), &n) && n == sizeof(sent) &&
+                                         GetTickCount() - start < elapsed);
+    drain(b);
+}
+
 static int hold(const wchar_t *port, const wchar_t *event_name)
 {
     HANDLE h = open_port(port), ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, event_name);
@@ -537,8 +578,8 @@ int wmain(int argc, wchar_t **argv)
 
     if (argc == 4 && wcscmp(argv[1], L"--hold") == 0)
         return hold(argv[2], argv[3]);
-    if (argc != 4) {
-        fwprintf(stderr, L"usage: serialtest PORT_A PORT_B LABEL\n");
+    if (argc != 4 && !(argc == 5 && wcscmp(argv[4], L"paced") == 0)) {
+        fwprintf(stderr, L"usage: serialtest PORT_A PORT_B LABEL [paced]\n");
         return 2;
     }
     port_a = argv[1];
@@ -549,6 +590,13 @@ int wmain(int argc, wchar_t **argv)
     CHECK("both_ports_open", a != INVALID_HANDLE_VALUE && b != INVALID_HANDLE_VALUE);
     if (a == INVALID_HANDLE_VALUE || b == INVALID_HANDLE_VALUE)
         return 1;
+    if (argc == 5) { /* baud-rate emulation: only the pacing checks */
+        test_pacing(a, b);
+        CloseHandle(a);
+        CloseHandle(b);
+        wprintf(L"%d passed, %d failed\n", passed, failed);
+        return failed != 0;
+    }
     test_settings(a, b);
     test_requests(a);
     test_modem_lines(a, b);

@@ -33,6 +33,7 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_PLUG_AND_PLAY] = LBK_PARAM_PLUG_AND_PLAY,
     [LBK_PARAM_ID_SERIAL] = LBK_PARAM_SERIAL,
     [LBK_PARAM_ID_PORT_NAMES] = LBK_PARAM_PORT_NAMES,
+    [LBK_PARAM_ID_BAUD_EMULATION] = LBK_PARAM_BAUD_EMULATION,
 };
 
 /* Says why Parameters\Security was refused, and where: the core's parser has the details. */
@@ -417,7 +418,7 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         ext->Out->Writer = ext;
         ext->In->Reader = ext;
         if (config->serial && pdo == NULL)
-            LbkSerialInitialize(ext, config->ports[slot * ends + i]);
+            LbkSerialInitialize(ext, config->ports[slot * ends + i], (BOOLEAN)config->baud_emulation);
     }
     for (i = 0; i < ends && NT_SUCCESS(status); i++)
         status = LbkSerialLinkPort(unit->Ends[i]);

@@ -111,6 +111,7 @@ typedef struct _LBK_SERIAL {
     BOOLEAN Break;        /* SetCommBreak: the peer saw a break */
     BOOLEAN TxBusy;       /* a write went out since the last EV_TXEMPTY */
     BOOLEAN RxAbove80;    /* the input was 80 % full at the last look (EV_RX80FULL) */
+    BOOLEAN Paced;        /* its writes cross at its baud rate (Parameters\BaudEmulation) */
     ULONG WaitMask;       /* SetCommMask */
     ULONG Events;         /* events of WaitMask since a WaitCommEvent last took them */
     ULONG Errors;         /* SERIAL_ERROR_* since ClearCommError last took them */
@@ -128,6 +129,8 @@ typedef struct _LBK_CHANNEL {
     LBK_QUEUE Writes; /* the writer's; only the head may have moved bytes, so writes never interleave */
     struct _LBK_DEVICE_EXTENSION *Writer;
     struct _LBK_DEVICE_EXTENSION *Reader; /* the writer itself on a loopback device */
+    struct lbk_pacer Pacer;  /* baud-rate emulation of a serial pair: when the line is free */
+    BOOLEAN PaceLimited;     /* the pacer let fewer bytes through than were waiting */
 } LBK_CHANNEL, *PLBK_CHANNEL;
 
 /*
@@ -330,7 +333,11 @@ extern FAST_MUTEX LbkUnitsLock;
  * LbkSerialReceivedLocked for bytes it moves to a serial reader, and LbkSerialUpdateLocked when
  * it is done, which turns line and queue changes into events and completes a WaitCommEvent.
  */
-VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port);
+VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced);
+/* Baud-rate emulation (Parameters\BaudEmulation): how many of want bytes the writer's line lets
+   through now (want itself when the channel is not paced), and the record of those that went. */
+SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
+VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count);
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued);
 VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count);
 VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done);

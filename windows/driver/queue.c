@@ -670,8 +670,12 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
         source = LbkNextSourceLocked(pump, channel, write, FALSE, &available);
         if (source == NULL)
             continue;
-        n = LbkTakeBudget(pump, min(available, length - read->IoStatus.Information));
+        n = LbkSerialPaceAllowedLocked(channel, min(available, length - read->IoStatus.Information));
+        if (n == 0)
+            break; /* the line is busy: the timer thread pumps when it is free */
+        n = LbkTakeBudget(pump, n);
         lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
+        LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(read, write, n);
         if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
@@ -802,7 +806,11 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
             return TRUE;
         if (LbkHead(&channel->Reads) != NULL)
             return TRUE; /* a reader came while the window was refilled: it goes first */
-        n = lbk_channel_write(data, source, LbkTakeBudget(pump, min(available, lbk_channel_room(data))));
+        n = LbkSerialPaceAllowedLocked(channel, min(available, lbk_channel_room(data)));
+        if (n == 0)
+            break; /* the line is busy: the timer thread pumps when it is free */
+        n = lbk_channel_write(data, source, LbkTakeBudget(pump, n));
+        LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(NULL, write, n);
         moved = TRUE;
@@ -832,7 +840,7 @@ static VOID LbkPumpChannelLocked(PLBK_PUMP pump, PLBK_CHANNEL channel)
         }
         /* Nothing queued, a reader and a writer both waiting: straight across. */
         while (lbk_channel_queued(data) == 0 && (read = LbkHead(&channel->Reads)) != NULL &&
-               (write = LbkHead(&channel->Writes)) != NULL) {
+               (write = LbkHead(&channel->Writes)) != NULL && LbkSerialPaceAllowedLocked(channel, 1) != 0) {
             if (data->message_mode) {
                 LbkHandOffMessageLocked(pump, channel, read, write);
             } else if (pump->Budget == 0) {

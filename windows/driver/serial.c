@@ -28,9 +28,10 @@ C_ASSERT(LBK_SERIAL_TX_WAITING_ON_BREAK == SERIAL_TX_WAITING_ON_BREAK);
 
 #define LBK_SERIALCOMM L"SERIALCOMM" /* HKLM\HARDWARE\DEVICEMAP\SERIALCOMM: where programs list COM ports */
 
-VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port)
+VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced)
 {
     ext->IsSerial = TRUE;
+    ext->Serial.Paced = paced;
     lbk_serial_default_settings(&ext->Serial.Settings, (uint32_t)lbk_channel_capacity(&ext->In->Data));
     ext->Serial.Port = port;
 }
@@ -196,6 +197,65 @@ BOOLEAN LbkSerialReadGotBytesLocked(PLBK_DEVICE_EXTENSION ext, PIRP read)
         LbkTimerWake(); /* KeSetEvent: fine at DISPATCH_LEVEL */
     }
     return TRUE;
+}
+
+/* The writer's line: ticks per character and the burst an idle line lets through (10 ms of it). */
+static uint64_t LbkLineTicks(PLBK_DEVICE_EXTENSION writer, LONGLONG *now, uint64_t *burst)
+{
+    LARGE_INTEGER frequency;
+    uint64_t ticks;
+
+    *now = KeQueryPerformanceCounter(&frequency).QuadPart;
+    ticks = lbk_serial_ticks_per_char(writer->Serial.Settings.baud_rate, &writer->Serial.Settings.line,
+                                      (uint64_t)frequency.QuadPart);
+    *burst = max((uint64_t)frequency.QuadPart / 100 / ticks, (uint64_t)1);
+    return ticks;
+}
+
+/* Has the timer thread pump the unit when the writer's line can carry the next byte. */
+static VOID LbkPumpWhenLineFreeLocked(PLBK_CHANNEL channel, uint64_t ticks)
+{
+    PLBK_UNIT unit = channel->Writer->Unit;
+    LONGLONG due = lbk_pacer_next(&channel->Pacer, ticks);
+
+    if (unit->PumpDue == 0 || due < unit->PumpDue) {
+        unit->PumpDue = due;
+        LbkTimerWake(); /* KeSetEvent: fine at DISPATCH_LEVEL */
+    }
+}
+
+SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want)
+{
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    uint64_t ticks, burst, allowed;
+    LONGLONG now;
+
+    if (!writer->IsSerial || !writer->Serial.Paced || want == 0)
+        return want;
+    ticks = LbkLineTicks(writer, &now, &burst);
+    allowed = lbk_pacer_allowed(&channel->Pacer, now, ticks, burst);
+    if (allowed >= want)
+        return want;
+    channel->PaceLimited = TRUE;
+    if (allowed == 0)
+        LbkPumpWhenLineFreeLocked(channel, ticks);
+    return (SIZE_T)allowed;
+}
+
+VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count)
+{
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    uint64_t ticks, burst;
+    LONGLONG now;
+
+    if (!writer->IsSerial || !writer->Serial.Paced)
+        return;
+    ticks = LbkLineTicks(writer, &now, &burst);
+    lbk_pacer_sent(&channel->Pacer, now, ticks, burst, count);
+    if (channel->PaceLimited) {
+        channel->PaceLimited = FALSE;
+        LbkPumpWhenLineFreeLocked(channel, ticks); /* for the bytes that had to wait */
+    }
 }
 
 /* Bytes of ext's waiting writes not yet on the line: ClearCommError's cbOutQue. */

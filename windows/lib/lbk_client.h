@@ -154,6 +154,7 @@ typedef struct lbk_service_config {
     const wchar_t *security;    /* SDDL; NULL: the driver's default, SYSTEM and Administrators only */
     BOOL serial;                /* pairs are null-modem cables for COM port programs (docs/serial.md) */
     const wchar_t *port_names;  /* PortNames, "COM5,COM6,-,COM8"; NULL: none */
+    BOOL baud_emulation;        /* bytes cross no faster than the line settings would carry them */
 } lbk_service_config;
 
 /*

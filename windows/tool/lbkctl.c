@@ -25,6 +25,7 @@ static void usage(FILE *out)
         L"            [--security SDDL]   who may open the devices; default D:P(A;;GA;;;SY)(A;;GA;;;BA)\n"
         L"            [--serial 0|1]      pairs become null-modem cables for COM port programs\n"
         L"            [--port-names COM5,COM6,...]  COM names of the ends, A then B, '-' for none\n"
+        L"            [--baud-emulation 0|1]  serial bytes cross no faster than the baud rate\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
@@ -57,7 +58,7 @@ static void usage(FILE *out)
 
 typedef struct options {
     const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
-    DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial;
+    DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial, baud_emulation;
     const wchar_t *port_names;
     BOOL has_bytes;
     int first_text, argc;
@@ -134,6 +135,7 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--message-mode") == 0) number = &opts->message_mode;
         else if (wcscmp(arg, L"--pairs") == 0) number = &opts->pairs;
         else if (wcscmp(arg, L"--serial") == 0) number = &opts->serial;
+        else if (wcscmp(arg, L"--baud-emulation") == 0) number = &opts->baud_emulation;
         else if (wcscmp(arg, L"--port-names") == 0) opts->port_names = value;
         else if (wcscmp(arg, L"--when-peer-closed") == 0) opts->when_peer_closed = value;
         else if (wcscmp(arg, L"--security") == 0) opts->security = value;
@@ -185,6 +187,7 @@ static int cmd_install(const options *opts)
     config.security = opts->security;
     config.serial = opts->serial != 0;
     config.port_names = opts->port_names;
+    config.baud_emulation = opts->baud_emulation != 0;
     error = lbk_service_install(&config);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot install service", opts->name, error);
