@@ -5,26 +5,16 @@
 #include "../../core/lbk_config.h"
 #include "test_main.h"
 
-/* ASCII -> UTF-16 into out; returns the length in characters. */
-static size_t utf16(const char *text, uint16_t *out)
-{
-    size_t i;
-
-    for (i = 0; text[i] != '\0'; i++)
-        out[i] = (uint16_t)(unsigned char)text[i];
-    return i;
-}
-
 TEST(config_io_methods_in_any_case)
 {
     uint16_t text[16];
     enum lbk_io_method method = LBK_IO_NEITHER;
 
-    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("buffered", text), &method));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, lbk_test_utf16("buffered", text), &method));
     ASSERT_EQ(LBK_IO_BUFFERED, method);
-    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("Direct", text), &method));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, lbk_test_utf16("Direct", text), &method));
     ASSERT_EQ(LBK_IO_DIRECT, method);
-    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, utf16("NEITHER", text), &method));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_parse_io_method(text, lbk_test_utf16("NEITHER", text), &method));
     ASSERT_EQ(LBK_IO_NEITHER, method);
 }
 
@@ -36,7 +26,7 @@ TEST(config_io_method_rejects_near_misses)
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_parse_io_method(text, utf16(bad[i], text), &method));
+        ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_parse_io_method(text, lbk_test_utf16(bad[i], text), &method));
     ASSERT_EQ(LBK_IO_DIRECT, method); /* untouched on failure */
 }
 
@@ -70,12 +60,12 @@ TEST(config_names)
     uint16_t text[80];
     size_t i;
 
-    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, utf16("LBK", text)));
-    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, utf16("Example_2.a-b", text)));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, lbk_test_utf16("LBK", text)));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, lbk_test_utf16("Example_2.a-b", text)));
     ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_check_name(text, 0));
-    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a\\b", text)));
-    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a b", text)));
-    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, utf16("a:", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, lbk_test_utf16("a\\b", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, lbk_test_utf16("a b", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_check_name(text, lbk_test_utf16("a:", text)));
     for (i = 0; i < LBK_MAX_NAME_CHARS; i++)
         text[i] = 'x';
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_name(text, LBK_MAX_NAME_CHARS));
@@ -95,12 +85,12 @@ TEST(config_trim_drops_trailing_nuls_only)
 TEST(config_last_component_of_registry_path)
 {
     uint16_t text[96];
-    size_t n = utf16("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\LBK", text);
+    size_t n = lbk_test_utf16("\\Registry\\Machine\\System\\CurrentControlSet\\Services\\LBK", text);
 
     ASSERT_EQ(n - 3, lbk_config_last_component(text, n));
-    n = utf16("Plain", text);
+    n = lbk_test_utf16("Plain", text);
     ASSERT_EQ(0, lbk_config_last_component(text, n));
-    n = utf16("Trailing\\", text);
+    n = lbk_test_utf16("Trailing\\", text);
     ASSERT_EQ(n, lbk_config_last_component(text, n)); /* empty name: check_name rejects it */
     ASSERT_EQ(0, lbk_config_last_component(text, 0));
 }
@@ -119,7 +109,7 @@ static struct lbk_config default_config(void)
     uint16_t path[64];
 
     memset(&config, 0xA5, sizeof(config));
-    (void)lbk_config_init(&config, path, utf16("\\Registry\\Machine\\Services\\LBK", path));
+    (void)lbk_config_init(&config, path, lbk_test_utf16("\\Registry\\Machine\\Services\\LBK", path));
     return config;
 }
 
@@ -134,8 +124,8 @@ TEST(config_init_takes_service_name_and_defaults)
     ASSERT_EQ(LBK_DEFAULT_BUFFER_SIZE, config.buffer_size);
     ASSERT_EQ(LBK_IO_BUFFERED, config.io_method);
     ASSERT_EQ(0, config.trace_level);
-    ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_init(&config, path, utf16("\\Services\\", path)));
-    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_init(&config, path, utf16("\\Services\\a b", path)));
+    ASSERT_EQ(LBK_CONFIG_EMPTY, lbk_config_init(&config, path, lbk_test_utf16("\\Services\\", path)));
+    ASSERT_EQ(LBK_CONFIG_BAD_CHARACTER, lbk_config_init(&config, path, lbk_test_utf16("\\Services\\a b", path)));
 }
 
 TEST(config_apply_dwords_checks_type_length_and_range)
@@ -170,7 +160,7 @@ TEST(config_apply_strings_trims_and_bounds)
     uint16_t text[200] = { 0 };
     size_t n;
 
-    n = utf16("Other", text);
+    n = lbk_test_utf16("Other", text);
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, (n + 3) * 2));
     ASSERT_EQ('O', config.name[0]);
     ASSERT_EQ(0, config.name[5]);
@@ -189,7 +179,7 @@ TEST(config_apply_strings_trims_and_bounds)
     text[150] = 'z'; /* far past the limit, after NULs */
     ASSERT_EQ(LBK_CONFIG_TOO_LONG, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_NAME, LBK_REG_SZ, text, sizeof(text)));
     ASSERT_EQ(LBK_CONFIG_UNKNOWN_METHOD, lbk_config_apply(&config, LBK_PARAM_ID_IO_METHOD, LBK_REG_SZ, text, sizeof(text)));
-    n = utf16("neither", text);
+    n = lbk_test_utf16("neither", text);
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_IO_METHOD, LBK_REG_SZ, text, n * 2));
     ASSERT_EQ(LBK_IO_NEITHER, config.io_method);
     ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_COUNT, LBK_REG_SZ, text, n * 2));
@@ -215,7 +205,7 @@ TEST(config_device_count_pairs_and_message_mode)
     value = 2;
     ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &value, 4));
     ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_MESSAGE_MODE, LBK_REG_DWORD, &value, 4));
-    n = utf16("sometimes", text);
+    n = lbk_test_utf16("sometimes", text);
     ASSERT_EQ(LBK_CONFIG_UNKNOWN_POLICY,
               lbk_config_apply(&config, LBK_PARAM_ID_WHEN_PEER_CLOSED, LBK_REG_SZ, text, n * 2));
     ASSERT_TRUE(memcmp(&before, &config, sizeof(config)) == 0);
@@ -224,7 +214,7 @@ TEST(config_device_count_pairs_and_message_mode)
     value = 1;
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &value, 4));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_MESSAGE_MODE, LBK_REG_DWORD, &value, 4));
-    n = utf16("Discard", text);
+    n = lbk_test_utf16("Discard", text);
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_WHEN_PEER_CLOSED, LBK_REG_SZ, text, n * 2));
     ASSERT_EQ(LBK_PEER_CLOSED_DISCARD, config.when_peer_closed);
     ASSERT_EQ(LBK_MAX_DEVICE_COUNT, config.device_count);
@@ -332,7 +322,7 @@ TEST(config_security_defaults_to_system_and_administrators)
     uint16_t text[64];
     size_t bytes = 0;
 
-    ASSERT_EQ(LBK_SDDL_OK, lbk_sddl_to_descriptor(text, utf16(LBK_DEFAULT_SDDL, text), expected, &bytes, NULL));
+    ASSERT_EQ(LBK_SDDL_OK, lbk_sddl_to_descriptor(text, lbk_test_utf16(LBK_DEFAULT_SDDL, text), expected, &bytes, NULL));
     ASSERT_EQ(bytes, config.security_bytes);
     ASSERT_TRUE(memcmp(expected, config.security_descriptor, bytes) == 0);
 }
@@ -345,17 +335,17 @@ TEST(config_security_applies_a_valid_string_only)
     size_t n, i;
 
     /* Everyone may read and write: one entry, with trailing NULs as REG_SZ often has. */
-    n = utf16("D:P(A;;GRGW;;;WD)", text);
+    n = lbk_test_utf16("D:P(A;;GRGW;;;WD)", text);
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, (n + 2) * 2));
     ASSERT_EQ(20 + 8 + 20, config.security_bytes);
     ASSERT_EQ(1, config.security_descriptor[24]);
     before = config;
-    n = utf16("D:P(A;;GA;;;Everyone)", text);
+    n = lbk_test_utf16("D:P(A;;GA;;;Everyone)", text);
     ASSERT_EQ(LBK_CONFIG_BAD_SECURITY, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, n * 2));
     ASSERT_EQ(LBK_CONFIG_BAD_SECURITY, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_SZ, text, 0));
     ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_SECURITY, LBK_REG_DWORD, text, 4));
     /* 513 characters: refused unread, not cut to a valid prefix. */
-    n = utf16("D:P(A;;GA;;;SY)", text);
+    n = lbk_test_utf16("D:P(A;;GA;;;SY)", text);
     for (i = n; i < LBK_SDDL_MAX_CHARS + 1; i++)
         text[i] = ' ';
     ASSERT_EQ(LBK_CONFIG_BAD_SECURITY,

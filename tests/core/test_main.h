@@ -5,6 +5,8 @@
 #ifndef LBK_TEST_MAIN_H
 #define LBK_TEST_MAIN_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 extern int lbk_test_failed;
@@ -31,5 +33,15 @@ extern int lbk_test_failed;
             return;                                                                  \
         }                                                                            \
     } while (0)
+
+/* ASCII -> UTF-16 into out; returns the length in characters. */
+static inline size_t lbk_test_utf16(const char *text, uint16_t *out)
+{
+    size_t i;
+
+    for (i = 0; text[i] != '\0'; i++)
+        out[i] = (uint16_t)(unsigned char)text[i];
+    return i;
+}
 
 #endif

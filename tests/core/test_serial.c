@@ -8,14 +8,6 @@
 
 #define MAXDWORD_ 0xFFFFFFFFu
 
-static size_t to_utf16(const char *text, uint16_t *out)
-{
-    size_t i;
-
-    for (i = 0; text[i] != '\0'; i++)
-        out[i] = (uint16_t)(unsigned char)text[i];
-    return i;
-}
 
 TEST(serial_line_control_allows_what_a_uart_sends)
 {
@@ -166,7 +158,7 @@ TEST(serial_port_names_parse_in_device_order)
 {
     uint16_t text[64], ports[8];
 
-    ASSERT_EQ(0, lbk_serial_parse_port_names(text, to_utf16("COM5,com6, - ,COM256", text), ports, 8));
+    ASSERT_EQ(0, lbk_serial_parse_port_names(text, lbk_test_utf16("COM5,com6, - ,COM256", text), ports, 8));
     ASSERT_EQ(5u, ports[0]);
     ASSERT_EQ(6u, ports[1]);
     ASSERT_EQ(0u, ports[2]);
@@ -174,15 +166,15 @@ TEST(serial_port_names_parse_in_device_order)
     ASSERT_EQ(0u, ports[4]);
     ASSERT_EQ(0, lbk_serial_parse_port_names(text, 0, ports, 8));
     ASSERT_EQ(0u, ports[0]);
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM5,COM5", text), ports, 8));
-    ASSERT_EQ(0, lbk_serial_parse_port_names(text, to_utf16("-,-", text), ports, 8)); /* "-" may repeat */
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM0", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM05", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM257", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("LPT1", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1,", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1 COM2", text), ports, 8));
-    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, to_utf16("COM1,COM2,COM3", text), ports, 2));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM5,COM5", text), ports, 8));
+    ASSERT_EQ(0, lbk_serial_parse_port_names(text, lbk_test_utf16("-,-", text), ports, 8)); /* "-" may repeat */
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM0", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM05", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM257", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("LPT1", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM1,", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM1 COM2", text), ports, 8));
+    ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM1,COM2,COM3", text), ports, 2));
 }
 
 TEST(config_serial_needs_pairs_and_port_names_need_serial)
@@ -191,7 +183,7 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     struct lbk_config config;
     uint16_t text[64];
     uint32_t one = 1, two = 2;
-    size_t chars = to_utf16("COM5,COM6,COM7", text);
+    size_t chars = lbk_test_utf16("COM5,COM6,COM7", text);
 
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_init(&config, path, 3));
     ASSERT_EQ(0u, config.serial);
@@ -211,7 +203,7 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
     config.serial = 0;
     ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
-    chars = to_utf16("COM5,COM5", text);
+    chars = lbk_test_utf16("COM5,COM5", text);
     ASSERT_EQ(LBK_CONFIG_BAD_PORT_NAMES, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text, chars * 2));
     ASSERT_EQ(5u, config.ports[0]); /* unchanged on an error */
     ASSERT_EQ(7u, config.ports[2]);

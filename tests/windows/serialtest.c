@@ -58,28 +58,28 @@ static BOOL io_wait(HANDLE port, OVERLAPPED *ov, BOOL started, DWORD *bytes)
     return GetOverlappedResult(port, ov, bytes, TRUE);
 }
 
-static BOOL write_all(HANDLE port, const void *data, DWORD length, DWORD *written)
+/* A ReadFile or WriteFile on the overlapped handle, waited for like a plain call. */
+static BOOL transfer(HANDLE port, BOOL write, void *data, DWORD length, DWORD *done)
 {
     OVERLAPPED ov = { 0 };
     BOOL ok;
 
     ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    *written = 0;
-    ok = io_wait(port, &ov, WriteFile(port, data, length, NULL, &ov), written);
+    *done = 0;
+    ok = io_wait(port, &ov, write ? WriteFile(port, data, length, NULL, &ov) : ReadFile(port, data, length, NULL, &ov),
+                 done);
     CloseHandle(ov.hEvent);
     return ok;
 }
 
+static BOOL write_all(HANDLE port, const void *data, DWORD length, DWORD *written)
+{
+    return transfer(port, TRUE, (void *)data, length, written);
+}
+
 static BOOL read_some(HANDLE port, void *data, DWORD length, DWORD *got)
 {
-    OVERLAPPED ov = { 0 };
-    BOOL ok;
-
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    *got = 0;
-    ok = io_wait(port, &ov, ReadFile(port, data, length, NULL, &ov), got);
-    CloseHandle(ov.hEvent);
-    return ok;
+    return transfer(port, FALSE, data, length, got);
 }
 
 static BOOL set_timeouts(HANDLE port, DWORD interval, DWORD multiplier, DWORD constant, DWORD write_multiplier,
