@@ -238,6 +238,10 @@ lbkctl install --name SERIAL --device-name SER --image "$image" --trace-level 2 
     --serial 1 --port-names COM7,-,COM8 >/dev/null && lbkctl start --name SERIAL >/dev/null
 check "serial_ports_are_listed_in_serialcomm" bash -c 'grep -Eq "Device.SER0A +REG_SZ +COM7$" <<<"$0" &&
     grep -Eq "Device.SER1A +REG_SZ +COM8$" <<<"$0" && ! grep -q "SER0B\|SER1B" <<<"$0"' "$(serialcomm)"
+check "lbkctl_writes_to_a_com_port_and_reads_the_other_end" bash -c 'wine "$0" write --device COM7 hello &&
+    [ "$(wine "$0" read --device SER0B)" = hello ] && [ -z "$(wine "$0" read --device SER0B)" ]' "$bin/lbkctl.exe"
+check "lbkctl_read_of_a_quiet_port_times_out_with_exit_3" bash -c 'wine "$0" read --device SER0B --bytes 4 --timeout 200;
+    [ $? -eq 3 ]' "$bin/lbkctl.exe"
 # A second service asks for COM8, which the first holds: it loads, and its end keeps its own name.
 lbkctl install --name SERIALX --device-name SERX --image "$image" --trace-level 2 --pairs 1 --serial 1 \
     --port-names COM8 >/dev/null && lbkctl start --name SERIALX >/dev/null

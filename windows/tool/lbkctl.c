@@ -298,9 +298,23 @@ static int cmd_read(HANDLE device, const options *opts)
     uint64_t left = opts->has_bytes ? opts->bytes : UINT64_MAX;
     DWORD error, got;
     int result = apply_timeout(device, opts, !opts->has_bytes);
+    DCB dcb = { .DCBlength = sizeof(dcb) };
+    /* A serial end's reads follow its COMMTIMEOUTS, whose default waits for a full buffer: ask
+       for what is there now (no --bytes), or for up to --timeout ms. */
+    BOOL serial = GetCommState(device, &dcb);
 
     if (result != EXIT_OK)
         return result;
+    if (serial) {
+        COMMTIMEOUTS timeouts = { 0 };
+
+        if (!opts->has_bytes)
+            timeouts.ReadIntervalTimeout = MAXDWORD;
+        else if (opts->timeout_ms != INFINITE)
+            timeouts.ReadTotalTimeoutConstant = opts->timeout_ms;
+        if (!SetCommTimeouts(device, &timeouts))
+            return fail(L"cannot set the timeouts of", opts->device, GetLastError());
+    }
     _setmode(_fileno(stdout), _O_BINARY);
     while (left > 0) {
         DWORD want = left < sizeof(chunk) ? (DWORD)left : (DWORD)sizeof(chunk);
@@ -313,6 +327,12 @@ static int cmd_read(HANDLE device, const options *opts)
             continue; /* a message longer than the chunk: its rest comes next */
         if (error == ERROR_NO_DATA && !opts->has_bytes)
             break;
+        if (serial && error == ERROR_SUCCESS && got < want) {
+            if (!opts->has_bytes)
+                break; /* all there was */
+            fflush(stdout);
+            return fail(L"cannot read from", opts->device, ERROR_TIMEOUT);
+        }
         if (error != ERROR_SUCCESS) {
             fflush(stdout);
             return fail(L"cannot read from", opts->device, error == ERROR_NO_DATA ? ERROR_TIMEOUT : error);
