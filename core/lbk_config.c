@@ -28,7 +28,9 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_BAD_PORT_NAMES:
         return "PortNames is not a comma-separated list of COM1..COM256 or -, each name at most once";
     case LBK_CONFIG_PORTS_NEED_SERIAL:
-        return "PortNames and BaudEmulation need Serial 1, and PortNames at most one name per pair end";
+        return "PortNames and BaudEmulation need Serial for their pairs, and PortNames at most one name per pair end";
+    case LBK_CONFIG_BAD_PAIR_LIST:
+        return "Serial or BaudEmulation is not 0, 1 or a comma-separated list of pair numbers below DeviceCount";
     }
     return "unknown configuration error";
 }
@@ -145,12 +147,21 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
         return LBK_CONFIG_BAD_COUNT;
     if (config->plug_and_play && (config->device_count != 1 || config->pairs))
         return LBK_CONFIG_PNP_ONE_DEVICE;
-    if (config->serial && (!config->pairs || config->message_mode))
+    if (config->serial_pairs != 0 && (!config->pairs || config->message_mode))
         return LBK_CONFIG_SERIAL_NEEDS_PAIRS;
-    if (config->baud_emulation && !config->serial)
-        return LBK_CONFIG_PORTS_NEED_SERIAL;
+    /* A list (not "all") may name only pairs that exist. */
+    for (i = config->device_count; i < 64; i++) {
+        if ((config->serial_pairs != ~(uint64_t)0 && ((config->serial_pairs >> i) & 1u)) ||
+            (config->paced_pairs != ~(uint64_t)0 && ((config->paced_pairs >> i) & 1u)))
+            return LBK_CONFIG_BAD_PAIR_LIST;
+    }
+    for (i = 0; i < config->device_count; i++) {
+        if (lbk_config_pair_is_paced(config, (uint32_t)i) && !lbk_config_pair_is_serial(config, (uint32_t)i))
+            return LBK_CONFIG_PORTS_NEED_SERIAL;
+    }
     for (i = 0; i < sizeof(config->ports) / sizeof(config->ports[0]); i++) {
-        if (config->ports[i] != 0 && (!config->serial || i >= lbk_config_device_total(config)))
+        if (config->ports[i] != 0 &&
+            (i >= lbk_config_device_total(config) || !lbk_config_pair_is_serial(config, (uint32_t)(i / 2))))
             return LBK_CONFIG_PORTS_NEED_SERIAL;
     }
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
@@ -239,8 +250,8 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->message_mode = 0;
     config->pairs = 0;
     config->plug_and_play = 0;
-    config->serial = 0;
-    config->baud_emulation = 0;
+    config->serial_pairs = 0;
+    config->paced_pairs = 0;
     for (chars = 0; chars < sizeof(config->ports) / sizeof(config->ports[0]); chars++)
         config->ports[chars] = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
@@ -272,6 +283,44 @@ static enum lbk_config_error decode_text(uint32_t type, const void *data, size_t
     lbk__copy(text, data, units * sizeof(uint16_t));
     *chars = lbk_config_trim(text, units);
     return LBK_CONFIG_OK;
+}
+
+/* "0,2, 5": pair numbers 0..63, comma-separated, spaces around them ignored; at least one. */
+static int parse_pair_list(const uint16_t *text, size_t chars, uint64_t *mask)
+{
+    size_t i = 0;
+
+    *mask = 0;
+    for (;;) {
+        uint32_t n = 0;
+        size_t digits = 0;
+
+        while (i < chars && text[i] == ' ')
+            i++;
+        while (i < chars && text[i] >= '0' && text[i] <= '9' && digits < 3) {
+            n = n * 10 + (uint32_t)(text[i++] - '0');
+            digits++;
+        }
+        while (i < chars && text[i] == ' ')
+            i++;
+        if (digits == 0 || n >= 64)
+            return -1;
+        *mask |= (uint64_t)1 << n;
+        if (i == chars)
+            return 0;
+        if (text[i++] != ',')
+            return -1;
+    }
+}
+
+int lbk_config_pair_is_serial(const struct lbk_config *config, uint32_t unit)
+{
+    return unit < 64 && ((config->serial_pairs >> unit) & 1u) != 0;
+}
+
+int lbk_config_pair_is_paced(const struct lbk_config *config, uint32_t unit)
+{
+    return unit < 64 && ((config->paced_pairs >> unit) & 1u) != 0;
 }
 
 static enum lbk_config_error decode_dword(uint32_t type, const void *data, size_t bytes, uint32_t *value)
@@ -330,11 +379,33 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         if (error == LBK_CONFIG_OK)
             config->device_count = number;
         return error;
+    case LBK_PARAM_ID_SERIAL:
+    case LBK_PARAM_ID_BAUD_EMULATION: {
+        uint64_t mask = 0;
+
+        if (type == LBK_REG_SZ) {
+            error = decode_text(type, data, bytes, (size_t)LBK_MAX_NAME_CHARS * 2, text, &chars);
+            if (error == LBK_CONFIG_OK && parse_pair_list(text, chars, &mask) != 0)
+                error = LBK_CONFIG_BAD_PAIR_LIST;
+            if (error == LBK_CONFIG_TOO_LONG)
+                error = LBK_CONFIG_BAD_PAIR_LIST;
+        } else {
+            error = decode_dword(type, data, bytes, &number);
+            if (error == LBK_CONFIG_OK && number > 1)
+                error = LBK_CONFIG_NOT_BOOLEAN;
+            mask = number ? ~(uint64_t)0 : 0;
+        }
+        if (error != LBK_CONFIG_OK)
+            return error;
+        if (param == LBK_PARAM_ID_SERIAL)
+            config->serial_pairs = mask;
+        else
+            config->paced_pairs = mask;
+        return LBK_CONFIG_OK;
+    }
     case LBK_PARAM_ID_MESSAGE_MODE:
     case LBK_PARAM_ID_PAIRS:
     case LBK_PARAM_ID_PLUG_AND_PLAY:
-    case LBK_PARAM_ID_SERIAL:
-    case LBK_PARAM_ID_BAUD_EMULATION:
         error = decode_dword(type, data, bytes, &number);
         if (error == LBK_CONFIG_OK && number > 1)
             error = LBK_CONFIG_NOT_BOOLEAN;
@@ -344,10 +415,6 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
             config->message_mode = number;
         else if (param == LBK_PARAM_ID_PAIRS)
             config->pairs = number;
-        else if (param == LBK_PARAM_ID_SERIAL)
-            config->serial = number;
-        else if (param == LBK_PARAM_ID_BAUD_EMULATION)
-            config->baud_emulation = number;
         else
             config->plug_and_play = number;
         return LBK_CONFIG_OK;

@@ -32,6 +32,7 @@ enum lbk_config_error {
     LBK_CONFIG_SERIAL_NEEDS_PAIRS, /* Serial without Pairs, or with MessageMode */
     LBK_CONFIG_BAD_PORT_NAMES,     /* PortNames outside its grammar (lbk_serial.h), or a name twice */
     LBK_CONFIG_PORTS_NEED_SERIAL,  /* PortNames or BaudEmulation without Serial, or more names than pair ends */
+    LBK_CONFIG_BAD_PAIR_LIST       /* Serial or BaudEmulation lists a pair number at or above DeviceCount, or is not a list */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -93,12 +94,14 @@ struct lbk_config {
     /* 0: the service's start creates the devices (legacy). 1: the INF install's device nodes do,
        one loopback device each, named <Name><slot> (slot 0..LBK_MAX_DEVICE_COUNT-1). */
     uint32_t plug_and_play;
-    /* 1: every pair is a null-modem cable whose ends serial programs use as COM ports (lbk_serial.h). */
-    uint32_t serial;
+    /* The pairs that are null-modem cables whose ends serial programs use as COM ports
+       (lbk_serial.h), a bit per pair: Serial as REG_DWORD 1 sets every bit, as REG_SZ "0,2" those. */
+    uint64_t serial_pairs;
     /* The COM port number of each end, by device index (PortNames), 0 for none. */
     uint16_t ports[2 * LBK_MAX_DEVICE_COUNT];
-    /* 1: bytes reach the peer no faster than the sending end's line settings would carry them. */
-    uint32_t baud_emulation;
+    /* The serial pairs whose bytes reach the peer no faster than the sending end's line settings
+       would carry them (BaudEmulation, as Serial). */
+    uint64_t paced_pairs;
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
     uint32_t security_bytes;
     uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
@@ -135,6 +138,10 @@ uint32_t lbk_config_device_total(const struct lbk_config *config);
  * plug_and_play, index is the node's slot and the name is always <Name><slot>.
  * Returns its role. The configuration must have passed lbk_config_check_whole.
  */
+/* Whether pair unit (0 .. device_count - 1) is a serial pair, and a paced one. */
+int lbk_config_pair_is_serial(const struct lbk_config *config, uint32_t unit);
+int lbk_config_pair_is_paced(const struct lbk_config *config, uint32_t unit);
+
 enum lbk_role lbk_config_device_name(const struct lbk_config *config, uint32_t index, uint16_t *name);
 
 #endif /* LBK_CONFIG_H */

@@ -80,13 +80,14 @@ typedef uint64_t lbk_u64;
    nodes do, one loopback device <Name><slot> each (lbk.inf sets it). */
 #define LBK_PARAM_PLUG_AND_PLAY L"PlugAndPlay"
 /* REG_DWORD: 0 (default) plain pairs; 1 each pair is a null-modem cable whose ends serial
-   programs use with the Win32 communications API (docs/serial.md). Needs Pairs 1. */
+   programs use with the Win32 communications API (docs/serial.md). Or REG_SZ, the pair numbers
+   that are, "0,2". Needs Pairs 1. */
 #define LBK_PARAM_SERIAL L"Serial"
 /* REG_SZ: the COM names of the ends, in device order (A then B, pair by pair), comma-separated,
    "-" for none: "COM5,COM6,-,COM8". Each end keeps its own name (<Name><n>A) too. Needs Serial 1. */
 #define LBK_PARAM_PORT_NAMES L"PortNames"
 /* REG_DWORD: 0 (default) bytes cross at once; 1 no faster than each end's baud rate and line
-   settings would carry them. Needs Serial 1. */
+   settings would carry them. Or REG_SZ, the pair numbers paced, "2". Needs Serial for them. */
 #define LBK_PARAM_BAUD_EMULATION L"BaudEmulation"
 
 /*

@@ -255,6 +255,15 @@ lbkctl stop --name SERIAL >/dev/null
 unloads=$((unloads + 2))
 check "serialcomm_forgets_the_ports_at_unload" bash -c '! grep -q "SER0A\|SER1A" <<<"$0"' "$(serialcomm)"
 lbkctl uninstall --name SERIAL >/dev/null
+# Serial for one pair of two (Serial as a list): the other stays a plain pair.
+lbkctl install --name SERIAL --device-name SER --image "$image" --trace-level 2 --device-count 2 --pairs 1 \
+    --serial-pairs 1 --port-names -,-,COM9 >/dev/null && lbkctl start --name SERIAL >/dev/null
+check "serial_pairs_list_makes_only_that_pair_a_cable" timeout 120 wine "$bin/serialtest.exe" COM9 '\\.\SER1B' listed
+check "a_pair_not_listed_is_no_serial_port" bash -c 'wine "$0" --probe COM9 && ! wine "$0" --probe "\\\\.\\SER0A"' \
+    "$bin/serialtest.exe"
+lbkctl stop --name SERIAL >/dev/null
+unloads=$((unloads + 1))
+lbkctl uninstall --name SERIAL >/dev/null
 serial_refused() { # serial_refused LOG_TEXT INSTALL_OPTIONS...: the start fails and the log says why
     local text=$1; shift
     lbkctl install --name SERIAL --image "$image" "$@" >/dev/null || return 1
@@ -264,11 +273,15 @@ serial_refused() { # serial_refused LOG_TEXT INSTALL_OPTIONS...: the start fails
 }
 check "serial_without_pairs_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1
 check "serial_with_message_mode_is_refused" serial_refused 'Serial 1 needs Pairs 1' --serial 1 --pairs 1 --message-mode 1
-check "port_names_without_serial_are_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 --port-names COM5
+check "port_names_without_serial_are_refused" serial_refused 'PortNames and BaudEmulation need Serial for their pairs' --pairs 1 --port-names COM5
 check "a_com_name_twice_is_refused" serial_refused 'PortNames is not' --pairs 1 --serial 1 --port-names COM5,COM5
-check "baud_emulation_without_serial_is_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 \
+check "baud_emulation_without_serial_is_refused" serial_refused 'PortNames and BaudEmulation need Serial for their pairs' --pairs 1 \
     --baud-emulation 1
-check "more_names_than_ends_are_refused" serial_refused 'PortNames and BaudEmulation need Serial 1' --pairs 1 --serial 1 \
+check "serial_pairs_past_device_count_are_refused" serial_refused 'a comma-separated list of pair numbers' \
+    --pairs 1 --device-count 2 --serial-pairs 0,2
+check "baud_emulation_of_a_pair_not_serial_is_refused" serial_refused 'need Serial for their pairs' --pairs 1 \
+    --device-count 2 --serial-pairs 0 --baud-emulation-pairs 1
+check "more_names_than_ends_are_refused" serial_refused 'PortNames and BaudEmulation need Serial for their pairs' --pairs 1 --serial 1 \
     --port-names COM5,COM6,COM7
 check "pool_released_after_serial_names" unloads_clean "$unloads"
 

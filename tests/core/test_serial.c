@@ -186,7 +186,7 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     size_t chars = lbk_test_utf16("COM5,COM6,COM7", text);
 
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_init(&config, path, 3));
-    ASSERT_EQ(0u, config.serial);
+    ASSERT_EQ(0u, config.serial_pairs);
     ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_DWORD, &two, 4));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_DWORD, &one, 4));
     ASSERT_EQ(LBK_CONFIG_SERIAL_NEEDS_PAIRS, lbk_config_check_whole(&config));
@@ -201,7 +201,7 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &two, 4));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
-    config.serial = 0;
+    config.serial_pairs = 0;
     ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
     chars = lbk_test_utf16("COM5,COM5", text);
     ASSERT_EQ(LBK_CONFIG_BAD_PORT_NAMES, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text, chars * 2));
@@ -210,8 +210,8 @@ TEST(config_serial_needs_pairs_and_port_names_need_serial)
     ASSERT_EQ(LBK_CONFIG_WRONG_TYPE, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_DWORD, &one, 4));
     config.ports[0] = config.ports[1] = config.ports[2] = 0;
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BAUD_EMULATION, LBK_REG_DWORD, &one, 4));
-    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config)); /* serial is 0 here */
-    config.serial = 1;
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config)); /* no serial pair here */
+    config.serial_pairs = ~(uint64_t)0;
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
 }
 
@@ -249,4 +249,48 @@ TEST(serial_pacer_lets_bytes_through_no_faster_than_the_line)
     }
     ASSERT_TRUE(sent <= 960 + burst);
     ASSERT_TRUE(sent >= 950);
+}
+
+TEST(config_serial_and_baud_emulation_can_name_pairs)
+{
+    static const uint16_t path[] = { 'S', 'E', 'R' };
+    struct lbk_config config;
+    uint16_t text[64];
+    uint32_t one = 1, three = 3;
+
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_init(&config, path, 3));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PAIRS, LBK_REG_DWORD, &one, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_DEVICE_COUNT, LBK_REG_DWORD, &three, 4));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16(" 0, 2", text)));
+    ASSERT_TRUE(lbk_config_pair_is_serial(&config, 0) && !lbk_config_pair_is_serial(&config, 1) &&
+                lbk_config_pair_is_serial(&config, 2));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    /* Pacing a pair that is not serial, or a COM name on one: refused. */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BAUD_EMULATION, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16("1", text)));
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BAUD_EMULATION, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16("2", text)));
+    ASSERT_TRUE(lbk_config_pair_is_paced(&config, 2) && !lbk_config_pair_is_paced(&config, 0));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16("-,-,COM3", text)));
+    ASSERT_EQ(LBK_CONFIG_PORTS_NEED_SERIAL, lbk_config_check_whole(&config)); /* end 2 is pair 1's A */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PORT_NAMES, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16("COM3,-,-,-,COM4", text)));
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    /* A pair that does not exist, and text that is no list. */
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text,
+                                              2 * lbk_test_utf16("0,2,3", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_PAIR_LIST, lbk_config_check_whole(&config));
+    ASSERT_EQ(LBK_CONFIG_BAD_PAIR_LIST,
+              lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text, 2 * lbk_test_utf16("0,,2", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_PAIR_LIST,
+              lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text, 2 * lbk_test_utf16("64", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_PAIR_LIST,
+              lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text, 2 * lbk_test_utf16("", text)));
+    ASSERT_EQ(LBK_CONFIG_BAD_PAIR_LIST,
+              lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_SZ, text, 2 * lbk_test_utf16("1 2", text)));
+    ASSERT_EQ(LBK_CONFIG_NOT_BOOLEAN, lbk_config_apply(&config, LBK_PARAM_ID_SERIAL, LBK_REG_DWORD, &three, 4));
 }

@@ -5,6 +5,7 @@
  *
  * Usage: serialtest PORT_A PORT_B LABEL      e.g. serialtest COM5 COM6 buffered
  *        serialtest PORT_A PORT_B LABEL paced (a pair with baud-rate emulation: the pacing checks)
+ *        serialtest --probe PORT             exit 0 when PORT answers GetCommState, 1 otherwise
  *        serialtest --hold PORT EVENT_NAME   (child) opens PORT, leaves a WaitCommEvent
  *                                            pending, sets EVENT_NAME, and sleeps until killed
  * Prints one PASS/FAIL line per check and "N passed, N failed"; exits non-zero on a failure.
@@ -578,6 +579,12 @@ int wmain(int argc, wchar_t **argv)
 
     if (argc == 4 && wcscmp(argv[1], L"--hold") == 0)
         return hold(argv[2], argv[3]);
+    if (argc == 3 && wcscmp(argv[1], L"--probe") == 0) { /* 0 when PORT opens and answers GetCommState */
+        DCB dcb = { .DCBlength = sizeof(dcb) };
+
+        a = open_port(argv[2]);
+        return a != INVALID_HANDLE_VALUE && GetCommState(a, &dcb) ? 0 : 1;
+    }
     if (argc != 4 && !(argc == 5 && wcscmp(argv[4], L"paced") == 0)) {
         fwprintf(stderr, L"usage: serialtest PORT_A PORT_B LABEL [paced]\n");
         return 2;

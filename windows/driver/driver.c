@@ -251,7 +251,9 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
         return status;
     /* A serial end is the device type of a COM port, as programs that look at it expect. */
     status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName,
-                            config->serial ? FILE_DEVICE_SERIAL_PORT : LBK_DEVICE_TYPE,
+                            pdo == NULL && config->pairs && lbk_config_pair_is_serial(config, index / 2)
+                                ? FILE_DEVICE_SERIAL_PORT
+                                : LBK_DEVICE_TYPE,
                             FILE_DEVICE_SECURE_OPEN, FALSE, &deviceObject);
     if (!NT_SUCCESS(status)) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
@@ -417,8 +419,8 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         ext->Peer = unit->Ends[(i + 1) % ends];
         ext->Out->Writer = ext;
         ext->In->Reader = ext;
-        if (config->serial && pdo == NULL)
-            LbkSerialInitialize(ext, config->ports[slot * ends + i], (BOOLEAN)config->baud_emulation);
+        if (pdo == NULL && config->pairs && lbk_config_pair_is_serial(config, slot))
+            LbkSerialInitialize(ext, config->ports[slot * ends + i], (BOOLEAN)lbk_config_pair_is_paced(config, slot));
     }
     for (i = 0; i < ends && NT_SUCCESS(status); i++)
         status = LbkSerialLinkPort(unit->Ends[i]);

@@ -153,6 +153,8 @@ typedef struct lbk_service_config {
     const wchar_t *when_peer_closed; /* NULL: the driver's default (pend) */
     const wchar_t *security;    /* SDDL; NULL: the driver's default, SYSTEM and Administrators only */
     BOOL serial;                /* pairs are null-modem cables for COM port programs (docs/serial.md) */
+    const wchar_t *serial_pairs; /* or only these, "0,2" (Serial as REG_SZ); NULL: as serial says */
+    const wchar_t *paced_pairs; /* BaudEmulation for these pairs only; NULL: as baud_emulation says */
     const wchar_t *port_names;  /* PortNames, "COM5,COM6,-,COM8"; NULL: none */
     BOOL baud_emulation;        /* bytes cross no faster than the line settings would carry them */
 } lbk_service_config;

@@ -98,9 +98,13 @@ static DWORD lbk__write_parameters(const lbk_service_config *config)
         error = lbk__set_string(key, LBK_PARAM_WHEN_PEER_CLOSED, config->when_peer_closed);
     if (error == ERROR_SUCCESS && config->security != NULL)
         error = lbk__set_string(key, LBK_PARAM_SECURITY, config->security);
-    if (error == ERROR_SUCCESS && config->serial)
+    if (error == ERROR_SUCCESS && config->serial_pairs != NULL)
+        error = lbk__set_string(key, LBK_PARAM_SERIAL, config->serial_pairs);
+    else if (error == ERROR_SUCCESS && config->serial)
         error = lbk__set_dword(key, LBK_PARAM_SERIAL, 1);
-    if (error == ERROR_SUCCESS && config->baud_emulation)
+    if (error == ERROR_SUCCESS && config->paced_pairs != NULL)
+        error = lbk__set_string(key, LBK_PARAM_BAUD_EMULATION, config->paced_pairs);
+    else if (error == ERROR_SUCCESS && config->baud_emulation)
         error = lbk__set_dword(key, LBK_PARAM_BAUD_EMULATION, 1);
     if (error == ERROR_SUCCESS && config->port_names != NULL)
         error = lbk__set_string(key, LBK_PARAM_PORT_NAMES, config->port_names);

@@ -26,6 +26,7 @@ static void usage(FILE *out)
         L"            [--serial 0|1]      pairs become null-modem cables for COM port programs\n"
         L"            [--port-names COM5,COM6,...]  COM names of the ends, A then B, '-' for none\n"
         L"            [--baud-emulation 0|1]  serial bytes cross no faster than the baud rate\n"
+        L"            [--serial-pairs 0,2] [--baud-emulation-pairs 2]  the same for those pairs only\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
@@ -59,7 +60,7 @@ static void usage(FILE *out)
 typedef struct options {
     const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
     DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial, baud_emulation;
-    const wchar_t *port_names;
+    const wchar_t *port_names, *serial_pairs, *paced_pairs;
     BOOL has_bytes;
     int first_text, argc;
     wchar_t **argv;
@@ -136,6 +137,8 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--pairs") == 0) number = &opts->pairs;
         else if (wcscmp(arg, L"--serial") == 0) number = &opts->serial;
         else if (wcscmp(arg, L"--baud-emulation") == 0) number = &opts->baud_emulation;
+        else if (wcscmp(arg, L"--serial-pairs") == 0) opts->serial_pairs = value;
+        else if (wcscmp(arg, L"--baud-emulation-pairs") == 0) opts->paced_pairs = value;
         else if (wcscmp(arg, L"--port-names") == 0) opts->port_names = value;
         else if (wcscmp(arg, L"--when-peer-closed") == 0) opts->when_peer_closed = value;
         else if (wcscmp(arg, L"--security") == 0) opts->security = value;
@@ -188,6 +191,8 @@ static int cmd_install(const options *opts)
     config.serial = opts->serial != 0;
     config.port_names = opts->port_names;
     config.baud_emulation = opts->baud_emulation != 0;
+    config.serial_pairs = opts->serial_pairs;
+    config.paced_pairs = opts->paced_pairs;
     error = lbk_service_install(&config);
     if (error != ERROR_SUCCESS)
         return fail(L"cannot install service", opts->name, error);
