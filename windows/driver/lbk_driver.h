@@ -294,6 +294,10 @@ VOID LbkQueueInitialize(PLBK_QUEUE queue);
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite);
 VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
 VOID LbkUnlinkLocked(PIRP irp);
+/* Takes a queued IRP off its queue and claims it; FALSE when its cancel routine has it. */
+BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh);
+/* Moves an IRP the caller owns to done with status, for LbkCompleteList after the lock. */
+VOID LbkFinishLocked(PIRP irp, NTSTATUS status, PLIST_ENTRY done);
 BOOLEAN LbkArmLocked(PIRP irp, LONGLONG deadline);
 NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
 VOID LbkPumpInit(PLBK_PUMP pump, PLBK_UNIT unit, PKLOCK_QUEUE_HANDLE lockHandle, PLIST_ENTRY done);

@@ -270,7 +270,7 @@ VOID LbkUnlinkLocked(PIRP irp)
  * Takes the IRP off its queue and claims its completion. Lock held.
  * Returns FALSE when its cancel routine is already on its way: LbkCancel completes it then.
  */
-static BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh)
+BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh)
 {
     LbkUnlinkLocked(irp);
     return irp == fresh || IoSetCancelRoutine(irp, NULL) != NULL;
@@ -321,7 +321,7 @@ static NTSTATUS LbkTimedOutStatus(PLBK_DEVICE_EXTENSION ext)
     return ext->IsSerial ? STATUS_SUCCESS : STATUS_TIMEOUT;
 }
 
-static VOID LbkFinishLocked(PIRP irp, NTSTATUS status, PLIST_ENTRY done)
+VOID LbkFinishLocked(PIRP irp, NTSTATUS status, PLIST_ENTRY done)
 {
     irp->IoStatus.Status = status;
     InsertTailList(done, &irp->Tail.Overlay.ListEntry);

@@ -101,13 +101,11 @@ static VOID LbkFinishMaskWaitLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, PLI
         PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
 
         entry = entry->Flink;
-        LbkUnlinkLocked(irp);
-        if (IoSetCancelRoutine(irp, NULL) == NULL)
+        if (!LbkClaimLocked(irp, NULL))
             continue; /* its cancel routine completes it */
         *(PULONG)irp->AssociatedIrp.SystemBuffer = events;
         irp->IoStatus.Information = sizeof(ULONG);
-        irp->IoStatus.Status = STATUS_SUCCESS;
-        InsertTailList(done, &irp->Tail.Overlay.ListEntry);
+        LbkFinishLocked(irp, STATUS_SUCCESS, done);
     }
 }
 
@@ -328,6 +326,26 @@ static VOID LbkPurgeLocked(PLBK_DEVICE_EXTENSION ext, ULONG mask, PLIST_ENTRY do
     /* TXCLEAR: no byte waits between a write's own buffer and the peer's input, so nothing to drop. */
 }
 
+/* The GET requests, which change nothing (GET_COMMSTATUS takes errors, which wakes no one). */
+static BOOLEAN LbkReadsStateOnly(ULONG code)
+{
+    switch (LBK_SERIAL_FUNCTION(code)) {
+    case LBK_SERIAL_GET_BAUD_RATE:
+    case LBK_SERIAL_GET_LINE_CONTROL:
+    case LBK_SERIAL_GET_HANDFLOW:
+    case LBK_SERIAL_GET_CHARS:
+    case LBK_SERIAL_GET_TIMEOUTS:
+    case LBK_SERIAL_GET_WAIT_MASK:
+    case LBK_SERIAL_GET_MODEMSTATUS:
+    case LBK_SERIAL_GET_DTRRTS:
+    case LBK_SERIAL_GET_PROPERTIES:
+    case LBK_SERIAL_GET_COMMSTATUS:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
 /*
  * The IOCTL_SERIAL_* requests. Lengths are checked by the core's table first. Returns the status,
  * or with *queued TRUE for a WaitCommEvent left pending.
@@ -526,9 +544,12 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
         status = STATUS_INVALID_DEVICE_REQUEST; /* lbk_serial_control_check knows no other code */
         break;
     }
-    /* Lines, purges and bytes change what both ends see: the pump serves and wakes them. */
-    LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
-    LbkPumpLocked(&pump);
+    /* Lines, purges and bytes change what both ends see: the pump serves and wakes them. A
+       request that only reads the port's state changes nothing to pump for. */
+    if (!LbkReadsStateOnly(code)) {
+        LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+        LbkPumpLocked(&pump);
+    }
 Unlock:
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
