@@ -31,6 +31,8 @@ const char *lbk_config_strerror(enum lbk_config_error error)
         return "PortNames and BaudEmulation need Serial for their pairs, and PortNames at most one name per pair end";
     case LBK_CONFIG_BAD_PAIR_LIST:
         return "Serial or BaudEmulation is not 0, 1 or a comma-separated list of pair numbers below DeviceCount";
+    case LBK_CONFIG_BAD_PENDING_LIMIT:
+        return "a Pending limit is out of range (requests 1..1048576, bytes from 64 KiB) or a handle's is above its device's";
     }
     return "unknown configuration error";
 }
@@ -166,6 +168,8 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
     }
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
         return LBK_CONFIG_TOTAL_TOO_LARGE;
+    if (lbk_limits_check(&config->limits) != 0)
+        return LBK_CONFIG_BAD_PENDING_LIMIT;
     while (config->name[chars] != 0)
         chars++;
     if (chars + suffix_chars(config) > LBK_MAX_NAME_CHARS)
@@ -255,6 +259,7 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     for (chars = 0; chars < sizeof(config->ports) / sizeof(config->ports[0]); chars++)
         config->ports[chars] = 0;
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
+    lbk_limits_default(&config->limits);
     return default_security(config);
 }
 
@@ -442,6 +447,29 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         if (error == LBK_CONFIG_OK)
             lbk__copy(config->ports, ports, sizeof(ports));
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_PORT_NAMES : error;
+    }
+    case LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE:
+    case LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE:
+    case LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE:
+    case LBK_PARAM_ID_PENDING_BYTES_PER_DEVICE: {
+        int is_requests = param == LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE ||
+                          param == LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE;
+
+        error = decode_dword(type, data, bytes, &number);
+        if (error != LBK_CONFIG_OK)
+            return error;
+        /* Each value's own range here; how a handle's compares with its device's, once all are in. */
+        if (is_requests ? number < 1 || number > LBK_MAX_PENDING_REQUESTS : number < LBK_MIN_PENDING_BYTES)
+            return LBK_CONFIG_BAD_PENDING_LIMIT;
+        if (param == LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE)
+            config->limits.handle_requests = number;
+        else if (param == LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE)
+            config->limits.device_requests = number;
+        else if (param == LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE)
+            config->limits.handle_bytes = number;
+        else
+            config->limits.device_bytes = number;
+        return LBK_CONFIG_OK;
     }
     case LBK_PARAM_ID_COUNT:
         break;

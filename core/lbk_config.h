@@ -10,6 +10,7 @@
 #include "../include/lbk_ioctl.h"
 #include "lbk_security.h"
 #include "lbk_serial.h"
+#include "lbk_limits.h"
 
 enum lbk_config_error {
     LBK_CONFIG_OK = 0,
@@ -32,7 +33,8 @@ enum lbk_config_error {
     LBK_CONFIG_SERIAL_NEEDS_PAIRS, /* Serial without Pairs, or with MessageMode */
     LBK_CONFIG_BAD_PORT_NAMES,     /* PortNames outside its grammar (lbk_serial.h), or a name twice */
     LBK_CONFIG_PORTS_NEED_SERIAL,  /* PortNames or BaudEmulation without Serial, or more names than pair ends */
-    LBK_CONFIG_BAD_PAIR_LIST       /* Serial or BaudEmulation lists a pair number at or above DeviceCount, or is not a list */
+    LBK_CONFIG_BAD_PAIR_LIST,      /* Serial or BaudEmulation lists a pair number at or above DeviceCount, or is not a list */
+    LBK_CONFIG_BAD_PENDING_LIMIT   /* a Pending* value out of its range, or a handle's above its device's */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -78,6 +80,10 @@ enum lbk_param {
     LBK_PARAM_ID_SERIAL,
     LBK_PARAM_ID_PORT_NAMES,
     LBK_PARAM_ID_BAUD_EMULATION,
+    LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE,
+    LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE,
+    LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE,
+    LBK_PARAM_ID_PENDING_BYTES_PER_DEVICE,
     LBK_PARAM_ID_COUNT
 };
 
@@ -102,6 +108,8 @@ struct lbk_config {
     /* The serial pairs whose bytes reach the peer no faster than the sending end's line settings
        would carry them (BaudEmulation, as Serial). */
     uint64_t paced_pairs;
+    /* What pending requests may hold (lbk_limits.h), the Pending* values. */
+    struct lbk_limits limits;
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */
     uint32_t security_bytes;
     uint8_t security_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];

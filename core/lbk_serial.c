@@ -134,26 +134,46 @@ uint32_t lbk_serial_write_timeout(const struct lbk_serial_timeouts *timeouts, ui
     return capped_total(timeouts->write_total_multiplier, length, timeouts->write_total_constant);
 }
 
-/* The requests served, with the input and output bytes each needs (ntddser.h's structures). */
+/*
+ * The requests served, with the input and output bytes each needs: the size of the structure the
+ * driver reads or writes (ntddser.h's, which the driver C_ASSERTs against the core's mirrors), so
+ * that a buffer that passes this check always holds the whole reply, padding included.
+ */
+#define LBK_U32_BYTES ((uint8_t)sizeof(uint32_t))
+#define LBK_SIZE(type) ((uint8_t)sizeof(type))
 static const struct {
     uint8_t function;
     uint8_t in, out;
 } serial_requests[] = {
-    { LBK_SERIAL_SET_BAUD_RATE, 4, 0 },     { LBK_SERIAL_SET_QUEUE_SIZE, 8, 0 },
-    { LBK_SERIAL_SET_LINE_CONTROL, 3, 0 },  { LBK_SERIAL_SET_BREAK_ON, 0, 0 },
-    { LBK_SERIAL_SET_BREAK_OFF, 0, 0 },     { LBK_SERIAL_IMMEDIATE_CHAR, 1, 0 },
-    { LBK_SERIAL_SET_TIMEOUTS, 20, 0 },     { LBK_SERIAL_GET_TIMEOUTS, 0, 20 },
-    { LBK_SERIAL_SET_DTR, 0, 0 },           { LBK_SERIAL_CLR_DTR, 0, 0 },
-    { LBK_SERIAL_RESET_DEVICE, 0, 0 },      { LBK_SERIAL_SET_RTS, 0, 0 },
-    { LBK_SERIAL_CLR_RTS, 0, 0 },           { LBK_SERIAL_SET_XOFF, 0, 0 },
-    { LBK_SERIAL_SET_XON, 0, 0 },           { LBK_SERIAL_GET_WAIT_MASK, 0, 4 },
-    { LBK_SERIAL_SET_WAIT_MASK, 4, 0 },     { LBK_SERIAL_WAIT_ON_MASK, 0, 4 },
-    { LBK_SERIAL_PURGE, 4, 0 },             { LBK_SERIAL_GET_BAUD_RATE, 0, 4 },
-    { LBK_SERIAL_GET_LINE_CONTROL, 0, 3 },  { LBK_SERIAL_GET_CHARS, 0, 6 },
-    { LBK_SERIAL_SET_CHARS, 6, 0 },         { LBK_SERIAL_GET_HANDFLOW, 0, 16 },
-    { LBK_SERIAL_SET_HANDFLOW, 16, 0 },     { LBK_SERIAL_GET_MODEMSTATUS, 0, 4 },
-    { LBK_SERIAL_GET_COMMSTATUS, 0, 18 },   { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
-    { LBK_SERIAL_GET_DTRRTS, 0, 4 },
+    { LBK_SERIAL_SET_BAUD_RATE, LBK_U32_BYTES, 0 },
+    { LBK_SERIAL_SET_QUEUE_SIZE, LBK_SIZE(struct lbk_serial_queue_size), 0 },
+    { LBK_SERIAL_SET_LINE_CONTROL, LBK_SIZE(struct lbk_serial_line_control), 0 },
+    { LBK_SERIAL_SET_BREAK_ON, 0, 0 },
+    { LBK_SERIAL_SET_BREAK_OFF, 0, 0 },
+    { LBK_SERIAL_IMMEDIATE_CHAR, 1, 0 },
+    { LBK_SERIAL_SET_TIMEOUTS, LBK_SIZE(struct lbk_serial_timeouts), 0 },
+    { LBK_SERIAL_GET_TIMEOUTS, 0, LBK_SIZE(struct lbk_serial_timeouts) },
+    { LBK_SERIAL_SET_DTR, 0, 0 },
+    { LBK_SERIAL_CLR_DTR, 0, 0 },
+    { LBK_SERIAL_RESET_DEVICE, 0, 0 },
+    { LBK_SERIAL_SET_RTS, 0, 0 },
+    { LBK_SERIAL_CLR_RTS, 0, 0 },
+    { LBK_SERIAL_SET_XOFF, 0, 0 },
+    { LBK_SERIAL_SET_XON, 0, 0 },
+    { LBK_SERIAL_GET_WAIT_MASK, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_SET_WAIT_MASK, LBK_U32_BYTES, 0 },
+    { LBK_SERIAL_WAIT_ON_MASK, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_PURGE, LBK_U32_BYTES, 0 },
+    { LBK_SERIAL_GET_BAUD_RATE, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_GET_LINE_CONTROL, 0, LBK_SIZE(struct lbk_serial_line_control) },
+    { LBK_SERIAL_GET_CHARS, 0, LBK_SIZE(struct lbk_serial_chars) },
+    { LBK_SERIAL_SET_CHARS, LBK_SIZE(struct lbk_serial_chars), 0 },
+    { LBK_SERIAL_GET_HANDFLOW, 0, LBK_SIZE(struct lbk_serial_handflow) },
+    { LBK_SERIAL_SET_HANDFLOW, LBK_SIZE(struct lbk_serial_handflow), 0 },
+    { LBK_SERIAL_GET_MODEMSTATUS, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_GET_COMMSTATUS, 0, LBK_SIZE(struct lbk_serial_status) },
+    { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
+    { LBK_SERIAL_GET_DTRRTS, 0, LBK_U32_BYTES },
     /* Not LBK_SERIAL_XOFF_COUNTER: XOFF counters need the flow control this port does not emulate. */
 };
 
@@ -170,6 +190,52 @@ enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_byt
                        : LBK_SERIAL_CHECK_OK;
     }
     return LBK_SERIAL_CHECK_UNKNOWN;
+}
+
+enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask)
+{
+    switch (LBK_SERIAL_FUNCTION(code)) {
+    case LBK_SERIAL_GET_BAUD_RATE:
+    case LBK_SERIAL_GET_LINE_CONTROL:
+    case LBK_SERIAL_GET_CHARS:
+    case LBK_SERIAL_GET_HANDFLOW:
+    case LBK_SERIAL_GET_TIMEOUTS:
+    case LBK_SERIAL_GET_WAIT_MASK:
+    case LBK_SERIAL_GET_MODEMSTATUS:
+    case LBK_SERIAL_GET_PROPERTIES:
+    case LBK_SERIAL_GET_DTRRTS:
+        return LBK_NEEDS_NOTHING;
+    case LBK_SERIAL_WAIT_ON_MASK:
+    case LBK_SERIAL_GET_COMMSTATUS: /* takes the receive errors it reports */
+        return LBK_NEEDS_READ;
+    case LBK_SERIAL_PURGE:
+        return (purge_mask & (LBK_SERIAL_PURGE_TXABORT | LBK_SERIAL_PURGE_TXCLEAR)) != 0 ? LBK_NEEDS_WRITE
+                                                                                         : LBK_NEEDS_READ;
+    case LBK_SERIAL_SET_BAUD_RATE:
+    case LBK_SERIAL_SET_QUEUE_SIZE:
+    case LBK_SERIAL_SET_LINE_CONTROL:
+    case LBK_SERIAL_SET_TIMEOUTS:
+    case LBK_SERIAL_SET_WAIT_MASK:
+    case LBK_SERIAL_SET_CHARS:
+        return LBK_NEEDS_READ_OR_WRITE;
+    default: /* IMMEDIATE_CHAR, BREAK, DTR, RTS, XON/XOFF, HANDFLOW, RESET, and codes not served */
+        return LBK_NEEDS_WRITE;
+    }
+}
+
+int lbk_access_allows(enum lbk_access_need need, int can_read, int can_write)
+{
+    switch (need) {
+    case LBK_NEEDS_NOTHING:
+        return 1;
+    case LBK_NEEDS_READ:
+        return can_read != 0;
+    case LBK_NEEDS_READ_OR_WRITE:
+        return can_read != 0 || can_write != 0;
+    case LBK_NEEDS_WRITE:
+    default:
+        return can_write != 0;
+    }
 }
 
 uint32_t lbk_serial_char_half_bits(const struct lbk_serial_line_control *line)

@@ -75,6 +75,12 @@ struct lbk_serial_timeouts {
     uint32_t write_total_constant;
 };
 
+struct lbk_serial_queue_size { /* SERIAL_QUEUE_SIZE */
+    uint32_t in_size;
+    uint32_t out_size;
+};
+
+/* 18 bytes of fields, 20 with the padding that SERIAL_STATUS has too: a reply is all 20. */
 struct lbk_serial_status { /* SERIAL_STATUS */
     uint32_t errors;
     uint32_t hold_reasons;
@@ -83,6 +89,11 @@ struct lbk_serial_status { /* SERIAL_STATUS */
     uint8_t eof_received;
     uint8_t wait_for_immediate;
 };
+_Static_assert(sizeof(struct lbk_serial_status) == 20, "SERIAL_STATUS is 20 bytes, padding included");
+_Static_assert(sizeof(struct lbk_serial_line_control) == 3 && sizeof(struct lbk_serial_chars) == 6 &&
+                      sizeof(struct lbk_serial_handflow) == 16 && sizeof(struct lbk_serial_timeouts) == 20 &&
+                      sizeof(struct lbk_serial_queue_size) == 8,
+                  "the serial structures mirror ntddser.h's sizes");
 
 /* SERIAL_HANDFLOW bits (ntddser.h), the ones this file's rules need. */
 #define LBK_SERIAL_DTR_MASK 0x03u
@@ -204,6 +215,22 @@ uint64_t lbk_pacer_allowed(const struct lbk_pacer *pacer, int64_t now, uint64_t 
 void lbk_pacer_sent(struct lbk_pacer *pacer, int64_t now, uint64_t ticks_per_char, uint64_t burst, uint64_t count);
 /* When the next character may go: the time lbk_pacer_allowed becomes at least 1. */
 int64_t lbk_pacer_next(const struct lbk_pacer *pacer, uint64_t ticks_per_char);
+
+/*
+ * The access a handle needs for a serial request (docs/driver.md's access table). The serial
+ * codes are FILE_ANY_ACCESS, as ntddser.h defines them, so the I/O manager checks nothing and
+ * the driver checks this against what the handle was granted at CREATE.
+ */
+enum lbk_access_need {
+    LBK_NEEDS_NOTHING,       /* reports settings or lines: any handle, even one with no data access */
+    LBK_NEEDS_READ,          /* takes or drops what the end received, or its events */
+    LBK_NEEDS_READ_OR_WRITE, /* the end's own settings, which reach nobody else: a port opens once */
+    LBK_NEEDS_WRITE          /* sends bytes or drives lines the peer sees, or drops what was sent */
+};
+/* purge_mask: PURGE's input (RX flags need read, any TX flag write); ignored for other codes. */
+enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask);
+/* 1 when a handle that may read (can_read) and write (can_write) meets need, else 0. */
+int lbk_access_allows(enum lbk_access_need need, int can_read, int can_write);
 
 /* COM port numbers a configuration may give: COM1 .. COM256. */
 #define LBK_SERIAL_MAX_PORT 256u

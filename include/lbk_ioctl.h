@@ -91,6 +91,25 @@ typedef uint64_t lbk_u64;
 #define LBK_PARAM_BAUD_EMULATION L"BaudEmulation"
 
 /*
+ * REG_DWORD: what requests waiting in the driver (pending) may hold, so that no client makes it
+ * hold unbounded kernel memory: how many, and the bytes of their buffers (a buffered request's
+ * system buffer, a direct one's locked pages, a neither one's bounce buffer), per handle and per
+ * device. A request past either limit fails at once with STATUS_QUOTA_EXCEEDED
+ * (ERROR_NOT_ENOUGH_QUOTA). The defaults are far above what an ordinary program keeps waiting.
+ */
+#define LBK_PARAM_PENDING_REQUESTS_PER_HANDLE L"PendingRequestsPerHandle" /* default 1024 */
+#define LBK_PARAM_PENDING_BYTES_PER_HANDLE L"PendingBytesPerHandle"       /* default 256 MiB */
+#define LBK_PARAM_PENDING_REQUESTS_PER_DEVICE L"PendingRequestsPerDevice" /* default 8192 */
+#define LBK_PARAM_PENDING_BYTES_PER_DEVICE L"PendingBytesPerDevice"       /* default 1 GiB */
+#define LBK_DEFAULT_PENDING_REQUESTS_PER_HANDLE 1024u
+#define LBK_DEFAULT_PENDING_BYTES_PER_HANDLE 0x10000000u /* 256 MiB */
+#define LBK_DEFAULT_PENDING_REQUESTS_PER_DEVICE 8192u
+#define LBK_DEFAULT_PENDING_BYTES_PER_DEVICE 0x40000000u /* 1 GiB */
+/* Each value: requests 1 .. 1048576, bytes 64 KiB .. 4 GiB - 1; a handle's at most its device's. */
+#define LBK_MAX_PENDING_REQUESTS 0x100000u
+#define LBK_MIN_PENDING_BYTES 0x10000u
+
+/*
  * Device names. With DeviceCount 1 a loopback device is <Name>; with N > 1 they are <Name>0 ..
  * <Name>N-1. With Pairs = 1 each of those becomes two ends, <Name>A and <Name>B (or <Name>0A,
  * <Name>0B, ...): what one end writes, the other reads, each direction with its own buffer.
@@ -249,6 +268,7 @@ typedef struct lbk_stats {
 #define LBK_STATE_MESSAGE_MODE 0x1u /* the device is in message mode */
 #define LBK_STATE_PAIRED 0x2u       /* one end of a pair */
 #define LBK_STATE_PEER_OPEN 0x4u    /* the reading end of this device's writes has a handle open */
+#define LBK_STATE_SERIAL 0x8u       /* an end of a serial pair: a COM port (docs/serial.md) */
 
 typedef struct lbk_purge_result {
     lbk_u64 bytes_purged;

@@ -154,6 +154,81 @@ TEST(serial_control_check_knows_the_comm_api_codes_and_their_sizes)
     ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(0x8B4B2000u, 64, 64));
 }
 
+/* Every reply the table lets through fits the structure the driver writes, padding included:
+   GET_COMMSTATUS once passed 18 bytes for a 20-byte SERIAL_STATUS, 2 bytes past the buffer. */
+TEST(serial_control_check_sizes_are_the_structures_sizes)
+{
+    static const struct {
+        uint32_t function, in, out;
+    } sizes[] = {
+        { LBK_SERIAL_GET_COMMSTATUS, 0, sizeof(struct lbk_serial_status) },
+        { LBK_SERIAL_GET_HANDFLOW, 0, sizeof(struct lbk_serial_handflow) },
+        { LBK_SERIAL_SET_HANDFLOW, sizeof(struct lbk_serial_handflow), 0 },
+        { LBK_SERIAL_GET_CHARS, 0, sizeof(struct lbk_serial_chars) },
+        { LBK_SERIAL_SET_CHARS, sizeof(struct lbk_serial_chars), 0 },
+        { LBK_SERIAL_GET_LINE_CONTROL, 0, sizeof(struct lbk_serial_line_control) },
+        { LBK_SERIAL_GET_TIMEOUTS, 0, sizeof(struct lbk_serial_timeouts) },
+        { LBK_SERIAL_SET_QUEUE_SIZE, sizeof(struct lbk_serial_queue_size), 0 },
+        { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
+    };
+    size_t i;
+
+    ASSERT_EQ(20, sizeof(struct lbk_serial_status));
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        uint32_t code = LBK_SERIAL_CODE(sizes[i].function);
+
+        ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(code, sizes[i].in, sizes[i].out));
+        if (sizes[i].out != 0)
+            ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL, lbk_serial_control_check(code, sizes[i].in, sizes[i].out - 1));
+        if (sizes[i].in != 0)
+            ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL, lbk_serial_control_check(code, sizes[i].in - 1, sizes[i].out));
+    }
+}
+
+/* The access table of docs/driver.md, request by request. */
+TEST(serial_access_needed_follows_the_table)
+{
+    static const uint32_t nothing[] = { LBK_SERIAL_GET_BAUD_RATE, LBK_SERIAL_GET_LINE_CONTROL, LBK_SERIAL_GET_CHARS,
+                                        LBK_SERIAL_GET_HANDFLOW, LBK_SERIAL_GET_TIMEOUTS, LBK_SERIAL_GET_WAIT_MASK,
+                                        LBK_SERIAL_GET_MODEMSTATUS, LBK_SERIAL_GET_PROPERTIES, LBK_SERIAL_GET_DTRRTS };
+    static const uint32_t settings[] = { LBK_SERIAL_SET_BAUD_RATE, LBK_SERIAL_SET_QUEUE_SIZE,
+                                         LBK_SERIAL_SET_LINE_CONTROL, LBK_SERIAL_SET_TIMEOUTS,
+                                         LBK_SERIAL_SET_WAIT_MASK, LBK_SERIAL_SET_CHARS };
+    static const uint32_t to_peer[] = { LBK_SERIAL_SET_BREAK_ON, LBK_SERIAL_SET_BREAK_OFF, LBK_SERIAL_IMMEDIATE_CHAR,
+                                        LBK_SERIAL_SET_DTR, LBK_SERIAL_CLR_DTR, LBK_SERIAL_RESET_DEVICE,
+                                        LBK_SERIAL_SET_RTS, LBK_SERIAL_CLR_RTS, LBK_SERIAL_SET_XOFF,
+                                        LBK_SERIAL_SET_XON, LBK_SERIAL_SET_HANDFLOW, LBK_SERIAL_XOFF_COUNTER, 0x7FF };
+    size_t i;
+
+    for (i = 0; i < sizeof(nothing) / sizeof(nothing[0]); i++)
+        ASSERT_EQ(LBK_NEEDS_NOTHING, lbk_serial_access_needed(LBK_SERIAL_CODE(nothing[i]), 0));
+    for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        ASSERT_EQ(LBK_NEEDS_READ_OR_WRITE, lbk_serial_access_needed(LBK_SERIAL_CODE(settings[i]), 0));
+    for (i = 0; i < sizeof(to_peer) / sizeof(to_peer[0]); i++)
+        ASSERT_EQ(LBK_NEEDS_WRITE, lbk_serial_access_needed(LBK_SERIAL_CODE(to_peer[i]), 0));
+    ASSERT_EQ(LBK_NEEDS_READ, lbk_serial_access_needed(LBK_SERIAL_CODE(LBK_SERIAL_WAIT_ON_MASK), 0));
+    ASSERT_EQ(LBK_NEEDS_READ, lbk_serial_access_needed(LBK_SERIAL_CODE(LBK_SERIAL_GET_COMMSTATUS), 0));
+    ASSERT_EQ(LBK_NEEDS_READ, lbk_serial_access_needed(LBK_SERIAL_CODE(LBK_SERIAL_PURGE),
+                                                       LBK_SERIAL_PURGE_RXABORT | LBK_SERIAL_PURGE_RXCLEAR));
+    ASSERT_EQ(LBK_NEEDS_WRITE, lbk_serial_access_needed(LBK_SERIAL_CODE(LBK_SERIAL_PURGE), LBK_SERIAL_PURGE_TXCLEAR));
+    ASSERT_EQ(LBK_NEEDS_WRITE, lbk_serial_access_needed(LBK_SERIAL_CODE(LBK_SERIAL_PURGE),
+                                                        LBK_SERIAL_PURGE_RXCLEAR | LBK_SERIAL_PURGE_TXABORT));
+}
+
+TEST(access_allows_by_what_the_handle_may_do)
+{
+    int r, w;
+
+    for (r = 0; r <= 1; r++) {
+        for (w = 0; w <= 1; w++) {
+            ASSERT_EQ(1, lbk_access_allows(LBK_NEEDS_NOTHING, r, w));
+            ASSERT_EQ(r, lbk_access_allows(LBK_NEEDS_READ, r, w));
+            ASSERT_EQ(r | w, lbk_access_allows(LBK_NEEDS_READ_OR_WRITE, r, w));
+            ASSERT_EQ(w, lbk_access_allows(LBK_NEEDS_WRITE, r, w));
+        }
+    }
+}
+
 TEST(serial_port_names_parse_in_device_order)
 {
     uint16_t text[64], ports[8];
