@@ -10,6 +10,7 @@ static NTSTATUS LbkCompleteIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS sta
 {
     irp->IoStatus.Status = status;
     irp->IoStatus.Information = information;
+    LbkAssertReplyFits(irp);
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     LbkLeaveIo(ext, irp);
     return status;
@@ -23,6 +24,31 @@ NTSTATUS LbkRefuseIrp(PIRP irp, NTSTATUS status)
     return status;
 }
 
+/*
+ * The access the I/O manager granted the handle being created: what it checked against the
+ * device's DACL (AccessState's PreviouslyGrantedAccess on Windows) with the desired access,
+ * whose generic rights are mapped here in case the host left them unmapped. CREATE comes only
+ * once the check passed, so the desired access was granted too.
+ */
+static ACCESS_MASK LbkGrantedAccess(PIO_STACK_LOCATION stack)
+{
+    PIO_SECURITY_CONTEXT security = stack->Parameters.Create.SecurityContext;
+    ACCESS_MASK granted;
+
+    /* Windows always says. Wine 8 never does (its CREATE carries no security context) and
+       checks no DACL either: the driver cannot tell there, so it checks nothing more than Wine. */
+    if (security == NULL)
+        return FILE_ALL_ACCESS;
+    granted = security->DesiredAccess & ~(ACCESS_MASK)MAXIMUM_ALLOWED;
+    if (security->AccessState != NULL)
+        granted |= security->AccessState->PreviouslyGrantedAccess;
+    if (granted & (GENERIC_READ | GENERIC_ALL))
+        granted |= FILE_GENERIC_READ;
+    if (granted & (GENERIC_WRITE | GENERIC_ALL))
+        granted |= FILE_GENERIC_WRITE;
+    return granted;
+}
+
 _Use_decl_annotations_
 NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
@@ -32,6 +58,7 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
+    ACCESS_MASK access;
     ULONG handles;
 
     status = LbkEnterIo(ext, irp);
@@ -42,12 +69,17 @@ NTSTATUS LbkDispatchCreate(PDEVICE_OBJECT deviceObject, PIRP irp)
         status = STATUS_OBJECT_NAME_NOT_FOUND;
         goto End;
     }
-    context = LbkAllocate(sizeof(*context), LBK_TAG_FILE);
+    /* Charged to the opener's quota: a process that opens handle after handle pays for them. */
+    context = LbkAllocateCharged(sizeof(*context), LBK_TAG_FILE);
     if (context == NULL) {
-        status = STATUS_INSUFFICIENT_RESOURCES;
+        status = STATUS_QUOTA_EXCEEDED;
         goto End;
     }
+    RtlZeroMemory(context, sizeof(*context));
     context->FileObject = stack->FileObject;
+    access = LbkGrantedAccess(stack);
+    context->CanRead = (access & FILE_READ_DATA) != 0;
+    context->CanWrite = (access & (FILE_WRITE_DATA | FILE_APPEND_DATA)) != 0;
     InitializeListHead(&done);
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     /* A COM port is opened by one handle at a time, as serial.sys's are. */
@@ -83,6 +115,7 @@ static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
 {
     PLBK_FILE_CONTEXT context = fileObject->FsContext;
     KLOCK_QUEUE_HANDLE lockHandle;
+    LBK_PUMP pump;
     LIST_ENTRY done;
 
     InitializeListHead(&done);
@@ -90,6 +123,9 @@ static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
     if (context != NULL)
         context->CleanedUp = TRUE;
     LbkFlushLocked(ext, fileObject, STATUS_CANCELLED, &done);
+    /* What waited behind the handle's writes (other writes, WAITs for room, FLUSHes) goes on. */
+    LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+    LbkPumpLocked(&pump);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     LbkCompleteList(&done);
 }
@@ -230,6 +266,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
             status = STATUS_INVALID_BUFFER_SIZE;
         } else if (!isWrite ||
                    !LbkPeerClosedWriteLocked(ext, context, length, &status, &irp->IoStatus.Information)) {
+            if (isWrite)
+                LbkNumberWriteLocked(ext->Out, irp);
             LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
             status = LbkSubmitLocked(&pump, queue, irp, timeout, &pending);
         }
@@ -257,6 +295,52 @@ NTSTATUS LbkDispatchWrite(PDEVICE_OBJECT deviceObject, PIRP irp)
     return LbkDispatchTransfer(deviceObject, irp, TRUE);
 }
 
+/*
+ * FlushFileBuffers: done once every WRITE that came to the device before it has completed (its
+ * bytes are in the reader's buffer, or the write ended otherwise), as a port's flush is done once
+ * what was written before it has gone out. Waits, cancellable, while some of them wait; the
+ * writes that come after it do not hold it.
+ */
+_Use_decl_annotations_
+NTSTATUS LbkDispatchFlush(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    KLOCK_QUEUE_HANDLE lockHandle;
+    NTSTATUS status = LbkEnterIo(ext, irp);
+    BOOLEAN queued = FALSE;
+
+    if (!NT_SUCCESS(status))
+        return LbkRefuseIrp(irp, status);
+    if (context == NULL)
+        return LbkCompleteIrp(ext, irp, STATUS_INVALID_DEVICE_STATE, 0);
+    /* Windows' I/O manager asks for write access already; Wine does not (docs/driver.md). */
+    if (!context->CanWrite)
+        return LbkCompleteIrp(ext, irp, STATUS_ACCESS_DENIED, 0);
+    irp->IoStatus.Information = 0;
+    irp->Tail.Overlay.DriverContext[0] = NULL;
+    LbkSetIrpContext1(irp, 0, 0);
+    irp->Tail.Overlay.DriverContext[2] = NULL;
+    irp->Tail.Overlay.DriverContext[3] = NULL;
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    status = LbkRefusedLocked(ext, context);
+    if (NT_SUCCESS(status) && LbkWritesWaitUpToLocked(ext->Out, ext->Out->WriteSequence) &&
+        NT_SUCCESS(status = LbkAdmitLocked(irp))) {
+        stack->Parameters.Others.Argument1 = (PVOID)(ULONG_PTR)ext->Out->WriteSequence;
+        LbkInsertLocked(&ext->Flushes, irp);
+        queued = LbkArmLocked(irp, 0);
+        if (queued)
+            LbkHoldLocked(irp);
+        else
+            status = STATUS_CANCELLED;
+    }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    if (queued)
+        return STATUS_PENDING;
+    return LbkCompleteIrp(ext, irp, status, 0);
+}
+
 static ULONG LbkStateLocked(PLBK_DEVICE_EXTENSION ext)
 {
     ULONG state = 0;
@@ -267,6 +351,8 @@ static ULONG LbkStateLocked(PLBK_DEVICE_EXTENSION ext)
         state |= LBK_STATE_PAIRED;
     if (ext->Peer->OpenHandles != 0)
         state |= LBK_STATE_PEER_OPEN;
+    if (ext->IsSerial)
+        state |= LBK_STATE_SERIAL;
     return state;
 }
 
@@ -370,10 +456,15 @@ static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, 
         return STATUS_DEVICE_BUSY;
     /* Opened, put in pieces and closed: readers, PEEK and PURGE see all of it or none. */
     lbk_channel_open(out, length);
-    while (put < length)
-        put += lbk_channel_put(out, LBK_IRP_DATA(irp) + put, LbkPieceLocked(pump, length - put));
+    while (put < length) {
+        SIZE_T piece = lbk_channel_put(out, LBK_IRP_DATA(irp) + put, LbkPieceLocked(pump, length - put));
+
+        /* A serial reader's scan for its event character, piece by piece too: the events are
+           seen only when the pump ends, after the close. */
+        LbkSerialReceivedLocked(ext->Out, LBK_IRP_DATA(irp) + put, piece);
+        put += piece;
+    }
     lbk_channel_close(out);
-    LbkSerialReceivedLocked(ext->Out, LBK_IRP_DATA(irp), length);
     context->BytesIn += length;
     irp->IoStatus.Information = length;
     return STATUS_SUCCESS;
@@ -432,6 +523,15 @@ static NTSTATUS LbkSubmitControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG outp
     return status;
 }
 
+/* A device name up to its terminator, into a zeroed array of the contract's size. */
+static VOID LbkCopyName(lbk_u16 destination[LBK_MAX_NAME_CHARS + 1], const WCHAR *name)
+{
+    ULONG i;
+
+    for (i = 0; i < LBK_MAX_NAME_CHARS && name[i] != L'\0'; i++)
+        destination[i] = name[i];
+}
+
 /* METHOD_NEITHER: the output pointer is the caller's own, valid only in this context. */
 static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information)
 {
@@ -445,8 +545,9 @@ static NTSTATUS LbkGetInfo(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR infor
     info.protocol_version = LBK_PROTOCOL_VERSION;
     info.io_method = (lbk_u32)ext->IoMethod;
     info.capacity = (lbk_u32)lbk_channel_capacity(&ext->In->Data);
-    RtlCopyMemory(info.name, ext->Name, sizeof(ext->Name));
-    RtlCopyMemory(info.peer_name, ext->Peer->Name, sizeof(ext->Peer->Name));
+    /* Up to the terminator only: the rest of info, zeroed above, is all the caller sees. */
+    LbkCopyName(info.name, ext->Name);
+    LbkCopyName(info.peer_name, ext->Peer->Name);
     info.role = (lbk_u32)ext->Role;
     info.unit = ext->Unit->Index;
     info.unit_count = LbkUnitCount;
@@ -547,10 +648,12 @@ static NTSTATUS LbkWait(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR informat
         /* The same buffer holds the request, which a queued WAIT still needs: write it only now. */
         *(lbk_wait_result *)irp->AssociatedIrp.SystemBuffer = result;
         *information = sizeof(result);
-    } else {
+    } else if (NT_SUCCESS(status = LbkAdmitLocked(irp))) {
         LbkInsertLocked(&ext->Waits, irp);
         *queued = LbkArmLocked(irp, deadline);
-        if (!*queued)
+        if (*queued)
+            LbkHoldLocked(irp);
+        else
             status = STATUS_CANCELLED;
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);

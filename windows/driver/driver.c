@@ -34,6 +34,10 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_SERIAL] = LBK_PARAM_SERIAL,
     [LBK_PARAM_ID_PORT_NAMES] = LBK_PARAM_PORT_NAMES,
     [LBK_PARAM_ID_BAUD_EMULATION] = LBK_PARAM_BAUD_EMULATION,
+    [LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE] = LBK_PARAM_PENDING_REQUESTS_PER_HANDLE,
+    [LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE] = LBK_PARAM_PENDING_BYTES_PER_HANDLE,
+    [LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE] = LBK_PARAM_PENDING_REQUESTS_PER_DEVICE,
+    [LBK_PARAM_ID_PENDING_BYTES_PER_DEVICE] = LBK_PARAM_PENDING_BYTES_PER_DEVICE,
 };
 
 /* Says why Parameters\Security was refused, and where: the core's parser has the details. */
@@ -242,7 +246,8 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     PDEVICE_OBJECT deviceObject = NULL;
     PLBK_DEVICE_EXTENSION ext;
     UNICODE_STRING deviceName = { 0 };
-    uint16_t name[LBK_MAX_NAME_CHARS + 1];
+    /* Zeroed whole: the extension keeps all of it, and GET_INFO hands the name to any caller. */
+    uint16_t name[LBK_MAX_NAME_CHARS + 1] = { 0 };
     enum lbk_role role = lbk_config_device_name(config, index, name);
     NTSTATUS status;
 
@@ -275,6 +280,7 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     ext->WhenPeerClosed = config->when_peer_closed;
     RtlCopyMemory(ext->Name, name, sizeof(ext->Name));
     LbkQueueInitialize(&ext->Waits);
+    LbkQueueInitialize(&ext->Flushes);
     LbkQueueInitialize(&ext->Serial.MaskWaits);
     InitializeListHead(&ext->OpenFiles);
     if (config->io_method == LBK_IO_BUFFERED)
@@ -473,6 +479,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     driverObject->MajorFunction[IRP_MJ_READ] = LbkDispatchRead;
     driverObject->MajorFunction[IRP_MJ_WRITE] = LbkDispatchWrite;
     driverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
+    driverObject->MajorFunction[IRP_MJ_FLUSH_BUFFERS] = LbkDispatchFlush;
     driverObject->MajorFunction[IRP_MJ_PNP] = LbkDispatchPnp;
     driverObject->MajorFunction[IRP_MJ_POWER] = LbkDispatchPower;
     driverObject->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchSystemControl;

@@ -112,6 +112,8 @@ typedef struct _LBK_SERIAL {
     BOOLEAN TxBusy;       /* a write went out since the last EV_TXEMPTY */
     BOOLEAN RxAbove80;    /* the input was 80 % full at the last look (EV_RX80FULL) */
     BOOLEAN Paced;        /* its writes cross at its baud rate (Parameters\BaudEmulation) */
+    BOOLEAN ImmediatePending; /* TransmitCommChar's byte, which the pump sends ahead of waiting writes */
+    UCHAR ImmediateChar;
     ULONG WaitMask;       /* SetCommMask */
     ULONG Events;         /* events of WaitMask since a WaitCommEvent last took them */
     ULONG Errors;         /* SERIAL_ERROR_* since ClearCommError last took them */
@@ -129,6 +131,9 @@ typedef struct _LBK_CHANNEL {
     LBK_QUEUE Writes; /* the writer's; only the head may have moved bytes, so writes never interleave */
     struct _LBK_DEVICE_EXTENSION *Writer;
     struct _LBK_DEVICE_EXTENSION *Reader; /* the writer itself on a loopback device */
+    /* The number the last WRITE queued here got (in its stack location's ByteOffset): a FLUSH
+       waits until no write numbered up to the last one before it is still queued. */
+    ULONG64 WriteSequence;
     struct lbk_pacer Pacer;  /* baud-rate emulation of a serial pair: when the line is free */
     BOOLEAN PaceLimited;     /* the pacer let fewer bytes through than were waiting */
 } LBK_CHANNEL, *PLBK_CHANNEL;
@@ -182,6 +187,10 @@ typedef struct _LBK_DEVICE_EXTENSION {
     PVOID volatile SpareBounces[LBK_SPARE_BOUNCES]; /* the spares not in use now */
     LONG SpareBouncesMade;
     volatile LONG64 PinnedBytes[2]; /* bounce bytes that reads [0] and writes [1] in flight hold */
+    /* Its requests pending now, of every handle, and the bytes their buffers hold (interlocked;
+       lbk_limits.h bounds both): counted with each handle's InFlight and HeldBytes. */
+    volatile LONG HeldRequests;
+    volatile LONG64 HeldBytes;
 
     BOOLEAN IsSerial; /* an end of a serial pair: Serial below holds its port state */
 
@@ -189,6 +198,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
     LBK_SERIAL Serial;
     struct lbk_pnp Pnp; /* its Plug and Play state, by the core's rules (core/lbk_pnp.h) */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
+    LBK_QUEUE Flushes;    /* IRP_MJ_FLUSH_BUFFERS waiting for the writes before them (LbkEndFlushesLocked) */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;
@@ -205,9 +215,15 @@ typedef struct _LBK_FILE_CONTEXT {
     /* Set by CLEANUP: its last handle is gone, so nothing may be queued for it any more (on a
        many-CPU kernel a request of it may still be in dispatch while CLEANUP flushes). */
     BOOLEAN CleanedUp;
-    /* Its requests that went pending and have not completed (interlocked): only under Wine can
-       CLOSE come while some are, and it waits for them before it frees this context. */
+    /* Its requests that went pending and have not completed, and the bytes their buffers hold
+       (interlocked; lbk_limits.h bounds both). Only under Wine can CLOSE come while some are,
+       and it waits for them before it frees this context. */
     volatile LONG InFlight;
+    volatile LONG64 HeldBytes;
+    /* What the handle was granted at CREATE: the driver checks it for requests whose code does
+       not let the I/O manager do so (the serial ones, which are FILE_ANY_ACCESS, and FLUSH). */
+    BOOLEAN CanRead;
+    BOOLEAN CanWrite;
     ULONG64 BytesIn;
     ULONG64 BytesOut;
     lbk_handle_options Options;
@@ -226,7 +242,7 @@ typedef struct _LBK_FILE_CONTEXT {
  */
 #define LBK_IRP_NONBLOCKING 0x1u /* its handle is non-blocking: the pump ends it rather than leave it waiting */
 #define LBK_IRP_REFILLING 0x2u   /* a neither write whose bounce the pump refills, lock dropped */
-#define LBK_IRP_COUNTED 0x4u     /* counted in its handle's InFlight until it completes */
+#define LBK_IRP_COUNTED 0x4u     /* counted in what its handle and device hold until it completes */
 #define LBK_IRP_DATA(irp) ((PUCHAR)(irp)->Tail.Overlay.DriverContext[0])
 /* A serial end's READ under COMMTIMEOUTS that completes only when full, or when its total or
    interval timeout passes (lbk_serial.h's FILL plan); see LbkSerialReadGotBytesLocked. */
@@ -272,6 +288,7 @@ PVOID LbkAllocateBuffer(SIZE_T bytes, ULONG tag);
 /* Like LbkAllocateBuffer, charged to the current process's pool quota: NULL past it. */
 PVOID LbkAllocateCharged(SIZE_T bytes, ULONG tag);
 SIZE_T LbkBlockBytes(PVOID block);           /* what the block was allocated with */
+BOOLEAN LbkBlockCharged(PVOID block);        /* made by LbkAllocateCharged */
 VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
 ULONG64 LbkPoolBytesOutstanding(VOID);
 ULONG64 LbkPoolAllocationsOutstanding(VOID);
@@ -286,6 +303,37 @@ ULONG64 LbkPoolAllocationsOutstanding(VOID);
 #define LbkAssertUserMemoryIrql() ((VOID)0)
 #endif
 
+/*
+ * What a completion hands back never exceeds the caller's buffer: the I/O manager copies
+ * Information bytes of a buffered reply, and Wine reports it as the count returned, unchecked.
+ * Checked in DBG builds at the two places an IRP the driver took completes (LbkCompleteIrp,
+ * LbkCompleteTransfer); make test runs the Wine suites against such a build too.
+ */
+#if DBG
+static inline VOID LbkAssertReplyFits(PIRP irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    ULONG_PTR limit = 0;
+
+    switch (stack->MajorFunction) {
+    case IRP_MJ_READ:
+        limit = stack->Parameters.Read.Length;
+        break;
+    case IRP_MJ_WRITE:
+        limit = stack->Parameters.Write.Length;
+        break;
+    case IRP_MJ_DEVICE_CONTROL:
+        limit = stack->Parameters.DeviceIoControl.OutputBufferLength;
+        break;
+    default:
+        break;
+    }
+    NT_ASSERT(irp->IoStatus.Information <= limit);
+}
+#else
+#define LbkAssertReplyFits(irp) ((VOID)0)
+#endif
+
 /* Copies through a real call, so the compiler keeps it inside the caller's __try (see pool.c). */
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
 
@@ -293,6 +341,10 @@ VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
 VOID LbkQueueInitialize(PLBK_QUEUE queue);
 NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite);
 VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
+/* Whether one more request of irp's handle may wait (lbk_limits.h): STATUS_SUCCESS or
+   STATUS_QUOTA_EXCEEDED. Then LbkHoldLocked counts it once it waits, until it completes. */
+NTSTATUS LbkAdmitLocked(PIRP irp);
+VOID LbkHoldLocked(PIRP irp);
 VOID LbkUnlinkLocked(PIRP irp);
 /* Takes a queued IRP off its queue and claims it; FALSE when its cancel routine has it. */
 BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh);
@@ -311,6 +363,9 @@ VOID LbkFlushQueueLocked(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queue, PFILE_OBJE
 VOID LbkWaitForRequestsLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE lockHandle, PFILE_OBJECT fileObject,
                               NTSTATUS status, PLIST_ENTRY done);
 VOID LbkPeerClosedLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
+/* The write sequence number a WRITE queued on channel gets, and whether one up to target waits. */
+VOID LbkNumberWriteLocked(PLBK_CHANNEL channel, PIRP write);
+BOOLEAN LbkWritesWaitUpToLocked(PLBK_CHANNEL channel, ULONG64 target);
 BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);
 ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result);
 NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
@@ -344,6 +399,8 @@ SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
 VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count);
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued);
 VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count);
+/* The pump, between its other transfers: sends each end's TransmitCommChar byte that has room. */
+VOID LbkSerialSendImmediateLocked(PLBK_UNIT unit);
 VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done);
 VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext);
 VOID LbkSerialPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs);
@@ -386,6 +443,7 @@ DRIVER_DISPATCH LbkDispatchClose;
 DRIVER_DISPATCH LbkDispatchRead;
 DRIVER_DISPATCH LbkDispatchWrite;
 DRIVER_DISPATCH LbkDispatchDeviceControl;
+DRIVER_DISPATCH LbkDispatchFlush;
 DRIVER_DISPATCH LbkDispatchUnsupported;
 DRIVER_DISPATCH LbkDispatchKeepStatus;
 

@@ -8,7 +8,7 @@
 typedef struct _LBK_POOL_HEADER {
     SIZE_T Bytes;   /* of the whole block, header included */
     ULONG Tag;
-    ULONG Reserved; /* keeps the caller's part 16-byte aligned */
+    ULONG Charged; /* charged to a process's quota; also keeps the caller's part 16-byte aligned */
 } LBK_POOL_HEADER;
 
 static volatile LONG64 LbkPoolBytes;
@@ -56,6 +56,7 @@ static PVOID LbkAllocateCounted(SIZE_T bytes, ULONG tag, BOOLEAN chargeQuota)
         return NULL;
     header->Bytes = total;
     header->Tag = tag;
+    header->Charged = chargeQuota;
     InterlockedExchangeAdd64(&LbkPoolBytes, (LONG64)total);
     InterlockedIncrement64(&LbkPoolAllocations);
     return header + 1;
@@ -83,6 +84,11 @@ PVOID LbkAllocate(SIZE_T bytes, ULONG tag)
 SIZE_T LbkBlockBytes(PVOID block)
 {
     return ((LBK_POOL_HEADER *)block - 1)->Bytes - sizeof(LBK_POOL_HEADER);
+}
+
+BOOLEAN LbkBlockCharged(PVOID block)
+{
+    return ((LBK_POOL_HEADER *)block - 1)->Charged != 0;
 }
 
 VOID LbkFree(PVOID block, ULONG tag)

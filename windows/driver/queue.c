@@ -144,14 +144,18 @@ static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN i
     return STATUS_SUCCESS;
 }
 
-/* Keeps a spare-sized block for the next request while there is a free slot; frees any other.
-   bytes and isWrite are what LbkTakeBounce was given. */
+/*
+ * Keeps a spare for the next request while there is a free slot; frees any other block, among
+ * them those of the spare size that a request made for itself: they are charged to its
+ * process's quota, which a spare kept for ever would hold. bytes and isWrite are what
+ * LbkTakeBounce was given.
+ */
 static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T bytes, BOOLEAN isWrite)
 {
     ULONG i;
 
     InterlockedAdd64(&ext->PinnedBytes[isWrite ? 1 : 0], -(LONG64)bytes);
-    if (LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext)) {
+    if (!LbkBlockCharged(bounce) && LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext)) {
         for (i = 0; i < LBK_SPARE_BOUNCES; i++)
             if (InterlockedCompareExchangePointer(&ext->SpareBounces[i], bounce, NULL) == NULL)
                 return;
@@ -251,6 +255,66 @@ VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp)
     LbkLinkLocked(queue, irp, FALSE);
 }
 
+/* The bytes a waiting request keeps the system holding for it: a buffered request's system
+   buffer, a direct one's locked pages, a neither one's bounce buffer. */
+static SIZE_T LbkHeldBytes(PIRP irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    PLBK_DEVICE_EXTENSION ext = LbkIrpDevice(irp);
+
+    switch (stack->MajorFunction) {
+    case IRP_MJ_READ:
+    case IRP_MJ_WRITE:
+        return ext->IoMethod == LBK_IO_NEITHER ? LbkBounceBytes(ext, irp) : LbkTransferLength(ext, irp);
+    case IRP_MJ_DEVICE_CONTROL:
+        return max(stack->Parameters.DeviceIoControl.InputBufferLength,
+                   stack->Parameters.DeviceIoControl.OutputBufferLength);
+    default:
+        return 0;
+    }
+}
+
+NTSTATUS LbkAdmitLocked(PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkIrpDevice(irp);
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    struct lbk_held handle, device;
+
+    handle.requests = (uint64_t)InterlockedCompareExchange(&context->InFlight, 0, 0);
+    handle.bytes = (uint64_t)InterlockedCompareExchange64(&context->HeldBytes, 0, 0);
+    device.requests = (uint64_t)InterlockedCompareExchange(&ext->HeldRequests, 0, 0);
+    device.bytes = (uint64_t)InterlockedCompareExchange64(&ext->HeldBytes, 0, 0);
+    if (lbk_limits_admit(&LbkConfig.limits, &handle, &device, LbkHeldBytes(irp)))
+        return STATUS_SUCCESS;
+    LbkTrace(LBK_TRACE_WARNING, "lbk: %ls: a request past the pending limits is refused\n", ext->Name);
+    return STATUS_QUOTA_EXCEEDED;
+}
+
+VOID LbkHoldLocked(PIRP irp)
+{
+    PLBK_DEVICE_EXTENSION ext = LbkIrpDevice(irp);
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    LONG64 bytes = (LONG64)LbkHeldBytes(irp);
+
+    InterlockedIncrement(&context->InFlight);
+    InterlockedAdd64(&context->HeldBytes, bytes);
+    InterlockedIncrement(&ext->HeldRequests);
+    InterlockedAdd64(&ext->HeldBytes, bytes);
+    LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) | LBK_IRP_COUNTED);
+}
+
+/* Gives back what LbkHoldLocked counted: the last touch of the handle's context. */
+static VOID LbkUnholdIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    LONG64 bytes = (LONG64)LbkHeldBytes(irp);
+
+    InterlockedAdd64(&ext->HeldBytes, -bytes);
+    InterlockedDecrement(&ext->HeldRequests);
+    InterlockedAdd64(&context->HeldBytes, -bytes);
+    InterlockedDecrement(&context->InFlight);
+}
+
 /* Takes the IRP off its queue if a queue still holds it. Lock held. */
 VOID LbkUnlinkLocked(PIRP irp)
 {
@@ -304,7 +368,7 @@ NTSTATUS LbkEarlyStatusLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS stat
     if (LbkMajor(irp) == IRP_MJ_WRITE &&
         irp->IoStatus.Information == IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length)
         return STATUS_SUCCESS;
-    if (status == STATUS_CANCELLED && LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL)
+    if (status == STATUS_CANCELLED && (LbkMajor(irp) == IRP_MJ_READ || LbkMajor(irp) == IRP_MJ_WRITE))
         ext->CancelledRequests++;
     return status;
 }
@@ -416,8 +480,7 @@ static VOID LbkSettleFreshLocked(PLBK_PUMP pump)
     pump->FreshPending = TRUE;
     /* From here another thread may have it, with the lock dropped: CLOSE must wait for it. A
        request done within its dispatch, the common case, is never counted. */
-    InterlockedIncrement(&LbkFileContext(fresh)->InFlight);
-    LbkSetIrpContext1(fresh, LBK_IRP_WINDOW(fresh), LBK_IRP_FLAGS(fresh) | LBK_IRP_COUNTED);
+    LbkHoldLocked(fresh);
     if (LBK_IRP_QUEUE(fresh) != NULL) {
         LONGLONG early = LBK_IRP_DEADLINE(fresh); /* a serial read's interval timeout, if it got bytes */
 
@@ -695,16 +758,21 @@ static VOID LbkEndReadLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read, NT
         LbkFinishLocked(read, status, pump->Done);
 }
 
-/* A claimed READ takes what is queued, then (byte stream) goes on from waiting writes. Lock held. */
+/*
+ * A claimed READ takes what is queued, then (byte stream) goes on from waiting writes. It goes on
+ * from where it stopped: a serial read that waits to be full comes back here with bytes already
+ * in its buffer. Lock held.
+ */
 static VOID LbkReadFromRingLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read)
 {
     lbk_channel_t *data = &channel->Data;
     int messageLeft = 0;
-    SIZE_T n = lbk_channel_take(data, LbkTransferLength(channel->Reader, read), &messageLeft);
+    SIZE_T filled = read->IoStatus.Information;
+    SIZE_T n = lbk_channel_take(data, LbkTransferLength(channel->Reader, read) - filled, &messageLeft);
     SIZE_T copied = 0;
 
     while (copied < n)
-        copied += lbk_channel_copy_taken(data, LBK_IRP_DATA(read) + copied, LbkPieceLocked(pump, n - copied));
+        copied += lbk_channel_copy_taken(data, LBK_IRP_DATA(read) + filled + copied, LbkPieceLocked(pump, n - copied));
     LbkCountMoved(read, NULL, n);
     if (!data->message_mode)
         LbkReadFromWritesLocked(pump, channel, read);
@@ -878,6 +946,43 @@ static VOID LbkEndNonblockingLocked(PLBK_PUMP pump, PLBK_QUEUE queue, NTSTATUS s
     }
 }
 
+VOID LbkNumberWriteLocked(PLBK_CHANNEL channel, PIRP write)
+{
+    IoGetCurrentIrpStackLocation(write)->Parameters.Write.ByteOffset.QuadPart = (LONGLONG)++channel->WriteSequence;
+}
+
+/* Writes wait in arrival order (one given back goes to the head): the head has the lowest number. */
+BOOLEAN LbkWritesWaitUpToLocked(PLBK_CHANNEL channel, ULONG64 target)
+{
+    PIRP head = LbkHead(&channel->Writes);
+
+    return head != NULL &&
+           (ULONG64)IoGetCurrentIrpStackLocation(head)->Parameters.Write.ByteOffset.QuadPart <= target;
+}
+
+/* Completes the FLUSHes whose writes have all gone. Lock held; nothing is claimed by the pump. */
+static VOID LbkEndFlushesLocked(PLBK_PUMP pump)
+{
+    ULONG i;
+
+    for (i = 0; i < RTL_NUMBER_OF(pump->Unit->Ends); i++) {
+        PLBK_DEVICE_EXTENSION ext = pump->Unit->Ends[i];
+        PLIST_ENTRY entry;
+
+        if (ext == NULL)
+            continue;
+        entry = ext->Flushes.Irps.Flink;
+        while (entry != &ext->Flushes.Irps) {
+            PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
+            ULONG64 target = (ULONG64)(ULONG_PTR)IoGetCurrentIrpStackLocation(irp)->Parameters.Others.Argument1;
+
+            entry = entry->Flink;
+            if (!LbkWritesWaitUpToLocked(ext->Out, target) && LbkClaimLocked(irp, pump->Fresh))
+                LbkFinishLocked(irp, STATUS_SUCCESS, pump->Done);
+        }
+    }
+}
+
 /* Completes the WAITs whose events hold now. Lock held. */
 static VOID LbkWakeWaitsLocked(PLBK_PUMP pump)
 {
@@ -924,6 +1029,7 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
             if (LbkClaimLocked(control, pump->Fresh))
                 LbkServeControlLocked(pump, control);
         }
+        LbkSerialSendImmediateLocked(unit);
         for (i = 0; i < unit->ChannelCount; i++)
             LbkPumpChannelLocked(pump, &unit->Channels[i]);
     } while (unit->PumpAgain);
@@ -932,6 +1038,7 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
         LbkEndNonblockingLocked(pump, &unit->Channels[i].Writes, STATUS_SUCCESS);
     }
     LbkWakeWaitsLocked(pump);
+    LbkEndFlushesLocked(pump);
     LbkSerialUpdateLocked(unit, pump->Done);
     LbkEndHoldLocked(pump);
     unit->Pumping = FALSE;
@@ -944,6 +1051,12 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
  */
 NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeoutMs, BOOLEAN *pending)
 {
+    /* Before it is queued: past the limits it is refused even if it could be served now, so
+       that what a handle may keep waiting never depends on timing. */
+    NTSTATUS status = LbkAdmitLocked(irp);
+
+    if (!NT_SUCCESS(status))
+        return status;
     LbkInsertLocked(queue, irp);
     pump->Fresh = irp;
     pump->FreshTimeoutMs = timeoutMs;
@@ -960,7 +1073,7 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 }
 
 /* The queues that can hold requests issued through ext (the unit's controls: of either end). */
-#define LBK_QUEUES_PER_DEVICE 5
+#define LBK_QUEUES_PER_DEVICE 6
 static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE])
 {
     queues[0] = &ext->In->Reads;
@@ -968,6 +1081,7 @@ static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES
     queues[2] = &ext->Waits;
     queues[3] = &ext->Unit->Controls;
     queues[4] = &ext->Serial.MaskWaits; /* empty unless a serial end */
+    queues[5] = &ext->Flushes;
     return LBK_QUEUES_PER_DEVICE;
 }
 
@@ -1087,9 +1201,11 @@ static VOID LbkCancel(PDEVICE_OBJECT deviceObject, PIRP irp)
         ext->Unit->PumpDue = LbkDeadline(LBK_PUMP_AFTER_CANCEL_MS);
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 
-    LbkCompleteTransfer(ext, irp, status);
+    /* Before the completion, which releases the IRP's remove lock: after it REMOVE_DEVICE may
+       finish and the image unload, so no code of the driver may run past that release. */
     if (wasWrite)
         LbkTimerWake();
+    LbkCompleteTransfer(ext, irp, status);
 }
 
 /*
@@ -1165,8 +1281,8 @@ static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T 
  */
 NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
-    PVOID bounce = LbkMajor(irp) != IRP_MJ_DEVICE_CONTROL && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp)
-                                                                                               : NULL;
+    BOOLEAN transfer = LbkMajor(irp) == IRP_MJ_READ || LbkMajor(irp) == IRP_MJ_WRITE;
+    PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
 
     if (bounce != NULL) {
         if (LbkMajor(irp) == IRP_MJ_READ && !NT_ERROR(status) && irp->IoStatus.Information != 0) {
@@ -1181,8 +1297,9 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
     if (NT_ERROR(status) && status != STATUS_CANCELLED && status != STATUS_PIPE_DISCONNECTED)
         irp->IoStatus.Information = 0;
     irp->IoStatus.Status = status;
-    if (LBK_IRP_FLAGS(irp) & LBK_IRP_COUNTED) /* the last touch of its handle's context */
-        InterlockedDecrement(&LbkFileContext(irp)->InFlight);
+    LbkAssertReplyFits(irp);
+    if (LBK_IRP_FLAGS(irp) & LBK_IRP_COUNTED)
+        LbkUnholdIrp(ext, irp);
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     LbkLeaveIo(ext, irp); /* the last touch of the device: REMOVE_DEVICE may be waiting for it */
     return status;

@@ -15,6 +15,8 @@ C_ASSERT(sizeof(struct lbk_serial_handflow) == sizeof(SERIAL_HANDFLOW));
 C_ASSERT(sizeof(struct lbk_serial_chars) == sizeof(SERIAL_CHARS));
 C_ASSERT(sizeof(struct lbk_serial_timeouts) == sizeof(SERIAL_TIMEOUTS));
 C_ASSERT(sizeof(struct lbk_serial_status) == sizeof(SERIAL_STATUS));
+C_ASSERT(sizeof(struct lbk_serial_queue_size) == sizeof(SERIAL_QUEUE_SIZE));
+C_ASSERT(sizeof(ULONG) == sizeof(SERIAL_BAUD_RATE)); /* the core's table counts it as a uint32_t */
 C_ASSERT(LBK_SERIAL_COMMPROP_BYTES == sizeof(SERIAL_COMMPROP));
 C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_GET_BAUD_RATE) == IOCTL_SERIAL_GET_BAUD_RATE);
 C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_WAIT_ON_MASK) == IOCTL_SERIAL_WAIT_ON_MASK);
@@ -69,6 +71,7 @@ VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext)
     serial->Events = 0;
     serial->Errors = 0;
     serial->TxBusy = FALSE;
+    serial->ImmediatePending = FALSE;
     serial->ModemStatus = LbkModemStatusLocked(ext); /* what it finds is no change */
 }
 
@@ -125,7 +128,7 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
         modem = LbkModemStatusLocked(ext);
         LbkSerialEventLocked(ext, lbk_serial_modem_events(serial->ModemStatus, modem));
         serial->ModemStatus = modem;
-        if (serial->TxBusy && ext->Out->Writes.Count == 0) {
+        if (serial->TxBusy && ext->Out->Writes.Count == 0 && !serial->ImmediatePending) {
             serial->TxBusy = FALSE;
             LbkSerialEventLocked(ext, LBK_SERIAL_EV_TXEMPTY);
         }
@@ -260,7 +263,7 @@ VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count)
 static ULONG LbkOutQueueLocked(PLBK_DEVICE_EXTENSION ext)
 {
     PLIST_ENTRY entry;
-    ULONG64 bytes = 0;
+    ULONG64 bytes = ext->Serial.ImmediatePending ? 1 : 0;
 
     for (entry = ext->Out->Writes.Irps.Flink; entry != &ext->Out->Writes.Irps; entry = entry->Flink) {
         PIRP irp = CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry);
@@ -294,36 +297,58 @@ static VOID LbkFillProperties(PLBK_DEVICE_EXTENSION ext, PSERIAL_COMMPROP prop)
     prop->CurrentRxQueue = capacity;
 }
 
-/* TransmitCommChar: one byte ahead of the waiting writes, now or not at all. */
+/*
+ * TransmitCommChar: one byte ahead of the waiting writes. Not written here: another thread may be
+ * pumping the unit with the lock dropped, in the middle of a transfer (a WRITE_ATOMIC put in
+ * pieces), and a byte appended now would land inside it. The pump that follows this request,
+ * or the one under way, sends it between transfers (LbkSerialSendImmediateLocked). One at a
+ * time, as serial.sys; the room it needs is checked now, so a byte that is taken is sent at once
+ * unless another thread's pump is filling the ring meanwhile.
+ */
 static NTSTATUS LbkImmediateCharLocked(PLBK_DEVICE_EXTENSION ext, UCHAR byte)
 {
-    lbk_channel_t *out = &ext->Out->Data;
-
     if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_FAIL)
         return STATUS_PIPE_DISCONNECTED;
     if (LbkPeerGoneLocked(ext) && ext->WhenPeerClosed == LBK_PEER_CLOSED_DISCARD) {
         ext->BytesDiscarded++;
         return STATUS_SUCCESS;
     }
-    /* Appending to a byte stream changes nothing another thread's pump took or is peeking at. */
-    if (lbk_channel_room(out) == 0)
+    if (ext->Serial.ImmediatePending || lbk_channel_room(&ext->Out->Data) == 0)
         return STATUS_DEVICE_BUSY;
-    lbk_channel_write(out, &byte, 1);
-    LbkSerialReceivedLocked(ext->Out, &byte, 1);
+    ext->Serial.ImmediateChar = byte;
+    ext->Serial.ImmediatePending = TRUE;
     ext->Serial.TxBusy = TRUE;
     return STATUS_SUCCESS;
+}
+
+VOID LbkSerialSendImmediateLocked(PLBK_UNIT unit)
+{
+    ULONG i;
+
+    for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
+        PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
+
+        if (ext == NULL || !ext->Serial.ImmediatePending || lbk_channel_room(&ext->Out->Data) == 0)
+            continue;
+        /* Only the pumping thread gets here, between transfers: nothing is taken or open. */
+        lbk_channel_write(&ext->Out->Data, &ext->Serial.ImmediateChar, 1);
+        LbkSerialReceivedLocked(ext->Out, &ext->Serial.ImmediateChar, 1);
+        ext->Serial.ImmediatePending = FALSE;
+    }
 }
 
 /* PurgeComm: TXABORT and RXABORT cancel waiting writes and reads, RXCLEAR empties the input. */
 static VOID LbkPurgeLocked(PLBK_DEVICE_EXTENSION ext, ULONG mask, PLIST_ENTRY done)
 {
+    if (mask & (LBK_SERIAL_PURGE_TXABORT | LBK_SERIAL_PURGE_TXCLEAR))
+        ext->Serial.ImmediatePending = FALSE; /* a TransmitCommChar byte not sent yet */
     if (mask & LBK_SERIAL_PURGE_TXABORT)
         LbkFlushQueueLocked(ext, &ext->Out->Writes, NULL, STATUS_CANCELLED, done);
     if (mask & LBK_SERIAL_PURGE_RXABORT)
         LbkFlushQueueLocked(ext, &ext->In->Reads, NULL, STATUS_CANCELLED, done);
     if (mask & LBK_SERIAL_PURGE_RXCLEAR)
         lbk_channel_purge(&ext->In->Data);
-    /* TXCLEAR: no byte waits between a write's own buffer and the peer's input, so nothing to drop. */
+    /* TXCLEAR: no other byte waits between a write's own buffer and the peer's input. */
 }
 
 /* The GET requests, which change nothing (GET_COMMSTATUS takes errors, which wakes no one). */
@@ -376,6 +401,12 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
     }
     if (context == NULL)
         return STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
+    /* The codes say FILE_ANY_ACCESS, so the I/O manager checked nothing: the core's table decides. */
+    if (!lbk_access_allows(lbk_serial_access_needed(code, LBK_SERIAL_FUNCTION(code) == LBK_SERIAL_PURGE
+                                                              ? *(PULONG)buffer
+                                                              : 0),
+                           context->CanRead, context->CanWrite))
+        return STATUS_ACCESS_DENIED;
 
     /* Settings that the core refuses fail before the lock. */
     switch (LBK_SERIAL_FUNCTION(code)) {
@@ -531,12 +562,14 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
             *(PULONG)buffer = serial->Events;
             serial->Events = 0;
             *information = sizeof(ULONG);
-        } else {
+        } else if (NT_SUCCESS(status = LbkAdmitLocked(irp))) {
             irp->Tail.Overlay.DriverContext[0] = NULL;
             LbkSetIrpContext1(irp, 0, 0);
             LbkInsertLocked(&serial->MaskWaits, irp);
             *queued = LbkArmLocked(irp, 0);
-            if (!*queued)
+            if (*queued)
+                LbkHoldLocked(irp);
+            else
                 status = STATUS_CANCELLED;
         }
         break;
