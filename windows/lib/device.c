@@ -52,7 +52,9 @@ static DWORD lbk__transfer(HANDLE handle, enum lbk__op op, DWORD code, const voi
     else if (!ok && (error = GetLastError()) == ERROR_IO_PENDING) {
         error = ERROR_SUCCESS;
         if (WaitForSingleObject(overlapped.hEvent, timeout_ms) == WAIT_TIMEOUT) {
-            CancelIoEx(handle, &overlapped);
+            /* This thread's only request on the handle, so CancelIo is exact, and every Windows
+               has it (CancelIoEx would keep the library's users off systems without it). */
+            CancelIo(handle);
             error = ERROR_TIMEOUT;
         }
         ok = TRUE;

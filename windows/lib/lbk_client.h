@@ -157,6 +157,9 @@ typedef struct lbk_service_config {
     const wchar_t *paced_pairs; /* BaudEmulation for these pairs only; NULL: as baud_emulation says */
     const wchar_t *port_names;  /* PortNames, "COM5,COM6,-,COM8"; NULL: none */
     BOOL baud_emulation;        /* bytes cross no faster than the line settings would carry them */
+    /* What pending requests may hold (lbk_ioctl.h's Pending* values); 0: the driver's default. */
+    DWORD pending_requests_per_handle, pending_bytes_per_handle;
+    DWORD pending_requests_per_device, pending_bytes_per_device;
 } lbk_service_config;
 
 /*

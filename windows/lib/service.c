@@ -108,6 +108,14 @@ static DWORD lbk__write_parameters(const lbk_service_config *config)
         error = lbk__set_dword(key, LBK_PARAM_BAUD_EMULATION, 1);
     if (error == ERROR_SUCCESS && config->port_names != NULL)
         error = lbk__set_string(key, LBK_PARAM_PORT_NAMES, config->port_names);
+    if (error == ERROR_SUCCESS && config->pending_requests_per_handle != 0)
+        error = lbk__set_dword(key, LBK_PARAM_PENDING_REQUESTS_PER_HANDLE, config->pending_requests_per_handle);
+    if (error == ERROR_SUCCESS && config->pending_bytes_per_handle != 0)
+        error = lbk__set_dword(key, LBK_PARAM_PENDING_BYTES_PER_HANDLE, config->pending_bytes_per_handle);
+    if (error == ERROR_SUCCESS && config->pending_requests_per_device != 0)
+        error = lbk__set_dword(key, LBK_PARAM_PENDING_REQUESTS_PER_DEVICE, config->pending_requests_per_device);
+    if (error == ERROR_SUCCESS && config->pending_bytes_per_device != 0)
+        error = lbk__set_dword(key, LBK_PARAM_PENDING_BYTES_PER_DEVICE, config->pending_bytes_per_device);
     RegCloseKey(key);
     return error;
 }

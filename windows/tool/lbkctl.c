@@ -27,6 +27,9 @@ static void usage(FILE *out)
         L"            [--port-names COM5,COM6,...]  COM names of the ends, A then B, '-' for none\n"
         L"            [--baud-emulation 0|1]  serial bytes cross no faster than the baud rate\n"
         L"            [--serial-pairs 0,2] [--baud-emulation-pairs 2]  the same for those pairs only\n"
+        L"            [--pending-requests-per-handle N] [--pending-bytes-per-handle BYTES]\n"
+        L"            [--pending-requests-per-device N] [--pending-bytes-per-device BYTES]\n"
+        L"                                what waiting requests may hold (default 1024, 256 MiB, 8192, 1 GiB)\n"
         L"  start     [--name N]          load the driver (StartService)\n"
         L"  stop      [--name N] [--timeout MS]\n"
         L"  uninstall [--name N]          delete the service and its Parameters key\n"
@@ -60,6 +63,7 @@ static void usage(FILE *out)
 typedef struct options {
     const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
     DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial, baud_emulation;
+    DWORD pending[4]; /* requests and bytes per handle, then per device; 0: the driver's default */
     const wchar_t *port_names, *serial_pairs, *paced_pairs;
     BOOL has_bytes;
     int first_text, argc;
@@ -144,6 +148,10 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--security") == 0) opts->security = value;
         else if (wcscmp(arg, L"--events") == 0) opts->events = value;
         else if (wcscmp(arg, L"--min-room") == 0) number = &opts->min_room;
+        else if (wcscmp(arg, L"--pending-requests-per-handle") == 0) number = &opts->pending[0];
+        else if (wcscmp(arg, L"--pending-bytes-per-handle") == 0) number = &opts->pending[1];
+        else if (wcscmp(arg, L"--pending-requests-per-device") == 0) number = &opts->pending[2];
+        else if (wcscmp(arg, L"--pending-bytes-per-device") == 0) number = &opts->pending[3];
         else return bad_usage(L"unknown option ", arg);
         if (number != NULL && !parse_dword(value, number))
             return bad_usage(L"not a whole number from 0 to 4294967295: ", value);
@@ -191,6 +199,10 @@ static int cmd_install(const options *opts)
     config.serial = opts->serial != 0;
     config.port_names = opts->port_names;
     config.baud_emulation = opts->baud_emulation != 0;
+    config.pending_requests_per_handle = opts->pending[0];
+    config.pending_bytes_per_handle = opts->pending[1];
+    config.pending_requests_per_device = opts->pending[2];
+    config.pending_bytes_per_device = opts->pending[3];
     config.serial_pairs = opts->serial_pairs;
     config.paced_pairs = opts->paced_pairs;
     error = lbk_service_install(&config);
@@ -303,10 +315,11 @@ static int cmd_read(HANDLE device, const options *opts)
     uint64_t left = opts->has_bytes ? opts->bytes : UINT64_MAX;
     DWORD error, got;
     int result = apply_timeout(device, opts, !opts->has_bytes);
-    DCB dcb = { .DCBlength = sizeof(dcb) };
+    lbk_device_info info;
     /* A serial end's reads follow its COMMTIMEOUTS, whose default waits for a full buffer: ask
-       for what is there now (no --bytes), or for up to --timeout ms. */
-    BOOL serial = GetCommState(device, &dcb);
+       for what is there now (no --bytes), or for up to --timeout ms. The device says what it is;
+       a serial request sent to find out would be an unknown request to a plain device. */
+    BOOL serial = lbk_get_info(device, &info) == ERROR_SUCCESS && (info.state & LBK_STATE_SERIAL) != 0;
 
     if (result != EXIT_OK)
         return result;
