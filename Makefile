@@ -181,3 +181,12 @@ all: $(BENCH)
 
 $(BENCH): bench/windows/lbkbench.c $(LIB) $(LIB_HDR)
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(LIB) $(LIB_LIBS)
+
+# The device as an attacker or a new user meets it: canaries around every reply, the access
+# matrix. Only <windows.h>, <winioctl.h> and include/lbk_ioctl.h, no library.
+SWEEP := $(BUILD)/windows/sweep.exe
+all: $(SWEEP)
+
+$(SWEEP): tests/windows/sweep.c include/lbk_ioctl.h
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<

@@ -12,6 +12,14 @@ reg_add() { wine reg add 'HKLM\System\CurrentControlSet\Services\LBK\Parameters'
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
+# tests/windows/sweep.c: every request at every output length into patterned buffers, and every
+# request under every access. A crash or a hang is one more FAIL.
+sweep() { # LABEL ARGS...
+    local label=$1 rc; shift
+    timeout 300 wine "$bin/sweep.exe" --label "$label" --host wine "$@" >"$BUILD/sweep.out" 2>&1; rc=$?
+    tr -d '\r' <"$BUILD/sweep.out" | grep -v ' passed, '
+    [ "$rc" -le 1 ] || echo "FAIL sweep[$label]: exited with $rc"
+}
 remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX SERIAL SERIALX
 wine sc stop LBKPROBE >/dev/null 2>&1; wine sc delete LBKPROBE >/dev/null 2>&1 # a run interrupted earlier
 unloads=0
@@ -21,6 +29,7 @@ for method in buffered direct neither; do
     lbkctl install --image "$image" --io-method "$method" --buffer-size 4096 --trace-level 2 >/dev/null &&
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load the driver"; continue; }
     timeout 600 wine "$bin/integration.exe" --device LBK --service LBK --method "$method" 2>&1 | tr -d '\r'
+    sweep "$method,plain" --kind plain --device '\\.\LBK'
     lbkctl stop >/dev/null
     unloads=$((unloads + 2)) # the suite's own stop/start, then this stop
     check "pool_released_at_every_unload[$method]" unloads_clean "$unloads"
@@ -31,6 +40,7 @@ for method in buffered direct neither; do
             --trace-level 2 --device-count 2 --pairs 1 --when-peer-closed "$policy" >/dev/null &&
             lbkctl start --name PAIRS >/dev/null || { echo "FAIL wine[$method]: cannot load pairs ($policy)"; continue; }
         timeout 300 wine "$bin/integration.exe" --suite pairs --device PAIR --method "$method,$policy" 2>&1 | tr -d '\r'
+        [ "$policy" = pend ] && sweep "$method,pair" --kind pair --device '\\.\PAIR0A' --peer '\\.\PAIR0B'
         lbkctl stop --name PAIRS >/dev/null
         unloads=$((unloads + 1))
         lbkctl uninstall --name PAIRS >/dev/null
@@ -41,6 +51,7 @@ for method in buffered direct neither; do
         --trace-level 2 --pairs 1 --serial 1 --port-names COM5,COM6 >/dev/null &&
         lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a serial pair"
     timeout 300 wine "$bin/serialtest.exe" COM5 COM6 "$method" 2>&1 | tr -d '\r' | grep -v ' passed, '
+    sweep "$method,serial" --kind serial --device '\\.\COM5' --peer '\\.\COM6'
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
@@ -62,7 +73,26 @@ for method in buffered direct neither; do
     unloads=$((unloads + 1))
     check "pool_released_after_large[$method]" unloads_clean "$unloads"
     lbkctl uninstall >/dev/null
+    # Small Pending* limits, so that the requests past them are few (integration.c says which).
+    lbkctl install --image "$image" --io-method "$method" --buffer-size 4096 --trace-level 2 \
+        --pending-requests-per-handle 8 --pending-bytes-per-handle 262144 \
+        --pending-requests-per-device 12 --pending-bytes-per-device 524288 >/dev/null &&
+        lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load a device with small limits"; continue; }
+    timeout 300 wine "$bin/integration.exe" --suite limits --device LBK --method "$method" 2>&1 | tr -d '\r'
+    lbkctl stop >/dev/null
+    unloads=$((unloads + 1))
+    check "pool_released_after_limits[$method]" unloads_clean "$unloads"
+    lbkctl uninstall >/dev/null
 done
+
+# A two-character name leaves the most of the name array behind its terminator.
+lbkctl install --device-name RV --image "$image" --buffer-size 4096 --trace-level 2 >/dev/null &&
+    lbkctl start >/dev/null || echo "FAIL wine[RV]: cannot load a device named RV"
+sweep "buffered,RV" --kind plain --device '\\.\RV'
+lbkctl stop >/dev/null
+unloads=$((unloads + 1))
+check "pool_released_after_RV" unloads_clean "$unloads"
+lbkctl uninstall >/dev/null
 
 # The measure of pinned pool: 8 x 64 MiB neither-I/O writes waiting on a 64 KiB device.
 lbkctl install --image "$image" --io-method neither --buffer-size 65536 --trace-level 2 >/dev/null &&

@@ -15,6 +15,7 @@ mkdir -p "$BUILD"
     "$here/sign.sh" "$BUILD" 2>&1
     "$here/package.sh" "$BUILD" 2>&1
     "$here/test-wine.sh" "$BUILD" 2>&1
+    "$here/test-wine-checked.sh" "$BUILD" 2>&1
     "$here/stress.sh" "$BUILD" short 2>&1
     "$here/bench-smoke.sh" "$BUILD" 2>&1
 } | tee -a "$log"

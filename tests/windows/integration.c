@@ -7,6 +7,8 @@
  *   integration --suite pairs --device BASE --method M   (a Pairs=1, DeviceCount=2 service)
  *   integration --suite large --device NAME --method M   (BufferSize 16 MiB or more)
  *   integration --suite pin --device NAME --method neither (BufferSize 64 KiB)
+ *   integration --suite limits --device NAME --method M (BufferSize 4096, PendingRequestsPerHandle 8,
+ *                                      PendingBytesPerHandle 256 KiB, PendingRequestsPerDevice 12)
  *   integration --suite pnp-states --device NAME --method M  (an INF-installed device, with
  *                                      pnpprobe.sys loaded in the same winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
@@ -571,21 +573,29 @@ TEST(pending_writes_pin_bounded_pool)
     unsigned char *data = VirtualAlloc(NULL, big, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     unsigned char *got = malloc(65536);
     pending_io *io = calloc(MANY, sizeof(*io));
-    DWORD n, i;
+    DWORD n, i, waiting;
 
     ASSERT_TRUE(data != NULL && got != NULL && io != NULL);
     ASSERT_TRUE(g_capacity <= 65536); /* so the window is 64 KiB */
     fill_pattern(data, big, 23);
     baseline = get_stats(h).pool_bytes;
-    /* 8 x 64 MiB wait, pinning a window each, and give it back when cancelled. */
+    /*
+     * 8 x 64 MiB: a neither write waits pinning a window each. A buffered or direct one keeps
+     * the system holding all of it (a system buffer, locked pages), so past the handle's 256 MiB
+     * (PendingBytesPerHandle) the next is refused. Before, all 8 waited: 512 MiB for one handle.
+     */
+    waiting = neither ? WRITES : (DWORD)(LBK_DEFAULT_PENDING_BYTES_PER_HANDLE / big);
     for (i = 0; i < WRITES; i++) {
         pending_init(&io[i], h);
-        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, big, &io[i].overlapped));
+        ASSERT_EQ(i < waiting ? ERROR_IO_PENDING : ERROR_NOT_ENOUGH_QUOTA,
+                  lbk_write_async(h, data, big, &io[i].overlapped));
+        if (i >= waiting)
+            CloseHandle(io[i].overlapped.hEvent);
     }
-    ASSERT_EQ(WRITES, wait_stat(h, f_pending_writes, WRITES));
+    ASSERT_EQ(waiting, wait_stat(h, f_pending_writes, waiting));
     ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + WRITES * window + slack);
     ASSERT_TRUE(CancelIo(h));
-    for (i = 0; i < WRITES; i++)
+    for (i = 0; i < waiting; i++)
         ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[i], &n));
     ASSERT_OK(lbk_purge(h, NULL));
     ASSERT_TRUE(get_stats(h).pool_bytes <= baseline + slack);
@@ -674,6 +684,91 @@ TEST(get_info_describes_the_device)
     ASSERT_EQ(g_capacity, info.capacity);
     ASSERT_TRUE(wcscmp(lbk_io_method_name(info.io_method), g_method) == 0);
     ASSERT_TRUE(wcscmp((const wchar_t *)info.name, g_device) == 0);
+    CloseHandle(h);
+}
+
+/* The reply is all defined: the names' tails after their terminators are zero. Before, GET_INFO
+   handed any handle the kernel stack bytes behind the name, which the device had kept whole. */
+TEST(get_info_name_tails_are_zero)
+{
+    HANDLE h = open_device(0);
+    lbk_device_info info;
+    size_t i, end;
+
+    ASSERT_TRUE(h != INVALID_HANDLE_VALUE);
+    memset(&info, 0xA5, sizeof(info));
+    ASSERT_OK(lbk_get_info(h, &info));
+    end = wcslen((const wchar_t *)info.name);
+    for (i = end; i < LBK_MAX_NAME_CHARS + 1; i++)
+        ASSERT_EQ(0, info.name[i]);
+    end = wcslen((const wchar_t *)info.peer_name);
+    for (i = end; i < LBK_MAX_NAME_CHARS + 1; i++)
+        ASSERT_EQ(0, info.peer_name[i]);
+    CloseHandle(h);
+}
+
+typedef struct flush_call {
+    HANDLE handle;
+    HANDLE done; /* set once FlushFileBuffers returned */
+    DWORD error;
+} flush_call;
+
+static DWORD WINAPI flush_thread(void *context)
+{
+    flush_call *call = context;
+
+    call->error = FlushFileBuffers(call->handle) ? ERROR_SUCCESS : GetLastError();
+    SetEvent(call->done);
+    return 0;
+}
+
+/* FlushFileBuffers is done once every write before it has gone: at once when none waits,
+   else when a reader has made room for them; writes after it do not hold it; it can be
+   cancelled. Before, it failed at once with ERROR_INVALID_FUNCTION. */
+TEST(flush_waits_for_the_writes_before_it)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    DWORD size = (DWORD)g_capacity, n;
+    unsigned char *data = malloc(size + 16);
+    unsigned char *got = malloc(size + 16);
+    flush_call call = { h, CreateEventW(NULL, TRUE, FALSE, NULL), ERROR_SUCCESS };
+    pending_io first, later;
+    HANDLE thread;
+
+    ASSERT_TRUE(data != NULL && got != NULL && call.done != NULL);
+    fill_pattern(data, size + 16, 5);
+    ASSERT_TRUE(FlushFileBuffers(h)); /* nothing written: done at once */
+    ASSERT_OK(lbk_write(h, data, size, DEADLINE_MS, &n)); /* the ring is full */
+    ASSERT_TRUE(FlushFileBuffers(h));                      /* the write is done: so is the flush */
+    pending_init(&first, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, 16, &first.overlapped));
+    ASSERT_EQ(1, wait_stat(h, f_pending_writes, 1));
+    thread = CreateThread(NULL, 0, flush_thread, &call, 0, NULL);
+    ASSERT_TRUE(thread != NULL);
+    ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(call.done, 200)); /* the write before it waits */
+    pending_init(&later, h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data + 16, 16, &later.overlapped));
+    ASSERT_OK(lbk_read(h, got, 16, DEADLINE_MS, &n)); /* room for the first, not for the later one */
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(call.done, DEADLINE_MS));
+    ASSERT_OK(call.error);
+    ASSERT_OK(pending_finish(&first, &n));
+    ASSERT_EQ(1, wait_stat(h, f_pending_writes, 1)); /* the later write still waits: it did not hold the flush */
+    /* A flush behind it waits, and is cancelled like any request. */
+    ResetEvent(call.done);
+    CloseHandle(thread);
+    thread = CreateThread(NULL, 0, flush_thread, &call, 0, NULL);
+    ASSERT_TRUE(thread != NULL);
+    ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(call.done, 200));
+    ASSERT_TRUE(CancelSynchronousIo(thread));
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(call.done, DEADLINE_MS));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, call.error);
+    ASSERT_OK(lbk_read(h, got, size, DEADLINE_MS, &n));
+    ASSERT_OK(pending_finish(&later, &n));
+    WaitForSingleObject(thread, DEADLINE_MS);
+    CloseHandle(thread);
+    CloseHandle(call.done);
+    free(data);
+    free(got);
     CloseHandle(h);
 }
 
@@ -1455,6 +1550,8 @@ static const test_case tests[] = {
     T(peek_copies_without_consuming),
     T(write_atomic_is_all_or_nothing),
     T(get_info_describes_the_device),
+    T(get_info_name_tails_are_zero),
+    T(flush_waits_for_the_writes_before_it),
     T(bad_user_pointers_fail_cleanly),
     T(cancel_pending_read_with_CancelIoEx),
     T(cancel_pending_write_keeps_what_went_in),
@@ -2092,6 +2189,121 @@ static const test_case pin_tests[] = {
     T(neither_writes_of_64_MiB_wait_with_a_window_each),
 };
 
+/* ---- suite "limits": a device installed with small Pending* limits (lbk_ioctl.h) ---------- */
+enum { LIMIT_HANDLE_REQUESTS = 8, LIMIT_DEVICE_REQUESTS = 12, LIMIT_WRITE_BYTES = 65536, LIMIT_HANDLE_WRITES = 4 };
+
+/* Starts count reads of 16 bytes on an empty device; each must wait. */
+static int start_reads(HANDLE h, pending_io *io, unsigned char (*buffers)[16], int count)
+{
+    int i;
+
+    for (i = 0; i < count; i++) {
+        pending_init(&io[i], h);
+        if (lbk_read_async(h, buffers[i], 16, &io[i].overlapped) != ERROR_IO_PENDING)
+            return 0;
+    }
+    return 1;
+}
+
+static int cancel_all(HANDLE h, pending_io *io, int count)
+{
+    DWORD n;
+    int i, ok = CancelIo(h);
+
+    for (i = 0; i < count; i++)
+        ok &= pending_finish(&io[i], &n) == ERROR_OPERATION_ABORTED;
+    return ok;
+}
+
+/* A handle keeps at most PendingRequestsPerHandle waiting, of every kind; what ends is given back. */
+TEST(limits_refuse_a_handles_requests_past_its_limit)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    pending_io io[LIMIT_HANDLE_REQUESTS];
+    unsigned char buffers[LIMIT_HANDLE_REQUESTS + 1][16];
+    lbk_wait_request request = { LBK_EVENT_READABLE, 0, 0, 0 };
+    lbk_wait_result result;
+    OVERLAPPED extra = { 0 };
+    DWORD n;
+
+    extra.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ASSERT_TRUE(start_reads(h, io, buffers, LIMIT_HANDLE_REQUESTS));
+    ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_read_async(h, buffers[LIMIT_HANDLE_REQUESTS], 16, &extra));
+    ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_wait_async(h, &request, &result, &extra));
+    ASSERT_EQ(LIMIT_HANDLE_REQUESTS, get_stats(h).pending_reads);
+    /* One ends: one more may wait. */
+    ASSERT_TRUE(CancelIoEx(h, &io[0].overlapped));
+    ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&io[0], &n));
+    pending_init(&io[0], h);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffers[0], 16, &io[0].overlapped));
+    ASSERT_TRUE(cancel_all(h, io, LIMIT_HANDLE_REQUESTS));
+    /* All given back: the whole limit again. */
+    ASSERT_TRUE(start_reads(h, io, buffers, LIMIT_HANDLE_REQUESTS));
+    ASSERT_TRUE(cancel_all(h, io, LIMIT_HANDLE_REQUESTS));
+    CloseHandle(extra.hEvent);
+    CloseHandle(h);
+}
+
+/* The device keeps at most PendingRequestsPerDevice waiting, whichever handles they come from. */
+TEST(limits_refuse_a_devices_requests_past_its_limit)
+{
+    enum { SECOND = LIMIT_DEVICE_REQUESTS - LIMIT_HANDLE_REQUESTS };
+    HANDLE a = open_device(GENERIC_READ | GENERIC_WRITE), b = open_device(GENERIC_READ | GENERIC_WRITE);
+    pending_io io_a[LIMIT_HANDLE_REQUESTS], io_b[SECOND];
+    unsigned char buffers[LIMIT_HANDLE_REQUESTS + 1][16];
+    OVERLAPPED extra = { 0 };
+    DWORD n;
+
+    extra.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ASSERT_TRUE(start_reads(a, io_a, buffers, LIMIT_HANDLE_REQUESTS));
+    ASSERT_TRUE(start_reads(b, io_b, buffers, SECOND));
+    /* b has fewer than its own limit waiting, but the device is full. */
+    ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_read_async(b, buffers[SECOND], 16, &extra));
+    ASSERT_TRUE(cancel_all(a, io_a, LIMIT_HANDLE_REQUESTS));
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(b, buffers[SECOND], 16, &extra));
+    ASSERT_TRUE(CancelIo(b));
+    ASSERT_TRUE(GetOverlappedResult(b, &extra, &n, TRUE) == FALSE && GetLastError() == ERROR_OPERATION_ABORTED);
+    ASSERT_TRUE(cancel_all(b, io_b, SECOND));
+    CloseHandle(extra.hEvent);
+    CloseHandle(a);
+    CloseHandle(b);
+}
+
+/* What waiting writes hold is bounded by PendingBytesPerHandle: 4 x 64 KiB of it, not a fifth. */
+TEST(limits_refuse_a_handles_bytes_past_its_limit)
+{
+    HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
+    unsigned char *data = malloc(LIMIT_WRITE_BYTES);
+    pending_io io[LIMIT_HANDLE_WRITES];
+    OVERLAPPED extra = { 0 };
+    DWORD n;
+    int i;
+
+    ASSERT_TRUE(data != NULL);
+    fill_pattern(data, LIMIT_WRITE_BYTES, 9);
+    extra.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    for (i = 0; i < LIMIT_HANDLE_WRITES; i++) {
+        pending_init(&io[i], h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, data, LIMIT_WRITE_BYTES, &io[i].overlapped));
+    }
+    ASSERT_EQ(ERROR_NOT_ENOUGH_QUOTA, lbk_write_async(h, data, LIMIT_WRITE_BYTES, &extra));
+    ASSERT_EQ(LIMIT_HANDLE_WRITES, get_stats(h).pending_writes);
+    for (i = 0; i < LIMIT_HANDLE_WRITES; i++)
+        ASSERT_TRUE(CancelIoEx(h, &io[i].overlapped));
+    for (i = 0; i < LIMIT_HANDLE_WRITES; i++)
+        pending_finish(&io[i], &n); /* the first may have put part of it in the ring */
+    ASSERT_OK(lbk_purge(h, NULL));
+    CloseHandle(extra.hEvent);
+    free(data);
+    CloseHandle(h);
+}
+
+static const test_case limit_tests[] = {
+    T(limits_refuse_a_handles_requests_past_its_limit),
+    T(limits_refuse_a_devices_requests_past_its_limit),
+    T(limits_refuse_a_handles_bytes_past_its_limit),
+};
+
 /* Both ends of both units empty, stream mode, nobody waiting. */
 static int reset_pairs(void)
 {
@@ -2195,6 +2407,8 @@ int wmain(int argc, wchar_t **argv)
     if (wcscmp(suite, L"pnp-states") == 0)
         return run_suite(pnp_state_tests, sizeof(pnp_state_tests) / sizeof(pnp_state_tests[0]), reset_device,
                          ",pnp-states") != 0;
+    if (wcscmp(suite, L"limits") == 0)
+        return run_suite(limit_tests, sizeof(limit_tests) / sizeof(limit_tests[0]), reset_device, ",limits") != 0;
     if (wcscmp(suite, L"pin") == 0)
         return run_suite(pin_tests, sizeof(pin_tests) / sizeof(pin_tests[0]), reset_device, ",pin") != 0;
     if (g_inf != NULL) {
