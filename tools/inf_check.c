@@ -327,6 +327,8 @@ static int parameter_id(const char *name)
     return -1;
 }
 
+static void check_same_security(const struct lbk_config *config);
+
 /*
  * The service's Parameters, each through lbk_config_apply as the driver reads it, then the whole
  * through lbk_config_check_whole. Flags: 0 is REG_SZ, 0x00010001 REG_DWORD (all this INF needs).
@@ -377,21 +379,44 @@ static void check_parameters(const char *addreg_section)
     error = lbk_config_check_whole(&config);
     if (error != LBK_CONFIG_OK)
         problem(line, "the Parameters together: %s", lbk_config_strerror(error));
+    check_same_security(&config);
     /* Without it the service would make its own devices at start and refuse the node's. */
     if (!config.plug_and_play)
         problem(line, "Parameters must set PlugAndPlay to 1 (0x00010001, 1): the device node makes the device");
 }
 
+/* The device node's descriptor (HKR,,Security in the .HW section), once check_security read it. */
+static uint8_t node_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+static size_t node_descriptor_bytes;
+static int node_security_line;
+
 static void check_security(const entry *e)
 {
     uint16_t text[MAX_TEXT];
-    uint8_t descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
-    size_t bytes = 0, offset = 0;
+    size_t offset = 0;
     enum lbk_sddl_error error;
 
-    error = lbk_sddl_to_descriptor(text, to_utf16(e->fields[4], text, MAX_TEXT), descriptor, &bytes, &offset);
+    error = lbk_sddl_to_descriptor(text, to_utf16(e->fields[4], text, MAX_TEXT), node_descriptor,
+                                   &node_descriptor_bytes, &offset);
     if (error != LBK_SDDL_OK)
         problem(e->line, "Security \"%s\": %s at character %zu", e->fields[4], lbk_sddl_strerror(error), offset + 1);
+    else
+        node_security_line = e->line;
+}
+
+/*
+ * Opens through the device interface are checked against the device node's descriptor, opens
+ * through the device's name against the one the driver applies from Parameters\Security (or its
+ * default): the two must be the same descriptor, or one path would let in whom the other keeps out.
+ */
+static void check_same_security(const struct lbk_config *config)
+{
+    if (node_security_line == 0)
+        return; /* reported already */
+    if (node_descriptor_bytes != config->security_bytes ||
+        memcmp(node_descriptor, config->security_descriptor, node_descriptor_bytes) != 0)
+        problem(node_security_line, "the device node's Security is not the descriptor the driver applies from "
+                                    "Parameters\\Security (or its default): opens by interface and by name would differ");
 }
 
 static void check_service(const char *install)

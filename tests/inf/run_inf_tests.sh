@@ -48,6 +48,8 @@ dword_as_string|s/MessageMode,0x00010001,0/MessageMode,0x00000000,"0"/|Parameter
 bad_parameters_security|s/^HKR,Parameters,Security,0x00000000,.*/HKR,Parameters,Security,0x00000000,"D:(A;;GA;;;XX)"/|Parameters\Security
 bad_device_security|s/^HKR,,Security,,.*/HKR,,Security,,"D:P(X;;GA;;;SY)"/|Security "D:P(X;;GA;;;SY)"
 no_device_security|/^HKR,,Security,,/d|sets no HKR,,Security
+node_security_differs|s/^HKR,,Security,,.*/HKR,,Security,,"D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GR;;;BU)"/|opens by interface and by name would differ
+parameters_security_differs|s/^HKR,Parameters,Security,0x00000000,.*/HKR,Parameters,Security,0x00000000,"D:P(A;;GA;;;SY)"/|opens by interface and by name would differ
 duplicate_section|s/^\[LbkCopyFiles\]/[Strings]/|appears twice
 legacy_service|/^HKR,Parameters,PlugAndPlay,/d|must set PlugAndPlay to 1
 pairs_on_a_node|s/^HKR,Parameters,MessageMode,0x00010001,0/HKR,Parameters,Pairs,0x00010001,1/|each device node is one loopback device
