@@ -380,6 +380,9 @@ check "pnp_device_has_the_inf_class_service_and_security" bash -c \
     'enum=$(wine reg query "HKLM\\System\\CurrentControlSet\\Enum\\ROOT" /s | tr -d "\r");
      grep -q "HardwareID *REG_MULTI_SZ *Root\\\\LBK" <<<"$enum" && grep -qi "ClassGUID *REG_SZ *{a6dca497-3d01-4241-b405-1568ba72dbc1}" <<<"$enum" &&
      grep -q "Service *REG_SZ *LBK" <<<"$enum" && grep -q "Security *REG_SZ *D:P(A;;GA;;;SY)(A;;GA;;;BA)" <<<"$enum"'
+# Opens by interface meet the node's descriptor, opens by name the device object's: the same one
+# (inf_check holds the INF's two strings to one descriptor; this, the device object's as applied).
+check "pnp_device_object_has_the_nodes_descriptor" security_logged_is 'D:P(A;;FA;;;SY)(A;;FA;;;BA)' LBK0
 check "pnp_service_has_the_inf_parameters" bash -c \
     'p=$(wine reg query "HKLM\\System\\CurrentControlSet\\Services\\LBK\\Parameters" | tr -d "\r");
      grep -q "IoMethod *REG_SZ *buffered" <<<"$p" && grep -q "BufferSize *REG_DWORD *0x10000" <<<"$p" &&
