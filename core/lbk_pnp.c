@@ -71,6 +71,8 @@ enum lbk_pnp_admission lbk_pnp_admit(enum lbk_pnp_state state, enum lbk_pnp_requ
         return request == LBK_PNP_IO ? LBK_PNP_ADMIT : LBK_PNP_DELETE_PENDING;
     if (lbk_pnp_is_removed(state))
         return LBK_PNP_DELETE_PENDING;
+    if ((state == LBK_PNP_STOP_PENDING || state == LBK_PNP_STOPPED) && request == LBK_PNP_IO)
+        return LBK_PNP_HOLD;
     return LBK_PNP_NOT_READY;
 }
 

@@ -59,14 +59,17 @@ enum lbk_pnp_request {
 
 enum lbk_pnp_admission {
     LBK_PNP_ADMIT,
-    LBK_PNP_NOT_READY,     /* not started, or stopping or stopped: STATUS_DEVICE_NOT_READY */
+    LBK_PNP_HOLD,          /* stopping or stopped: the request waits until START (or CANCEL_STOP) */
+    LBK_PNP_NOT_READY,     /* not started, or a new handle while stopping or stopped: STATUS_DEVICE_NOT_READY */
     LBK_PNP_DELETE_PENDING /* being removed, or gone: STATUS_DELETE_PENDING */
 };
 
 /*
  * Whether the state lets the request in. A handle can always be closed. A started device takes
  * everything; one whose removal is queried keeps serving open handles but opens no new one;
- * stopping or stopped, nothing new is served (what was queued before stays queued).
+ * stopping or stopped, what the open handles ask is held, to be served once started again, as a
+ * WDM driver holds new requests during a stop (what was queued before stays queued), and no new
+ * handle is opened.
  */
 enum lbk_pnp_admission lbk_pnp_admit(enum lbk_pnp_state state, enum lbk_pnp_request request);
 

@@ -1711,16 +1711,46 @@ static BOOL refused_handle_stays_dead(HANDLE h)
     return dead;
 }
 
-TEST(pnp_query_stop_fails_new_requests_and_cancel_stop_restores)
+/* A request whose buffer is a bare user address cannot be sent again from another thread: such
+   a request, and a new handle, are refused during a stop; the others are held. */
+static BOOL held_during_stop(void)
+{
+    return wcscmp(g_method, L"neither") != 0;
+}
+
+/*
+ * Stopping: what open handles ask is held, cancellable, and served once CANCEL_STOP (or START)
+ * sends it through the driver again; no new handle opens. Before, every request failed with
+ * ERROR_NOT_READY for as long as the stop lasted.
+ */
+TEST(pnp_query_stop_holds_new_requests_and_cancel_stop_serves_them)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), refused, again = INVALID_HANDLE_VALUE;
+    pending_io held_write, cancelled_read;
+    char buffer[8];
     DWORD n = 0;
 
     ASSERT_TRUE(round_trips(h));
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
-    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n)); /* STATUS_DEVICE_NOT_READY */
     refused = open_refused(ERROR_NOT_READY);
+    if (!held_during_stop()) {
+        ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n)); /* STATUS_DEVICE_NOT_READY */
+    } else {
+        pending_init(&held_write, h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, "held", 4, &held_write.overlapped));
+        pending_init(&cancelled_read, h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_read_async(h, buffer, sizeof(buffer), &cancelled_read.overlapped));
+        ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(held_write.overlapped.hEvent, 200));
+        ASSERT_TRUE(CancelIoEx(h, &cancelled_read.overlapped)); /* a held request is cancellable */
+        ASSERT_EQ(ERROR_OPERATION_ABORTED, pending_finish(&cancelled_read, &n));
+        ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(held_write.overlapped.hEvent, 0));
+    }
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_STOP_DEVICE));
+    if (held_during_stop()) {
+        ASSERT_OK(pending_finish(&held_write, &n));
+        ASSERT_EQ(4, n);
+        ASSERT_TRUE(read_is(h, "held"));
+    }
     ASSERT_TRUE(round_trips(h));
     ASSERT_TRUE(refused_handle_stays_dead(refused));
     ASSERT_OK(lbk_open(g_device, GENERIC_READ, &again));
@@ -1728,12 +1758,13 @@ TEST(pnp_query_stop_fails_new_requests_and_cancel_stop_restores)
     CloseHandle(h);
 }
 
-/* A stop loses nothing: a read queued before it waits through it, and is served after START. */
+/* A stop loses nothing: a read queued before it waits through it, a write that came during it is
+   held through a CANCEL_STOP that comes too late, and START serves both, in order. */
 TEST(pnp_stop_keeps_queued_requests_until_start)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
     char buffer[8];
-    pending_io io;
+    pending_io io, held;
     DWORD n = 0;
 
     pending_init(&io, h);
@@ -1741,12 +1772,21 @@ TEST(pnp_stop_keeps_queued_requests_until_start)
     ASSERT_EQ(1, wait_stat(h, f_pending_reads, 1));
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_STOP_DEVICE));
-    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    if (held_during_stop()) {
+        pending_init(&held, h);
+        ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, "after", 5, &held.overlapped));
+    } else {
+        ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n));
+    }
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_STOP_DEVICE)); /* too late: still stopped */
-    ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n));
     ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(io.overlapped.hEvent, 200)); /* still waiting */
+    if (held_during_stop())
+        ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(held.overlapped.hEvent, 0));
     ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_START_DEVICE));
-    ASSERT_OK(lbk_write(h, "after", 5, DEADLINE_MS, &n));
+    if (held_during_stop())
+        ASSERT_OK(pending_finish(&held, &n));
+    else
+        ASSERT_OK(lbk_write(h, "after", 5, DEADLINE_MS, &n));
     ASSERT_OK(pending_finish(&io, &n));
     ASSERT_EQ(5, n);
     ASSERT_TRUE(memcmp(buffer, "after", 5) == 0);
@@ -1798,7 +1838,7 @@ TEST(pnp_power_requests_go_down_the_stack)
 }
 
 static const test_case pnp_state_tests[] = {
-    T(pnp_query_stop_fails_new_requests_and_cancel_stop_restores),
+    T(pnp_query_stop_holds_new_requests_and_cancel_stop_serves_them),
     T(pnp_stop_keeps_queued_requests_until_start),
     T(pnp_query_remove_refuses_new_handles_only),
     T(pnp_other_requests_go_down_the_stack_untouched),

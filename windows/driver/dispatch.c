@@ -226,6 +226,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     ULONG flags, timeout = 0;
 
     status = LbkEnterIo(ext, irp);
+    if (status == STATUS_PENDING)
+        return status; /* held during a Plug and Play stop */
     if (!NT_SUCCESS(status))
         return LbkRefuseIrp(irp, status);
     InitializeListHead(&done);
@@ -311,6 +313,8 @@ NTSTATUS LbkDispatchFlush(PDEVICE_OBJECT deviceObject, PIRP irp)
     NTSTATUS status = LbkEnterIo(ext, irp);
     BOOLEAN queued = FALSE;
 
+    if (status == STATUS_PENDING)
+        return status; /* held during a Plug and Play stop */
     if (!NT_SUCCESS(status))
         return LbkRefuseIrp(irp, status);
     if (context == NULL)
@@ -673,6 +677,8 @@ NTSTATUS LbkDispatchDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
     BOOLEAN queued = FALSE;
     NTSTATUS status = LbkEnterIo(ext, irp);
 
+    if (status == STATUS_PENDING)
+        return status; /* held during a Plug and Play stop */
     if (!NT_SUCCESS(status))
         return LbkRefuseIrp(irp, status);
     /* The Win32 communications API's requests, on a serial end only (serial.c). */

@@ -281,6 +281,7 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     RtlCopyMemory(ext->Name, name, sizeof(ext->Name));
     LbkQueueInitialize(&ext->Waits);
     LbkQueueInitialize(&ext->Flushes);
+    LbkQueueInitialize(&ext->Held);
     LbkQueueInitialize(&ext->Serial.MaskWaits);
     InitializeListHead(&ext->OpenFiles);
     if (config->io_method == LBK_IO_BUFFERED)

@@ -199,6 +199,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
     struct lbk_pnp Pnp; /* its Plug and Play state, by the core's rules (core/lbk_pnp.h) */
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LBK_QUEUE Flushes;    /* IRP_MJ_FLUSH_BUFFERS waiting for the writes before them (LbkEndFlushesLocked) */
+    LBK_QUEUE Held;       /* requests that came during a Plug and Play stop, sent again at START (pnp.c) */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;
@@ -345,6 +346,7 @@ VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
    STATUS_QUOTA_EXCEEDED. Then LbkHoldLocked counts it once it waits, until it completes. */
 NTSTATUS LbkAdmitLocked(PIRP irp);
 VOID LbkHoldLocked(PIRP irp);
+VOID LbkUnholdIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp); /* gives back what LbkHoldLocked counted */
 VOID LbkUnlinkLocked(PIRP irp);
 /* Takes a queued IRP off its queue and claims it; FALSE when its cancel routine has it. */
 BOOLEAN LbkClaimLocked(PIRP irp, PIRP fresh);
@@ -417,8 +419,10 @@ VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased);
 /*
  * pnp.c. Every dispatch routine but PnP, power and WMI starts with LbkEnterIo, which takes the
  * remove lock for the IRP and says whether the device's state lets it in; whoever completes the
- * IRP then calls LbkLeaveIo. LbkRefusedLocked is the same state check under the unit lock, where
- * a request is queued, so that none is queued after SURPRISE_REMOVAL or REMOVE has flushed.
+ * IRP then calls LbkLeaveIo. During a Plug and Play stop it holds the request instead and returns
+ * STATUS_PENDING, which its dispatch routine returns at once: START sends it through that routine
+ * again. LbkRefusedLocked is the same state check under the unit lock, where a request is queued,
+ * so that none is queued after SURPRISE_REMOVAL or REMOVE has flushed.
  */
 NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp);
 /* dispatch.c: completes an IRP that holds no remove lock (refused at entry) with status. */

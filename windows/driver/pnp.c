@@ -10,9 +10,11 @@
  * The state rules are the core's (core/lbk_pnp.h, tested natively for every state and request);
  * what the driver does at each request (docs/driver.md, "Plug and Play"):
  *   START             lower drivers first, then Started and the interface enabled
- *   QUERY_STOP, STOP  new requests fail with STATUS_DEVICE_NOT_READY; queued ones stay queued,
- *                     cancellable, and go on after the next START (a software device has no
- *                     resources to give up, so a stop loses nothing)
+ *   QUERY_STOP, STOP  new requests of open handles are held, cancellable, and sent through
+ *                     their dispatch routines again at START or CANCEL_STOP (those whose buffer
+ *                     is a bare user address fail with STATUS_DEVICE_NOT_READY, as do new
+ *                     handles); queued ones stay queued, cancellable, and go on after the next
+ *                     START (a software device has no resources to give up, so a stop loses nothing)
  *   QUERY_REMOVE      no new handle (STATUS_DELETE_PENDING); open handles work on
  *   CANCEL_*          back to the state before the query
  *   SURPRISE_REMOVAL  interface disabled, every queued request completed (STATUS_DEVICE_REMOVED),
@@ -39,6 +41,101 @@ static PCSTR LbkPnpMinorName(UCHAR minor)
     return NULL;
 }
 
+/*
+ * Whether a request can be sent through its dispatch routine again later, from another thread:
+ * not one whose buffer is a bare user address, valid only in its caller's context (neither I/O,
+ * METHOD_NEITHER), which the driver must copy before it may wait.
+ */
+static BOOLEAN LbkReplayable(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+
+    switch (stack->MajorFunction) {
+    case IRP_MJ_READ:
+    case IRP_MJ_WRITE:
+        return ext->IoMethod != LBK_IO_NEITHER;
+    case IRP_MJ_DEVICE_CONTROL:
+        return (stack->Parameters.DeviceIoControl.IoControlCode & 3) != METHOD_NEITHER;
+    default:
+        return TRUE;
+    }
+}
+
+/*
+ * A request of an open handle that comes while the device is stopping or stopped waits on
+ * ext->Held, cancellable and counted in the Pending* limits, until START or CANCEL_STOP sends it
+ * through its dispatch routine again (LbkReplayHeld); it keeps its remove lock meanwhile.
+ * Returns STATUS_PENDING when held, STATUS_SUCCESS when the device started meanwhile (the caller
+ * serves it now), or the status to refuse it with.
+ */
+static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    KLOCK_QUEUE_HANDLE lockHandle;
+    NTSTATUS status;
+
+    if (context == NULL || !LbkReplayable(ext, irp))
+        return STATUS_DEVICE_NOT_READY;
+    RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    /* Again under the lock, where START changes it: a request held after START's replay would
+       wait for the next START. */
+    switch (lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO)) {
+    case LBK_PNP_ADMIT:
+        status = STATUS_SUCCESS;
+        break;
+    case LBK_PNP_HOLD:
+        status = LbkRefusedLocked(ext, context);
+        if (NT_SUCCESS(status))
+            status = LbkAdmitLocked(irp);
+        if (NT_SUCCESS(status)) {
+            LbkInsertLocked(&ext->Held, irp);
+            if (LbkArmLocked(irp, 0)) {
+                LbkHoldLocked(irp);
+                status = STATUS_PENDING;
+            } else {
+                status = STATUS_CANCELLED;
+            }
+        }
+        break;
+    case LBK_PNP_NOT_READY:
+    default:
+        status = STATUS_DEVICE_NOT_READY;
+        break;
+    }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    return status;
+}
+
+/* START or CANCEL_STOP: every held request through its dispatch routine again, in arrival order. */
+static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY replay;
+
+    InitializeListHead(&replay);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    while (!IsListEmpty(&ext->Held.Irps)) {
+        PIRP irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+
+        if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
+            InsertTailList(&replay, &irp->Tail.Overlay.ListEntry);
+    }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    while (!IsListEmpty(&replay)) {
+        PIRP irp = CONTAINING_RECORD(RemoveHeadList(&replay), IRP, Tail.Overlay.ListEntry);
+        PDEVICE_OBJECT deviceObject = ext->DeviceObject;
+
+        /* As it came: its dispatch routine counts it and takes the remove lock again. The PnP
+           manager sends no other PnP request meanwhile, so REMOVE cannot come in between. */
+        LbkUnholdIrp(ext, irp);
+        RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
+        LbkLeaveIo(ext, irp);
+        deviceObject->DriverObject->MajorFunction[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject,
+                                                                                                     irp);
+    }
+}
+
 NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     UCHAR major = IoGetCurrentIrpStackLocation(irp)->MajorFunction;
@@ -54,6 +151,11 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     switch (lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request)) {
     case LBK_PNP_ADMIT:
         return STATUS_SUCCESS;
+    case LBK_PNP_HOLD:
+        status = LbkHoldUntilStart(ext, irp);
+        if (status == STATUS_SUCCESS || status == STATUS_PENDING)
+            return status; /* held: it keeps the remove lock */
+        break;
     case LBK_PNP_NOT_READY:
         status = STATUS_DEVICE_NOT_READY;
         break;
@@ -181,8 +283,10 @@ static NTSTATUS LbkCancelQuery(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp
 
     irp->IoStatus.Status = STATUS_SUCCESS;
     status = LbkForwardAndWait(ext, irp);
-    if (NT_SUCCESS(status))
+    if (NT_SUCCESS(status)) {
         LbkApplyPnp(ext, event);
+        LbkReplayHeld(ext); /* after CANCEL_STOP; nothing is held otherwise */
+    }
     return LbkCompleteHere(ext, irp, status);
 }
 
@@ -232,6 +336,7 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
         if (NT_SUCCESS(status)) {
             LbkApplyPnp(ext, LBK_PNP_START);
             LbkSetInterface(ext, TRUE);
+            LbkReplayHeld(ext);
         }
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_QUERY_STOP_DEVICE:

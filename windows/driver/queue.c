@@ -304,7 +304,7 @@ VOID LbkHoldLocked(PIRP irp)
 }
 
 /* Gives back what LbkHoldLocked counted: the last touch of the handle's context. */
-static VOID LbkUnholdIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+VOID LbkUnholdIrp(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     LONG64 bytes = (LONG64)LbkHeldBytes(irp);
@@ -1073,9 +1073,10 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 }
 
 /* The queues that can hold requests issued through ext (the unit's controls: of either end). */
-#define LBK_QUEUES_PER_DEVICE 6
+#define LBK_QUEUES_PER_DEVICE 7
 static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE])
 {
+    queues[6] = &ext->Held;
     queues[0] = &ext->In->Reads;
     queues[1] = &ext->Out->Writes;
     queues[2] = &ext->Waits;
