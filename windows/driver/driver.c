@@ -372,8 +372,10 @@ static VOID LbkDeleteUnits(VOID)
         if (unit != NULL)
             LbkUnitCount--;
         ExReleaseFastMutex(&LbkUnitsLock);
-        if (unit != NULL)
+        if (unit != NULL) {
+            LbkTimerWaitForVisit(unit); /* at unload the timer has stopped already; cheap then */
             LbkDestroyUnit(unit, FALSE);
+        }
     }
 }
 

@@ -157,6 +157,10 @@ typedef struct _LBK_UNIT {
     /* A waiting write went (cancelled, timed out): the timer thread pumps the unit at this time,
        in performance-counter ticks; 0 for no such pump wanted. */
     LONGLONG PumpDue;
+    /* The timer thread is visiting the unit (interlocked): it took the unit from its slot under
+       LbkUnitsLock, and works on it without that mutex. REMOVE waits for this to be 0 once it has
+       taken the unit out of its slot. */
+    volatile LONG TimerVisits;
 } LBK_UNIT, *PLBK_UNIT;
 
 /* One per device object. */
@@ -378,13 +382,15 @@ SIZE_T LbkTransferLength(PLBK_DEVICE_EXTENSION ext, PIRP irp);
 LONGLONG LbkDeadline(ULONG timeoutMs);
 
 /*
- * timer.c: one system thread completes requests whose deadline passed. It visits the units in
+ * timer.c: one system thread completes requests whose deadline passed. It finds the units in
  * LbkUnits, a slot per unit (NULL when free), under LbkUnitsLock, which whoever adds or takes
- * away a unit holds too (PASSIVE_LEVEL).
+ * away a unit holds too (PASSIVE_LEVEL), and visits them after releasing it (TimerVisits).
  */
 NTSTATUS LbkTimerStart(VOID);
 VOID LbkTimerStop(VOID);
 VOID LbkTimerWake(VOID);
+/* A unit taken out of its slot: waits until the timer thread has left it. PASSIVE_LEVEL. */
+VOID LbkTimerWaitForVisit(PLBK_UNIT unit);
 extern PLBK_UNIT LbkUnits[LBK_MAX_DEVICE_COUNT];
 extern ULONG LbkUnitCount; /* units in LbkUnits */
 extern FAST_MUTEX LbkUnitsLock;

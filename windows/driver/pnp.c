@@ -305,10 +305,11 @@ static NTSTATUS LbkRemoveDevice(PLBK_DEVICE_EXTENSION ext, PIRP irp)
        device deleted and complete, and those whose cancel routine is running. */
     IoReleaseRemoveLockAndWait(&ext->RemoveLock, irp);
 
-    ExAcquireFastMutex(&LbkUnitsLock); /* the timer thread is not in the unit, and will not be */
+    ExAcquireFastMutex(&LbkUnitsLock); /* the timer thread takes the unit no more */
     LbkUnits[unit->Index] = NULL;
     LbkUnitCount--;
     ExReleaseFastMutex(&LbkUnitsLock);
+    LbkTimerWaitForVisit(unit); /* and has left it */
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: removed\n", ext->Name);
     LbkDestroyUnit(unit, TRUE);
     return status;

@@ -22,43 +22,62 @@ static HANDLE LbkTimerThreadHandle;
 
 static KSTART_ROUTINE LbkTimerThread;
 
+/*
+ * Expires and pumps one unit, completing what that finished; returns the unit's next deadline
+ * (0: none). Without LbkUnitsLock: completing a neither-I/O read copies to user memory, and the
+ * pump may copy a neither-I/O write's next window from it, either of which may fault in a page;
+ * meanwhile every other unit's timeouts, AddDevice and REMOVE must not wait.
+ */
+static LONGLONG LbkTimerVisit(PLBK_UNIT unit, LONGLONG now)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LIST_ENTRY done;
+    LONGLONG next;
+
+    InitializeListHead(&done);
+    KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
+    next = LbkExpireLocked(unit, now, &done);
+    if (unit->PumpDue != 0 && unit->PumpDue <= now) {
+        LBK_PUMP pump;
+
+        unit->PumpDue = 0;
+        LbkPumpInit(&pump, unit, &lockHandle, &done);
+        LbkPumpLocked(&pump);
+    } else if (unit->PumpDue != 0 && (next == 0 || unit->PumpDue < next)) {
+        next = unit->PumpDue;
+    }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
+    return next;
+}
+
 static VOID LbkTimerThread(PVOID context)
 {
     UNREFERENCED_PARAMETER(context);
     while (!LbkTimerStopping) {
         LARGE_INTEGER frequency;
         LARGE_INTEGER now = KeQueryPerformanceCounter(&frequency);
+        PLBK_UNIT visit[LBK_MAX_DEVICE_COUNT];
         LONGLONG next = 0;
-        ULONG i;
+        ULONG i, count = 0;
 
-        /* Held across the visit, so that REMOVE_DEVICE cannot free a unit under it. */
+        /* The mutex only while taking the units: REMOVE_DEVICE takes a unit out of its slot
+           under it, then waits for TimerVisits to drop before it frees the unit. */
         ExAcquireFastMutex(&LbkUnitsLock);
         for (i = 0; i < LBK_MAX_DEVICE_COUNT; i++) {
-            PLBK_UNIT unit = LbkUnits[i];
-            KLOCK_QUEUE_HANDLE lockHandle;
-            LIST_ENTRY done;
-            LONGLONG unitNext;
-
-            if (unit == NULL)
-                continue;
-            InitializeListHead(&done);
-            KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
-            unitNext = LbkExpireLocked(unit, now.QuadPart, &done);
-            if (unit->PumpDue != 0 && unit->PumpDue <= now.QuadPart) {
-                LBK_PUMP pump;
-
-                unit->PumpDue = 0;
-                LbkPumpInit(&pump, unit, &lockHandle, &done);
-                LbkPumpLocked(&pump);
-            } else if (unit->PumpDue != 0 && (unitNext == 0 || unit->PumpDue < unitNext)) {
-                unitNext = unit->PumpDue;
+            if (LbkUnits[i] != NULL) {
+                InterlockedIncrement(&LbkUnits[i]->TimerVisits);
+                visit[count++] = LbkUnits[i];
             }
-            KeReleaseInStackQueuedSpinLock(&lockHandle);
-            LbkCompleteList(&done);
+        }
+        ExReleaseFastMutex(&LbkUnitsLock);
+        for (i = 0; i < count; i++) {
+            LONGLONG unitNext = LbkTimerVisit(visit[i], now.QuadPart);
+
+            InterlockedDecrement(&visit[i]->TimerVisits); /* the last touch of the unit */
             if (unitNext != 0 && (next == 0 || unitNext < next))
                 next = unitNext;
         }
-        ExReleaseFastMutex(&LbkUnitsLock);
         if (next == 0) {
             KeWaitForSingleObject(&LbkTimerEvent, Executive, KernelMode, FALSE, NULL);
         } else {
@@ -71,6 +90,16 @@ static VOID LbkTimerThread(PVOID context)
         }
     }
     PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+VOID LbkTimerWaitForVisit(PLBK_UNIT unit)
+{
+    while (InterlockedCompareExchange(&unit->TimerVisits, 0, 0) != 0) {
+        LARGE_INTEGER interval;
+
+        interval.QuadPart = -10000; /* 1 ms: a visit takes about that */
+        KeDelayExecutionThread(KernelMode, FALSE, &interval);
+    }
 }
 
 NTSTATUS LbkTimerStart(VOID)
