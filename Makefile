@@ -190,3 +190,12 @@ all: $(SWEEP)
 $(SWEEP): tests/windows/sweep.c include/lbk_ioctl.h
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<
+
+# Every kind of read fed by every kind of writer returns exactly the bytes written (loopback,
+# pair, serial pair): windows.h, winioctl.h and lbk_ioctl.h only.
+FEEDTEST := $(BUILD)/windows/feedtest.exe
+all: $(FEEDTEST)
+
+$(FEEDTEST): tests/windows/feedtest.c include/lbk_ioctl.h
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<
