@@ -20,7 +20,7 @@ sweep() { # LABEL ARGS...
     tr -d '\r' <"$BUILD/sweep.out" | grep -v ' passed, '
     [ "$rc" -le 1 ] || echo "FAIL sweep[$label]: exited with $rc"
 }
-remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX SERIAL SERIALX
+remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX SERIAL SERIALX SERACCESS
 wine sc stop LBKPROBE >/dev/null 2>&1; wine sc delete LBKPROBE >/dev/null 2>&1 # a run interrupted earlier
 unloads=0
 
@@ -30,6 +30,7 @@ for method in buffered direct neither; do
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load the driver"; continue; }
     timeout 600 wine "$bin/integration.exe" --device LBK --service LBK --method "$method" 2>&1 | tr -d '\r'
     sweep "$method,plain" --kind plain --device '\\.\LBK'
+    timeout 300 wine "$bin/feedtest.exe" "$method,loop" loop '\\.\LBK' 2>&1 | tr -d '\r' | grep -v ' passed, '
     lbkctl stop >/dev/null
     unloads=$((unloads + 2)) # the suite's own stop/start, then this stop
     check "pool_released_at_every_unload[$method]" unloads_clean "$unloads"
@@ -40,7 +41,11 @@ for method in buffered direct neither; do
             --trace-level 2 --device-count 2 --pairs 1 --when-peer-closed "$policy" >/dev/null &&
             lbkctl start --name PAIRS >/dev/null || { echo "FAIL wine[$method]: cannot load pairs ($policy)"; continue; }
         timeout 300 wine "$bin/integration.exe" --suite pairs --device PAIR --method "$method,$policy" 2>&1 | tr -d '\r'
-        [ "$policy" = pend ] && sweep "$method,pair" --kind pair --device '\\.\PAIR0A' --peer '\\.\PAIR0B'
+        if [ "$policy" = pend ]; then
+            sweep "$method,pair" --kind pair --device '\\.\PAIR0A' --peer '\\.\PAIR0B'
+            timeout 300 wine "$bin/feedtest.exe" "$method,pair" pair '\\.\PAIR0A' '\\.\PAIR0B' 2>&1 | tr -d '\r' |
+                grep -v ' passed, '
+        fi
         lbkctl stop --name PAIRS >/dev/null
         unloads=$((unloads + 1))
         lbkctl uninstall --name PAIRS >/dev/null
@@ -52,6 +57,8 @@ for method in buffered direct neither; do
         lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a serial pair"
     timeout 300 wine "$bin/serialtest.exe" COM5 COM6 "$method" 2>&1 | tr -d '\r' | grep -v ' passed, '
     sweep "$method,serial" --kind serial --device '\\.\COM5' --peer '\\.\COM6'
+    timeout 300 wine "$bin/feedtest.exe" "$method,serial" serial '\\.\SERA' '\\.\SERB' 2>&1 | tr -d '\r' |
+        grep -v ' passed, '
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
@@ -445,6 +452,22 @@ lbkctl pnp-remove >/dev/null
 lbkctl stop >/dev/null
 unloads=$((unloads + 1))
 check "pool_released_after_pnp_states" unloads_clean "$unloads"
+# The serial requests' access checks, which Wine never lets the driver make (its CREATE carries
+# no security context, so the driver grants every handle everything): pnpprobe.sys opens SERA
+# itself as Windows' I/O manager would, with each access under test, and sends the requests. The
+# serial pair's service is in the probe's load order group, so both run in one winedevice process.
+serial_access_reg() { wine reg add 'HKLM\System\CurrentControlSet\Services\SERACCESS\Parameters' /f /v "$1" /t "$2" \
+    /d "$3" >/dev/null 2>&1; }
+wine sc create SERACCESS type= kernel start= demand group= LbkPnpTest binPath= "$image" >/dev/null
+serial_access_reg DeviceName REG_SZ SER && serial_access_reg Pairs REG_DWORD 1 && serial_access_reg Serial REG_DWORD 1 &&
+    serial_access_reg BufferSize REG_DWORD 4096 && serial_access_reg TraceLevel REG_DWORD 2
+check "serial_access_pair_starts_beside_the_probe" wine "$bin/lbkctl.exe" start --name SERACCESS
+timeout 300 wine "$bin/integration.exe" --suite serial-access --device SER --service SERACCESS --method buffered 2>&1 |
+    tr -d '\r'
+lbkctl stop --name SERACCESS >/dev/null
+unloads=$((unloads + 1))
+check "pool_released_after_serial_access" unloads_clean "$unloads"
+lbkctl uninstall --name SERACCESS >/dev/null
 wine sc stop LBKPROBE >/dev/null 2>&1
 wine sc delete LBKPROBE >/dev/null 2>&1
 lbkctl uninstall >/dev/null

@@ -11,6 +11,8 @@
  *                                      PendingBytesPerHandle 256 KiB, PendingRequestsPerDevice 12)
  *   integration --suite pnp-states --device NAME --method M  (an INF-installed device, with
  *                                      pnpprobe.sys loaded in the same winedevice process)
+ *   integration --suite serial-access --device BASE --service S --method M  (a serial pair BASEA/
+ *                                      BASEB of service S, with pnpprobe.sys in its winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
  *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
@@ -1727,7 +1729,6 @@ TEST(pnp_query_stop_holds_new_requests_and_cancel_stop_serves_them)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE), refused, again = INVALID_HANDLE_VALUE;
     pending_io held_write, cancelled_read;
-    char buffer[8];
     DWORD n = 0;
 
     ASSERT_TRUE(round_trips(h));
@@ -1736,6 +1737,8 @@ TEST(pnp_query_stop_holds_new_requests_and_cancel_stop_serves_them)
     if (!held_during_stop()) {
         ASSERT_EQ(ERROR_NOT_READY, lbk_write(h, "x", 1, DEADLINE_MS, &n)); /* STATUS_DEVICE_NOT_READY */
     } else {
+        char buffer[8];
+
         pending_init(&held_write, h);
         ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(h, "held", 4, &held_write.overlapped));
         pending_init(&cancelled_read, h);
@@ -1850,6 +1853,244 @@ static const test_case pnp_tests[] = {
     T(pnp_interface_path_opens_the_same_device),
     T(pnp_path_under_the_interface_is_not_found),
 };
+
+/* ---- serial-access suite: a serial end's requests by the access of the handle -------------- */
+
+/*
+ * The IOCTL_SERIAL_* codes are FILE_ANY_ACCESS, so the driver checks them itself against the
+ * access the handle was granted at CREATE. Wine's CREATE carries no security context, so there
+ * the driver grants every handle everything and no open of this program's could show the check.
+ * pnpprobe opens <base>A itself, as Windows' I/O manager would for a handle of the access under
+ * test, and sends the requests on it; this program holds <base>B, the other end of the cable, to
+ * see what crossed. The access each request needs is docs/serial.md's and docs/driver.md's, set
+ * down here again rather than taken from core/lbk_serial.c, whose table is what is under test.
+ */
+static wchar_t g_serial_a[LBK_MAX_NAME_CHARS + 1], g_serial_b[LBK_MAX_NAME_CHARS + 1];
+static HANDLE g_serial_peer = INVALID_HANDLE_VALUE; /* <base>B, open for the whole suite */
+
+#define NT_STATUS_ACCESS_DENIED 0xC0000022u
+#define SERIAL_ACCESS_BAUD_BEFORE 9600u /* each test starts at it */
+#define SERIAL_ACCESS_BAUD_SET 19200u   /* what the probe's SET_BAUD_RATE asks for */
+#define SERIAL_ACCESS_CHAR '!'          /* what its IMMEDIATE_CHAR sends */
+#define SERIAL_ACCESS_QUEUED "queued"   /* in <base>A's input before the probe opens it */
+
+enum serial_need { NEEDS_NOTHING, NEEDS_READ, NEEDS_WRITE, NEEDS_READ_OR_WRITE };
+
+static const struct serial_step {
+    DWORD step;
+    enum serial_need need;
+    const char *name;
+} serial_steps[] = {
+    { LBK_PROBE_STEP_GET_COMMSTATUS, NEEDS_READ, "GET_COMMSTATUS" }, /* takes the receive errors */
+    { LBK_PROBE_STEP_IMMEDIATE_CHAR, NEEDS_WRITE, "IMMEDIATE_CHAR" },
+    { LBK_PROBE_STEP_PURGE_RXCLEAR, NEEDS_READ, "PURGE(RXCLEAR)" },
+    { LBK_PROBE_STEP_PURGE_TXABORT, NEEDS_WRITE, "PURGE(TXABORT)" },
+    { LBK_PROBE_STEP_SET_DTR, NEEDS_WRITE, "SET_DTR" },
+    { LBK_PROBE_STEP_SET_BAUD_RATE, NEEDS_READ_OR_WRITE, "SET_BAUD_RATE" },
+    { LBK_PROBE_STEP_GET_BAUD_RATE, NEEDS_NOTHING, "GET_BAUD_RATE" },
+    { LBK_PROBE_STEP_SET_WAIT_MASK, NEEDS_READ_OR_WRITE, "SET_WAIT_MASK" },
+    { LBK_PROBE_STEP_FLUSH, NEEDS_WRITE, "FLUSH_BUFFERS" },
+};
+
+static int serial_allowed(enum serial_need need, int can_read, int can_write)
+{
+    switch (need) {
+    case NEEDS_NOTHING: return 1;
+    case NEEDS_READ: return can_read;
+    case NEEDS_WRITE: return can_write;
+    default: return can_read || can_write;
+    }
+}
+
+/* Has pnpprobe open <base>A with this access and send it steps; ERROR_SUCCESS or why it could not. */
+static DWORD probe_access(DWORD desired, DWORD flags, DWORD granted, DWORD steps, lbk_probe_access_result *result)
+{
+    lbk_probe_access_request request;
+    HANDLE h = CreateFileW(LBK_PROBE_USER_PATH, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    DWORD n = 0, error = ERROR_SUCCESS;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return GetLastError();
+    memset(&request, 0, sizeof(request));
+    memset(result, 0xEE, sizeof(*result));
+    request.desired_access = desired;
+    request.granted_access = granted;
+    request.flags = flags;
+    request.steps = steps;
+    request.baud_rate = SERIAL_ACCESS_BAUD_SET;
+    request.immediate_char = SERIAL_ACCESS_CHAR;
+    wcsncpy((wchar_t *)request.service, g_service, 31);
+    swprintf((wchar_t *)request.device, 64, L"\\Device\\%ls", g_serial_a);
+    if (!DeviceIoControl(h, IOCTL_LBK_PROBE_ACCESS, &request, sizeof(request), result, sizeof(*result), &n, NULL))
+        error = GetLastError();
+    else if (n != sizeof(*result))
+        error = ERROR_INVALID_DATA;
+    CloseHandle(h);
+    return error;
+}
+
+/* A serial end opened as a serial program opens it: synchronous, read and write. */
+static HANDLE open_serial_end(const wchar_t *name)
+{
+    wchar_t path[LBK_MAX_NAME_CHARS + 8];
+
+    swprintf(path, sizeof(path) / sizeof(path[0]), L"\\\\.\\%ls", name);
+    return CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+}
+
+/* What <base>B can read now, without waiting (its COMMTIMEOUTS return at once): up to size bytes. */
+static DWORD peer_read_now(char *buffer, DWORD size)
+{
+    DWORD n = 0;
+
+    if (!ReadFile(g_serial_peer, buffer, size, &n, NULL))
+        return 0xFFFFFFFFu;
+    return n;
+}
+
+/*
+ * Puts SERIAL_ACCESS_QUEUED into <base>A's input through <base>B, has the probe open <base>A with
+ * this access and send every step, and checks each status against the table (STATUS_ACCESS_DENIED
+ * exactly where the handle lacks what the request needs, success elsewhere) and what each did,
+ * or did not do, at both ends.
+ */
+static void check_serial_access(DWORD desired, DWORD flags, DWORD granted, int can_read, int can_write)
+{
+    lbk_probe_access_result r;
+    char buffer[16];
+    DWORD n = 0;
+    size_t i;
+
+    ASSERT_TRUE(WriteFile(g_serial_peer, SERIAL_ACCESS_QUEUED, 6, &n, NULL) && n == 6);
+    ASSERT_EQ(6, get_stats(g_serial_peer).peer_bytes_queued);
+    ASSERT_OK(probe_access(desired, flags, granted, LBK_PROBE_STEPS_ALL, &r));
+    ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CREATE]);
+    for (i = 0; i < sizeof(serial_steps) / sizeof(serial_steps[0]); i++) {
+        int allowed = serial_allowed(serial_steps[i].need, can_read, can_write);
+        DWORD want = allowed ? NT_STATUS_SUCCESS : NT_STATUS_ACCESS_DENIED, got = r.status[serial_steps[i].step];
+
+        if (got != want) {
+            fprintf(stderr, "  %s on a handle that may%s read and may%s write: 0x%08lx, not 0x%08lx\n",
+                    serial_steps[i].name, can_read ? "" : " not", can_write ? "" : " not", got, want);
+            lbk_test_failed = 1;
+        }
+    }
+    ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CLEANUP]);
+    ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CLOSE]);
+    /* GET_COMMSTATUS saw the queued bytes; PURGE(RXCLEAR) dropped them, or, refused, left them. */
+    if (can_read)
+        ASSERT_EQ(6, r.in_queue);
+    ASSERT_EQ(can_read ? 0 : 6, get_stats(g_serial_peer).peer_bytes_queued);
+    /* IMMEDIATE_CHAR's byte crossed to the peer, or, refused, nothing did. */
+    n = peer_read_now(buffer, sizeof(buffer));
+    ASSERT_EQ(can_write ? 1 : 0, n);
+    if (can_write)
+        ASSERT_EQ(SERIAL_ACCESS_CHAR, buffer[0]);
+    /* A refused SET_BAUD_RATE changed nothing; GET_BAUD_RATE needs nothing. */
+    ASSERT_EQ(can_read || can_write ? SERIAL_ACCESS_BAUD_SET : SERIAL_ACCESS_BAUD_BEFORE, r.baud_rate);
+}
+
+/* No data access: only what reports settings (GET_BAUD_RATE) is served. */
+TEST(serial_access_none_is_refused_all_but_reports)
+{
+    check_serial_access(FILE_READ_ATTRIBUTES | SYNCHRONIZE, 0, 0, 0, 0);
+}
+
+TEST(serial_access_read_only_takes_input_and_sets_its_own_end)
+{
+    check_serial_access(FILE_GENERIC_READ, 0, 0, 1, 0);
+}
+
+TEST(serial_access_write_only_sends_and_drives_lines)
+{
+    check_serial_access(FILE_GENERIC_WRITE, 0, 0, 0, 1);
+}
+
+TEST(serial_access_read_write_is_served_everything)
+{
+    check_serial_access(FILE_GENERIC_READ | FILE_GENERIC_WRITE, 0, 0, 1, 1);
+}
+
+/* Generic rights in DesiredAccess, as a driver may see them, mean their file rights. */
+TEST(serial_access_generic_read_means_read)
+{
+    check_serial_access(GENERIC_READ, 0, 0, 1, 0);
+}
+
+TEST(serial_access_generic_write_means_write)
+{
+    check_serial_access(GENERIC_WRITE, 0, 0, 0, 1);
+}
+
+/* Windows' own shape: the object manager's check moved the access into the access state's
+   PreviouslyGrantedAccess, and DesiredAccess holds only what is left (here nothing). */
+TEST(serial_access_previously_granted_access_counts)
+{
+    check_serial_access(0, LBK_PROBE_ACCESS_STATE, FILE_GENERIC_WRITE, 0, 1);
+}
+
+/* FLUSH_BUFFERS needs write access: FILE_WRITE_DATA or FILE_APPEND_DATA. Only it is sent. */
+TEST(serial_access_flush_needs_write_access)
+{
+    static const DWORD without[] = { FILE_READ_ATTRIBUTES | SYNCHRONIZE, FILE_GENERIC_READ };
+    static const DWORD with[] = { FILE_WRITE_DATA, FILE_APPEND_DATA, GENERIC_ALL };
+    lbk_probe_access_result r;
+    size_t i;
+    DWORD step;
+
+    for (i = 0; i < sizeof(without) / sizeof(without[0]); i++) {
+        ASSERT_OK(probe_access(without[i], 0, 0, 1u << LBK_PROBE_STEP_FLUSH, &r));
+        ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CREATE]);
+        ASSERT_EQ(NT_STATUS_ACCESS_DENIED, r.status[LBK_PROBE_STEP_FLUSH]);
+        ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CLOSE]);
+        for (step = LBK_PROBE_STEP_CREATE + 1; step < LBK_PROBE_STEP_FLUSH; step++)
+            ASSERT_EQ(LBK_PROBE_NOT_SENT, r.status[step]);
+    }
+    for (i = 0; i < sizeof(with) / sizeof(with[0]); i++) {
+        ASSERT_OK(probe_access(with[i], 0, 0, 1u << LBK_PROBE_STEP_FLUSH, &r));
+        ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_FLUSH]);
+        ASSERT_EQ(NT_STATUS_SUCCESS, r.status[LBK_PROBE_STEP_CLOSE]);
+    }
+}
+
+static const test_case serial_access_tests[] = {
+    T(serial_access_none_is_refused_all_but_reports),
+    T(serial_access_read_only_takes_input_and_sets_its_own_end),
+    T(serial_access_write_only_sends_and_drives_lines),
+    T(serial_access_read_write_is_served_everything),
+    T(serial_access_generic_read_means_read),
+    T(serial_access_generic_write_means_write),
+    T(serial_access_previously_granted_access_counts),
+    T(serial_access_flush_needs_write_access),
+};
+
+/*
+ * Both inputs empty, <base>A at 9600 baud and closed. Under Wine a CLOSE reaches the driver after
+ * CloseHandle returns, and the probe's CREATE of a serial end fails while another handle has it
+ * open: so this waits until <base>B sees its peer closed, before and after.
+ */
+static int reset_serial_access(void)
+{
+    HANDLE a;
+    DCB dcb;
+    lbk_stats s;
+    int ok;
+
+    if (wait_stat(g_serial_peer, f_peer_open, 0) != 0)
+        return 0;
+    a = open_serial_end(g_serial_a);
+    if (a == INVALID_HANDLE_VALUE)
+        return 0;
+    memset(&dcb, 0, sizeof(dcb));
+    dcb.DCBlength = sizeof(dcb);
+    ok = PurgeComm(a, PURGE_RXCLEAR) && GetCommState(a, &dcb);
+    dcb.BaudRate = SERIAL_ACCESS_BAUD_BEFORE;
+    ok = ok && SetCommState(a, &dcb);
+    CloseHandle(a);
+    ok = ok && PurgeComm(g_serial_peer, PURGE_RXCLEAR) && wait_stat(g_serial_peer, f_peer_open, 0) == 0;
+    s = get_stats(g_serial_peer);
+    return ok && s.bytes_queued == 0 && s.peer_bytes_queued == 0;
+}
 
 /* ---- pairs suite: devices <base>0A, <base>0B, <base>1A, <base>1B --------------------------- */
 
@@ -2385,6 +2626,24 @@ static int run_suite(const test_case *suite, size_t count, int (*reset)(void), c
     return failed;
 }
 
+static int run_serial_access(void)
+{
+    COMMTIMEOUTS at_once = { MAXDWORD, 0, 0, 0, 0 }; /* a read returns what is there, maybe nothing */
+    int failed;
+
+    swprintf(g_serial_a, LBK_MAX_NAME_CHARS + 1, L"%lsA", g_device);
+    swprintf(g_serial_b, LBK_MAX_NAME_CHARS + 1, L"%lsB", g_device);
+    g_serial_peer = open_serial_end(g_serial_b);
+    if (g_serial_peer == INVALID_HANDLE_VALUE || !SetCommTimeouts(g_serial_peer, &at_once)) {
+        printf("FAIL wine[%ls,serial-access]: cannot open %ls: error %lu\n", g_method, g_serial_b, GetLastError());
+        return 1;
+    }
+    failed = run_suite(serial_access_tests, sizeof(serial_access_tests) / sizeof(serial_access_tests[0]),
+                       reset_serial_access, ",serial-access");
+    CloseHandle(g_serial_peer);
+    return failed;
+}
+
 /* Helper process: waits for data until killed. */
 static int child_wait(const wchar_t *device)
 {
@@ -2435,6 +2694,8 @@ int wmain(int argc, wchar_t **argv)
             swprintf(g_end[i], LBK_MAX_NAME_CHARS + 1, L"%ls%d%ls", g_device, i / 2, i % 2 ? L"B" : L"A");
         return run_suite(pair_tests, sizeof(pair_tests) / sizeof(pair_tests[0]), reset_pairs, ",pairs") != 0;
     }
+    if (wcscmp(suite, L"serial-access") == 0)
+        return run_serial_access() != 0;
     h = open_device(GENERIC_READ);
     if (h == INVALID_HANDLE_VALUE) {
         printf("FAIL wine[%ls]: cannot open the device: error %lu\n", g_method, GetLastError());

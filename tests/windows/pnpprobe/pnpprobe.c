@@ -2,11 +2,14 @@
  * pnpprobe.c - a test driver (kernel mode, PASSIVE_LEVEL; tests only, never shipped) that sends
  * PnP and power IRPs to another driver's device, as the PnP manager would: see pnpprobe.h.
  * \\.\LbkPnpProbe takes IOCTL_LBK_PROBE_SEND; the IRP goes to the top of the stack of the named
- * driver's first device, and the IOCTL returns its final status.
+ * driver's first device, and the IOCTL returns its final status. It also takes
+ * IOCTL_LBK_PROBE_ACCESS: a serial end opened with a chosen access, as the I/O manager would open
+ * it, and the statuses of the requests sent on that handle.
  */
 #define __INTRINSIC_DEFINED_InterlockedBitTestAndSet
 #define __INTRINSIC_DEFINED_InterlockedBitTestAndReset
 #include <ntifs.h>
+#include <ntddser.h>
 
 #include "pnpprobe.h"
 
@@ -17,6 +20,22 @@ DRIVER_INITIALIZE DriverEntry;
 static DRIVER_UNLOAD ProbeUnload;
 static DRIVER_DISPATCH ProbeCreateClose;
 static DRIVER_DISPATCH ProbeDeviceControl;
+static IO_COMPLETION_ROUTINE ProbeCallDone;
+
+/* Pool tags, as the WDK's four-character tags read in a pool dump, without multi-character constants. */
+#define PROBE_TAG(a, b, c, d) ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
+#define PROBE_TAG_FILE PROBE_TAG('P', 'r', 'b', 'F') /* the file objects it opens the target with */
+#define PROBE_TAG_CALL PROBE_TAG('P', 'r', 'b', 'C') /* a request in flight: PROBE_CALL */
+
+/* How long the probe waits for one request it sent, then for its cancel: 2 s each. */
+#define PROBE_WAIT_100NS (2LL * 10 * 1000 * 1000)
+/* What ProbeCall returns for a request still in the driver's hands after its cancel. */
+#define PROBE_STATUS_ABANDONED STATUS_IO_TIMEOUT
+
+/* The exported PsGetCurrentThread: mingw-w64's inline one reads gs:[0x188], Windows' KPCR,
+   which under Wine is a field of the TEB. The I/O manager puts the caller's thread in an IRP. */
+typedef PETHREAD (NTAPI *PROBE_CURRENT_THREAD)(VOID);
+static PROBE_CURRENT_THREAD ProbeCurrentThread;
 
 static UNICODE_STRING ProbeDeviceName = RTL_CONSTANT_STRING(L"\\Device\\LbkPnpProbe");
 static UNICODE_STRING ProbeLinkName = RTL_CONSTANT_STRING(L"\\DosDevices\\LbkPnpProbe");
@@ -35,13 +54,12 @@ static NTSTATUS ProbeCreateClose(PDEVICE_OBJECT deviceObject, PIRP irp)
     return ProbeComplete(irp, STATUS_SUCCESS, 0);
 }
 
-/* The top of the stack of \Driver\<service>'s first device, referenced; NULL if there is none. */
-static PDEVICE_OBJECT ProbeTarget(const lbk_u16 *service, NTSTATUS *status)
+/* \Driver\<service>, referenced; NULL if there is none. */
+static PDRIVER_OBJECT ProbeDriver(const lbk_u16 *service, NTSTATUS *status)
 {
     WCHAR buffer[8 + 32];
     UNICODE_STRING name;
     PDRIVER_OBJECT driver;
-    PDEVICE_OBJECT top = NULL;
     ULONG i;
 
     RtlCopyMemory(buffer, L"\\Driver\\", 8 * sizeof(WCHAR));
@@ -51,7 +69,16 @@ static PDEVICE_OBJECT ProbeTarget(const lbk_u16 *service, NTSTATUS *status)
     RtlInitUnicodeString(&name, buffer);
     *status = ObReferenceObjectByName(&name, OBJ_CASE_INSENSITIVE, NULL, 0, *IoDriverObjectType, KernelMode, NULL,
                                       (PVOID *)&driver);
-    if (!NT_SUCCESS(*status))
+    return NT_SUCCESS(*status) ? driver : NULL;
+}
+
+/* The top of the stack of \Driver\<service>'s first device, referenced; NULL if there is none. */
+static PDEVICE_OBJECT ProbeTarget(const lbk_u16 *service, NTSTATUS *status)
+{
+    PDRIVER_OBJECT driver = ProbeDriver(service, status);
+    PDEVICE_OBJECT top = NULL;
+
+    if (driver == NULL)
         return NULL;
     if (driver->DeviceObject != NULL)
         top = IoGetAttachedDeviceReference(driver->DeviceObject);
@@ -114,27 +141,350 @@ static NTSTATUS ProbeSend(const lbk_probe_request *request, lbk_probe_result *re
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS ProbeDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
+/* ---- IOCTL_LBK_PROBE_ACCESS: a serial end opened with a chosen access --------------------- */
+
+/*
+ * The device that \Driver\<service> made under that kernel name, referenced; NULL if none. Found
+ * by asking each of the driver's devices its name: under Wine 8 IoGetDeviceObjectPointer is a
+ * stub that hands back a device of its own, ObReferenceObjectByName finds driver objects only,
+ * and IoEnumerateDeviceObjectList is a stub. So the driver's list is read as it is, without the
+ * reference each entry would get from IoEnumerateDeviceObjectList: a test stops no service while
+ * it probes one.
+ */
+static PDEVICE_OBJECT ProbeNamedDevice(const lbk_u16 *service, const lbk_u16 *deviceName, NTSTATUS *status)
 {
-    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    struct {
+        OBJECT_NAME_INFORMATION Info;
+        WCHAR Chars[96];
+    } name;
+    UNICODE_STRING wanted;
+    PDRIVER_OBJECT driver = ProbeDriver(service, status);
+    PDEVICE_OBJECT device, found = NULL;
+    ULONG length;
+
+    if (driver == NULL)
+        return NULL;
+    RtlInitUnicodeString(&wanted, (PCWSTR)deviceName);
+    for (device = driver->DeviceObject; device != NULL && found == NULL; device = device->NextDevice) {
+        if (NT_SUCCESS(ObQueryNameString(device, &name.Info, sizeof(name), &length)) &&
+            RtlEqualUnicodeString(&name.Info.Name, &wanted, TRUE)) {
+            ObReferenceObject(device);
+            found = device;
+        }
+    }
+    ObDereferenceObject(driver);
+    if (found == NULL)
+        *status = STATUS_OBJECT_NAME_NOT_FOUND;
+    return found;
+}
+
+/*
+ * One request the probe sends the target, with all the target may touch besides the file object
+ * (the IRP, the CREATE's security context, a serial IOCTL's system buffer) in one block of
+ * non-paged pool rather than on this stack: a request the target never gives back can then be
+ * left to it whole (ProbeCall).
+ */
+typedef struct _PROBE_CALL {
+    KEVENT Done;              /* set by ProbeCallDone, where every IRP of the probe's comes back */
+    IO_STATUS_BLOCK IoStatus; /* the IRP's final status and information, copied there */
+    PIRP Irp;
+    IO_SECURITY_CONTEXT Security; /* IRP_MJ_CREATE: Parameters.Create.SecurityContext */
+    ACCESS_STATE AccessState;     /* IRP_MJ_CREATE with LBK_PROBE_ACCESS_STATE: Security.AccessState */
+    union {
+        SERIAL_STATUS CommStatus;
+        SERIAL_BAUD_RATE BaudRate;
+        ULONG Mask; /* PURGE's and SET_WAIT_MASK's */
+        UCHAR Char; /* IMMEDIATE_CHAR's */
+    } Buffer; /* a serial IOCTL's system buffer: METHOD_BUFFERED, its input, then its output */
+} PROBE_CALL, *PPROBE_CALL;
+
+/* The IRP of the probe's own file objects comes back here, the one place; the probe frees it. */
+static NTSTATUS ProbeCallDone(PDEVICE_OBJECT deviceObject, PIRP irp, PVOID context)
+{
+    PPROBE_CALL call = context;
+
+    UNREFERENCED_PARAMETER(deviceObject);
+    call->IoStatus = irp->IoStatus;
+    KeSetEvent(&call->Done, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED; /* an IRP of IoAllocateIrp's: no I/O manager completes it */
+}
+
+/*
+ * A request of major on fileObject for top, the top of the stack of the file's device, filled as
+ * the I/O manager fills one for a kernel-mode caller; the caller fills its stack location's
+ * Parameters. NULL when out of pool.
+ */
+static PPROBE_CALL ProbeBeginCall(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, UCHAR major)
+{
+    PPROBE_CALL call = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*call), PROBE_TAG_CALL);
+    PIO_STACK_LOCATION stack;
+
+    if (call == NULL)
+        return NULL;
+    RtlZeroMemory(call, sizeof(*call));
+    call->Irp = IoAllocateIrp(top->StackSize, FALSE);
+    if (call->Irp == NULL) {
+        ExFreePoolWithTag(call, PROBE_TAG_CALL);
+        return NULL;
+    }
+    KeInitializeEvent(&call->Done, NotificationEvent, FALSE);
+    call->Irp->RequestorMode = KernelMode;
+    call->Irp->Tail.Overlay.Thread = ProbeCurrentThread != NULL ? ProbeCurrentThread() : NULL;
+    call->Irp->Tail.Overlay.OriginalFileObject = fileObject;
+    stack = IoGetNextIrpStackLocation(call->Irp);
+    stack->MajorFunction = major;
+    stack->FileObject = fileObject;
+    return call;
+}
+
+/*
+ * Sends the call's IRP to top and returns the status it completed with (output: up to
+ * outputLength bytes of its system buffer, when it succeeded); frees the call. The target
+ * completes every request the probe sends from its dispatch routine, so the IRP is back when
+ * IoCallDriver returns. One that pends anyway is waited for 2 s, then cancelled and waited for 2 s
+ * more, never longer: Wine dispatches every driver's IRPs on one thread, this one, so no other
+ * request could come meanwhile to complete it. One still out is left to the target, call and
+ * all, and PROBE_STATUS_ABANDONED returned.
+ */
+static NTSTATUS ProbeCall(PDEVICE_OBJECT top, PPROBE_CALL call, PVOID output, ULONG outputLength)
+{
+    LARGE_INTEGER timeout;
+    NTSTATUS status;
+
+    IoSetCompletionRoutine(call->Irp, ProbeCallDone, call, TRUE, TRUE, TRUE);
+    (VOID)IoCallDriver(top, call->Irp); /* what counts is the status the IRP completes with */
+    timeout.QuadPart = -PROBE_WAIT_100NS;
+    if (KeWaitForSingleObject(&call->Done, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
+        IoCancelIrp(call->Irp);
+        if (KeWaitForSingleObject(&call->Done, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT)
+            return PROBE_STATUS_ABANDONED;
+    }
+    status = call->IoStatus.Status;
+    if (output != NULL && NT_SUCCESS(status))
+        RtlCopyMemory(output, &call->Buffer, min(outputLength, (ULONG)call->IoStatus.Information));
+    IoFreeIrp(call->Irp);
+    ExFreePoolWithTag(call, PROBE_TAG_CALL);
+    return status;
+}
+
+/* A serial request (METHOD_BUFFERED, as every IOCTL_SERIAL_* code) on fileObject. */
+static NTSTATUS ProbeSerialControl(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, ULONG code, const VOID *input,
+                                   ULONG inputLength, PVOID output, ULONG outputLength)
+{
+    PPROBE_CALL call = ProbeBeginCall(top, fileObject, IRP_MJ_DEVICE_CONTROL);
+    PIO_STACK_LOCATION stack;
+
+    if (call == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    if (input != NULL)
+        RtlCopyMemory(&call->Buffer, input, inputLength);
+    call->Irp->AssociatedIrp.SystemBuffer = &call->Buffer;
+    stack = IoGetNextIrpStackLocation(call->Irp);
+    stack->Parameters.DeviceIoControl.IoControlCode = code;
+    stack->Parameters.DeviceIoControl.InputBufferLength = inputLength;
+    stack->Parameters.DeviceIoControl.OutputBufferLength = outputLength;
+    return ProbeCall(top, call, output, outputLength);
+}
+
+/* FLUSH_BUFFERS, CLEANUP or CLOSE on fileObject: requests with no parameters. */
+static NTSTATUS ProbeSimpleRequest(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, UCHAR major)
+{
+    PPROBE_CALL call = ProbeBeginCall(top, fileObject, major);
+
+    if (call == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    if (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE)
+        call->Irp->Flags = IRP_CLOSE_OPERATION | IRP_SYNCHRONOUS_API; /* the I/O manager's for the last handle */
+    return ProbeCall(top, call, NULL, 0);
+}
+
+/* IRP_MJ_CREATE of fileObject, as IopParseDevice sends it once the object manager checked the
+   open: what is still wanted in DesiredAccess and, with an access state, what was granted. */
+static NTSTATUS ProbeCreate(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, const lbk_probe_access_request *request)
+{
+    PPROBE_CALL call = ProbeBeginCall(top, fileObject, IRP_MJ_CREATE);
+    PIO_STACK_LOCATION stack;
+
+    if (call == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    call->Security.DesiredAccess = request->desired_access;
+    if (request->flags & LBK_PROBE_ACCESS_STATE) {
+        call->AccessState.OriginalDesiredAccess = request->desired_access | request->granted_access;
+        call->AccessState.RemainingDesiredAccess = request->desired_access;
+        call->AccessState.PreviouslyGrantedAccess = request->granted_access;
+        call->Security.AccessState = &call->AccessState;
+    }
+    call->Irp->Flags = IRP_CREATE_OPERATION | IRP_SYNCHRONOUS_API;
+    stack = IoGetNextIrpStackLocation(call->Irp);
+    stack->Parameters.Create.SecurityContext = &call->Security;
+    stack->Parameters.Create.Options = (ULONG)FILE_OPEN << 24; /* disposition in the high byte */
+    return ProbeCall(top, call, NULL, 0);
+}
+
+/* One step after CREATE (LBK_PROBE_STEP_*); what it reads back goes into result. */
+static NTSTATUS ProbeStep(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, ULONG step,
+                          const lbk_probe_access_request *request, lbk_probe_access_result *result)
+{
+    SERIAL_STATUS commStatus;
+    SERIAL_BAUD_RATE baudRate;
+    ULONG mask;
+    UCHAR c;
+    NTSTATUS status;
+
+    switch (step) {
+    case LBK_PROBE_STEP_GET_COMMSTATUS:
+        status = ProbeSerialControl(top, fileObject, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &commStatus,
+                                    sizeof(commStatus));
+        if (NT_SUCCESS(status))
+            result->in_queue = commStatus.AmountInInQueue;
+        return status;
+    case LBK_PROBE_STEP_IMMEDIATE_CHAR:
+        c = (UCHAR)request->immediate_char;
+        return ProbeSerialControl(top, fileObject, IOCTL_SERIAL_IMMEDIATE_CHAR, &c, sizeof(c), NULL, 0);
+    case LBK_PROBE_STEP_PURGE_RXCLEAR:
+    case LBK_PROBE_STEP_PURGE_TXABORT:
+        mask = step == LBK_PROBE_STEP_PURGE_RXCLEAR ? SERIAL_PURGE_RXCLEAR : SERIAL_PURGE_TXABORT;
+        return ProbeSerialControl(top, fileObject, IOCTL_SERIAL_PURGE, &mask, sizeof(mask), NULL, 0);
+    case LBK_PROBE_STEP_SET_DTR:
+        return ProbeSerialControl(top, fileObject, IOCTL_SERIAL_SET_DTR, NULL, 0, NULL, 0);
+    case LBK_PROBE_STEP_SET_BAUD_RATE:
+        baudRate.BaudRate = request->baud_rate;
+        return ProbeSerialControl(top, fileObject, IOCTL_SERIAL_SET_BAUD_RATE, &baudRate, sizeof(baudRate), NULL, 0);
+    case LBK_PROBE_STEP_GET_BAUD_RATE:
+        status = ProbeSerialControl(top, fileObject, IOCTL_SERIAL_GET_BAUD_RATE, NULL, 0, &baudRate, sizeof(baudRate));
+        if (NT_SUCCESS(status))
+            result->baud_rate = baudRate.BaudRate;
+        return status;
+    case LBK_PROBE_STEP_SET_WAIT_MASK:
+        mask = SERIAL_EV_RXCHAR;
+        return ProbeSerialControl(top, fileObject, IOCTL_SERIAL_SET_WAIT_MASK, &mask, sizeof(mask), NULL, 0);
+    case LBK_PROBE_STEP_FLUSH:
+        return ProbeSimpleRequest(top, fileObject, IRP_MJ_FLUSH_BUFFERS);
+    case LBK_PROBE_STEP_CLEANUP:
+        return ProbeSimpleRequest(top, fileObject, IRP_MJ_CLEANUP);
+    case LBK_PROBE_STEP_CLOSE:
+    default:
+        return ProbeSimpleRequest(top, fileObject, IRP_MJ_CLOSE);
+    }
+}
+
+/*
+ * Opens request->device as Windows' I/O manager would for a handle granted request's access (the
+ * CREATE Wine sends carries no access at all), on a file object of the probe's own, sends it the
+ * steps asked for, then CLEANUP and CLOSE, as for the last handle, and records every status.
+ */
+static NTSTATUS ProbeAccess(const lbk_probe_access_request *request, lbk_probe_access_result *result)
+{
+    PDEVICE_OBJECT device, top;
+    PFILE_OBJECT fileObject;
+    NTSTATUS status;
+    ULONG step;
+
+    for (step = 0; step < LBK_PROBE_STEPS; step++)
+        result->status[step] = LBK_PROBE_NOT_SENT;
+    device = ProbeNamedDevice(request->service, request->device, &status);
+    if (device == NULL)
+        return status;
+    top = IoGetAttachedDeviceReference(device);
+    /* What the object manager makes for an open: zeroed, Type and Size, the device opened. */
+    fileObject = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*fileObject), PROBE_TAG_FILE);
+    if (fileObject == NULL) {
+        ObDereferenceObject(top);
+        ObDereferenceObject(device);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    RtlZeroMemory(fileObject, sizeof(*fileObject));
+    fileObject->Type = IO_TYPE_FILE;
+    fileObject->Size = sizeof(*fileObject);
+    fileObject->DeviceObject = device;
+    KeInitializeEvent(&fileObject->Lock, SynchronizationEvent, FALSE);
+    KeInitializeEvent(&fileObject->Event, NotificationEvent, FALSE);
+
+    status = ProbeCreate(top, fileObject, request);
+    result->status[LBK_PROBE_STEP_CREATE] = (lbk_u32)status;
+    /* After a failed CREATE the I/O manager sends nothing more on the file object. */
+    for (step = LBK_PROBE_STEP_CREATE + 1; NT_SUCCESS(status) && step < LBK_PROBE_STEPS; step++) {
+        NTSTATUS stepStatus;
+
+        if (step < LBK_PROBE_STEP_CLEANUP && (request->steps & (1u << step)) == 0)
+            continue;
+        stepStatus = ProbeStep(top, fileObject, step, request, result);
+        result->status[step] = (lbk_u32)stepStatus;
+        if (stepStatus == PROBE_STATUS_ABANDONED)
+            status = stepStatus;
+    }
+    if (status == PROBE_STATUS_ABANDONED)
+        return STATUS_SUCCESS; /* the target still holds an IRP of the file: it, and the references, stay */
+    ExFreePoolWithTag(fileObject, PROBE_TAG_FILE);
+    ObDereferenceObject(top);
+    ObDereferenceObject(device);
+    return STATUS_SUCCESS;
+}
+
+/* ---- the probe's own device ------------------------------------------------------------------ */
+
+/* IOCTL_LBK_PROBE_SEND; buffer: the request in, the result out. */
+static NTSTATUS ProbeControlSend(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
+{
     lbk_probe_request request;
     lbk_probe_result result;
     NTSTATUS status;
 
-    UNREFERENCED_PARAMETER(deviceObject);
-    if (stack->Parameters.DeviceIoControl.IoControlCode != IOCTL_LBK_PROBE_SEND)
-        return ProbeComplete(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
-    if (stack->Parameters.DeviceIoControl.InputBufferLength != sizeof(request) ||
-        stack->Parameters.DeviceIoControl.OutputBufferLength != sizeof(result))
-        return ProbeComplete(irp, STATUS_INVALID_PARAMETER, 0);
-    RtlCopyMemory(&request, irp->AssociatedIrp.SystemBuffer, sizeof(request));
+    if (inputLength != sizeof(request) || outputLength != sizeof(result))
+        return STATUS_INVALID_PARAMETER;
+    RtlCopyMemory(&request, buffer, sizeof(request));
     request.service[31] = 0;
     RtlZeroMemory(&result, sizeof(result));
     status = ProbeSend(&request, &result);
-    if (!NT_SUCCESS(status))
-        return ProbeComplete(irp, status, 0);
-    RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, &result, sizeof(result));
-    return ProbeComplete(irp, STATUS_SUCCESS, sizeof(result));
+    if (NT_SUCCESS(status)) {
+        RtlCopyMemory(buffer, &result, sizeof(result));
+        *information = sizeof(result);
+    }
+    return status;
+}
+
+/* IOCTL_LBK_PROBE_ACCESS; buffer: the request in, the result out. */
+static NTSTATUS ProbeControlAccess(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
+{
+    lbk_probe_access_request request;
+    lbk_probe_access_result result;
+    NTSTATUS status;
+
+    if (inputLength != sizeof(request) || outputLength != sizeof(result))
+        return STATUS_INVALID_PARAMETER;
+    RtlCopyMemory(&request, buffer, sizeof(request));
+    request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
+    request.device[RTL_NUMBER_OF(request.device) - 1] = 0;
+    RtlZeroMemory(&result, sizeof(result));
+    status = ProbeAccess(&request, &result);
+    if (NT_SUCCESS(status)) {
+        RtlCopyMemory(buffer, &result, sizeof(result));
+        *information = sizeof(result);
+    }
+    return status;
+}
+
+static NTSTATUS ProbeDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    ULONG inputLength = stack->Parameters.DeviceIoControl.InputBufferLength;
+    ULONG outputLength = stack->Parameters.DeviceIoControl.OutputBufferLength;
+    ULONG_PTR information = 0;
+    NTSTATUS status;
+
+    UNREFERENCED_PARAMETER(deviceObject);
+    switch (stack->Parameters.DeviceIoControl.IoControlCode) {
+    case IOCTL_LBK_PROBE_SEND:
+        status = ProbeControlSend(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
+        break;
+    case IOCTL_LBK_PROBE_ACCESS:
+        status = ProbeControlAccess(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
+        break;
+    default:
+        status = STATUS_INVALID_DEVICE_REQUEST;
+        break;
+    }
+    return ProbeComplete(irp, status, information);
 }
 
 static VOID ProbeUnload(PDRIVER_OBJECT driverObject)
@@ -145,10 +495,13 @@ static VOID ProbeUnload(PDRIVER_OBJECT driverObject)
 
 NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
 {
+    UNICODE_STRING routine;
     PDEVICE_OBJECT deviceObject;
     NTSTATUS status;
 
     UNREFERENCED_PARAMETER(registryPath);
+    RtlInitUnicodeString(&routine, L"PsGetCurrentThread");
+    ProbeCurrentThread = (PROBE_CURRENT_THREAD)MmGetSystemRoutineAddress(&routine);
     status = IoCreateDevice(driverObject, 0, &ProbeDeviceName, LBK_PROBE_DEVICE_TYPE, FILE_DEVICE_SECURE_OPEN, FALSE,
                             &deviceObject);
     if (!NT_SUCCESS(status))

@@ -6,6 +6,11 @@
  * PnP manager would, so that the integration suite can check what the driver does with them
  * under Wine. It finds the device through the driver object (\Driver\<service>), which only works
  * when both drivers run in one winedevice process: their services share a load order group.
+ *
+ * Wine's CREATE also carries no security context, so a driver cannot learn what access a handle
+ * was granted, and grants all. IOCTL_LBK_PROBE_ACCESS opens a serial end the way Windows' I/O
+ * manager does, on a file object of the probe's own, with the access under test in
+ * Parameters.Create.SecurityContext, and sends it serial requests, FLUSH, CLEANUP and CLOSE.
  */
 #ifndef LBK_PNPPROBE_H
 #define LBK_PNPPROBE_H
@@ -46,5 +51,50 @@ typedef struct lbk_probe_result {
     lbk_u32 reserved;
     lbk_u16 text[128];      /* IRP_MN_QUERY_ID: the id the stack returned, NUL-terminated */
 } lbk_probe_result;
+
+/* Input lbk_probe_access_request, output lbk_probe_access_result. */
+#define IOCTL_LBK_PROBE_ACCESS \
+    (((lbk_u32)LBK_PROBE_DEVICE_TYPE << 16) | ((lbk_u32)LBK_ANY_ACCESS << 14) | (0x901u << 2) | LBK_METHOD_BUFFERED)
+
+/* What IOCTL_LBK_PROBE_ACCESS sends, in this order, all on one file object: result.status[step]. */
+#define LBK_PROBE_STEP_CREATE 0u         /* always; with a failed CREATE nothing else is sent */
+#define LBK_PROBE_STEP_GET_COMMSTATUS 1u /* result.in_queue: what the end had received */
+#define LBK_PROBE_STEP_IMMEDIATE_CHAR 2u /* request.immediate_char, to the peer */
+#define LBK_PROBE_STEP_PURGE_RXCLEAR 3u
+#define LBK_PROBE_STEP_PURGE_TXABORT 4u
+#define LBK_PROBE_STEP_SET_DTR 5u
+#define LBK_PROBE_STEP_SET_BAUD_RATE 6u /* request.baud_rate */
+#define LBK_PROBE_STEP_GET_BAUD_RATE 7u /* result.baud_rate */
+#define LBK_PROBE_STEP_SET_WAIT_MASK 8u /* EV_RXCHAR */
+#define LBK_PROBE_STEP_FLUSH 9u         /* IRP_MJ_FLUSH_BUFFERS */
+#define LBK_PROBE_STEP_CLEANUP 10u      /* always after a CREATE that succeeded, then CLOSE */
+#define LBK_PROBE_STEP_CLOSE 11u
+#define LBK_PROBE_STEPS 12u
+#define LBK_PROBE_STEPS_ALL 0x3FEu     /* request.steps: every step between CREATE and CLEANUP */
+#define LBK_PROBE_NOT_SENT 0xFFFFFFFFu /* result.status[step] of a step not sent */
+
+/* request.flags */
+#define LBK_PROBE_ACCESS_STATE 0x1u /* pass an ACCESS_STATE too, as Windows' I/O manager does: granted_access
+                                       in its PreviouslyGrantedAccess, desired_access as what remains */
+
+typedef struct lbk_probe_access_request {
+    lbk_u32 desired_access; /* SecurityContext->DesiredAccess of the CREATE (generic rights unmapped) */
+    lbk_u32 granted_access; /* with LBK_PROBE_ACCESS_STATE: AccessState->PreviouslyGrantedAccess */
+    lbk_u32 flags;          /* LBK_PROBE_ACCESS_* */
+    lbk_u32 steps;          /* which LBK_PROBE_STEP_* to send: bit (1 << step); CREATE, CLEANUP, CLOSE always */
+    lbk_u32 baud_rate;      /* what SET_BAUD_RATE asks for */
+    lbk_u32 immediate_char; /* the byte IMMEDIATE_CHAR sends (its low 8 bits) */
+    lbk_u16 service[32];    /* the driver's service name, NUL-terminated */
+    lbk_u16 device[64];     /* the device's kernel name, NUL-terminated: L"\\Device\\SERA" */
+} lbk_probe_access_request;
+
+typedef struct lbk_probe_access_result {
+    lbk_u32 status[LBK_PROBE_STEPS]; /* each request's final status (an NTSTATUS), or LBK_PROBE_NOT_SENT */
+    lbk_u32 in_queue;                /* GET_COMMSTATUS's AmountInInQueue, when it succeeded */
+    lbk_u32 baud_rate;               /* GET_BAUD_RATE's BaudRate, when it succeeded */
+} lbk_probe_access_result;
+
+LBK_STATIC_ASSERT(sizeof(lbk_probe_access_request) == 216, "the probe's contract, user and kernel mode");
+LBK_STATIC_ASSERT(sizeof(lbk_probe_access_result) == 56, "the probe's contract, user and kernel mode");
 
 #endif /* LBK_PNPPROBE_H */
