@@ -32,7 +32,7 @@ const char *lbk_config_strerror(enum lbk_config_error error)
     case LBK_CONFIG_BAD_PAIR_LIST:
         return "Serial or BaudEmulation is not 0, 1 or a comma-separated list of pair numbers below DeviceCount";
     case LBK_CONFIG_BAD_PENDING_LIMIT:
-        return "a Pending limit is out of range (requests 1..1048576, bytes from 64 KiB) or a handle's is above its device's";
+        return "a Pending limit is out of range (requests 1..65536, bytes from 64 KiB and BufferSize) or a handle's is above its device's";
     }
     return "unknown configuration error";
 }
@@ -168,7 +168,8 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
     }
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
         return LBK_CONFIG_TOTAL_TOO_LARGE;
-    if (lbk_limits_check(&config->limits) != 0)
+    /* A neither read of the whole buffer holds a bounce of that size: one must be able to wait. */
+    if (lbk_limits_check(&config->limits) != 0 || config->limits.handle_bytes < config->buffer_size)
         return LBK_CONFIG_BAD_PENDING_LIMIT;
     while (config->name[chars] != 0)
         chars++;

@@ -205,20 +205,27 @@ enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask
     case LBK_SERIAL_GET_PROPERTIES:
     case LBK_SERIAL_GET_DTRRTS:
         return LBK_NEEDS_NOTHING;
-    case LBK_SERIAL_WAIT_ON_MASK:
-    case LBK_SERIAL_GET_COMMSTATUS: /* takes the receive errors it reports */
-        return LBK_NEEDS_READ;
-    case LBK_SERIAL_PURGE:
-        return (purge_mask & (LBK_SERIAL_PURGE_TXABORT | LBK_SERIAL_PURGE_TXCLEAR)) != 0 ? LBK_NEEDS_WRITE
-                                                                                         : LBK_NEEDS_READ;
+    case LBK_SERIAL_PURGE: {
+        int rx = (purge_mask & (LBK_SERIAL_PURGE_RXABORT | LBK_SERIAL_PURGE_RXCLEAR)) != 0;
+        int tx = (purge_mask & (LBK_SERIAL_PURGE_TXABORT | LBK_SERIAL_PURGE_TXCLEAR)) != 0;
+
+        return rx && tx ? LBK_NEEDS_READ_AND_WRITE : tx ? LBK_NEEDS_WRITE : LBK_NEEDS_READ;
+    }
     case LBK_SERIAL_SET_BAUD_RATE:
     case LBK_SERIAL_SET_QUEUE_SIZE:
     case LBK_SERIAL_SET_LINE_CONTROL:
     case LBK_SERIAL_SET_TIMEOUTS:
     case LBK_SERIAL_SET_WAIT_MASK:
     case LBK_SERIAL_SET_CHARS:
+    case LBK_SERIAL_SET_HANDFLOW: /* SetCommState sends it, with the DTR and RTS requests */
+    case LBK_SERIAL_SET_DTR:
+    case LBK_SERIAL_CLR_DTR:
+    case LBK_SERIAL_SET_RTS:
+    case LBK_SERIAL_CLR_RTS:
+    case LBK_SERIAL_WAIT_ON_MASK:
+    case LBK_SERIAL_GET_COMMSTATUS: /* takes the errors it reports; cbOutQue is the sender's */
         return LBK_NEEDS_READ_OR_WRITE;
-    default: /* IMMEDIATE_CHAR, BREAK, DTR, RTS, XON/XOFF, HANDFLOW, RESET, and codes not served */
+    default: /* IMMEDIATE_CHAR, BREAK, XON/XOFF, RESET, and codes not served */
         return LBK_NEEDS_WRITE;
     }
 }
@@ -232,6 +239,8 @@ int lbk_access_allows(enum lbk_access_need need, int can_read, int can_write)
         return can_read != 0;
     case LBK_NEEDS_READ_OR_WRITE:
         return can_read != 0 || can_write != 0;
+    case LBK_NEEDS_READ_AND_WRITE:
+        return can_read != 0 && can_write != 0;
     case LBK_NEEDS_WRITE:
     default:
         return can_write != 0;

@@ -219,15 +219,20 @@ int64_t lbk_pacer_next(const struct lbk_pacer *pacer, uint64_t ticks_per_char);
 /*
  * The access a handle needs for a serial request (docs/driver.md's access table). The serial
  * codes are FILE_ANY_ACCESS, as ntddser.h defines them, so the I/O manager checks nothing and
- * the driver checks this against what the handle was granted at CREATE.
+ * the driver checks this against what the handle was granted at CREATE. A port opens once at a
+ * time, so what an end sets about itself (its line settings, its own lines, its events) is that
+ * handle's own business: a receive-only program sets its port and drives its RTS for flow
+ * control, a send-only one waits for EV_TXEMPTY. What puts something into the peer's input, a
+ * byte or a break, needs write access; dropping what was received needs read access.
  */
 enum lbk_access_need {
-    LBK_NEEDS_NOTHING,       /* reports settings or lines: any handle, even one with no data access */
-    LBK_NEEDS_READ,          /* takes or drops what the end received, or its events */
-    LBK_NEEDS_READ_OR_WRITE, /* the end's own settings, which reach nobody else: a port opens once */
-    LBK_NEEDS_WRITE          /* sends bytes or drives lines the peer sees, or drops what was sent */
+    LBK_NEEDS_NOTHING,        /* reports settings or lines: any handle, even one with no data access */
+    LBK_NEEDS_READ,           /* drops what the end received */
+    LBK_NEEDS_READ_OR_WRITE,  /* the end's own settings, lines, events and queue counts */
+    LBK_NEEDS_WRITE,          /* puts a byte or a break into the peer's input, or drops what was sent */
+    LBK_NEEDS_READ_AND_WRITE  /* drops both what was received and what was sent */
 };
-/* purge_mask: PURGE's input (RX flags need read, any TX flag write); ignored for other codes. */
+/* purge_mask: PURGE's input (RX flags need read, TX flags write); ignored for other codes. */
 enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask);
 /* 1 when a handle that may read (can_read) and write (can_write) meets need, else 0. */
 int lbk_access_allows(enum lbk_access_need need, int can_read, int can_write);

@@ -105,8 +105,10 @@ typedef uint64_t lbk_u64;
 #define LBK_DEFAULT_PENDING_BYTES_PER_HANDLE 0x10000000u /* 256 MiB */
 #define LBK_DEFAULT_PENDING_REQUESTS_PER_DEVICE 8192u
 #define LBK_DEFAULT_PENDING_BYTES_PER_DEVICE 0x40000000u /* 1 GiB */
-/* Each value: requests 1 .. 1048576, bytes 64 KiB .. 4 GiB - 1; a handle's at most its device's. */
-#define LBK_MAX_PENDING_REQUESTS 0x100000u
+/* Each value: requests 1 .. 65536 (walks of a device's queues at DISPATCH_LEVEL grow with it),
+   bytes 64 KiB .. 4 GiB - 1 and at least BufferSize (a read of the whole buffer may wait); a
+   handle's at most its device's. */
+#define LBK_MAX_PENDING_REQUESTS 0x10000u
 #define LBK_MIN_PENDING_BYTES 0x10000u
 
 /*

@@ -63,6 +63,8 @@ TEST(limits_check_ranges_and_order)
     lbk_limits_default(&limits);
     limits.device_requests = LBK_MAX_PENDING_REQUESTS + 1;
     ASSERT_EQ(-1, lbk_limits_check(&limits));
+    limits.device_requests = LBK_MAX_PENDING_REQUESTS;
+    ASSERT_EQ(0, lbk_limits_check(&limits));
     lbk_limits_default(&limits);
     limits.handle_bytes = LBK_MIN_PENDING_BYTES - 1;
     ASSERT_EQ(-1, lbk_limits_check(&limits));
@@ -101,4 +103,8 @@ TEST(config_pending_values_apply_and_are_checked_whole)
     ASSERT_EQ(LBK_CONFIG_BAD_PENDING_LIMIT, lbk_config_check_whole(&config));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE, LBK_REG_DWORD, &value, 4));
     ASSERT_EQ(LBK_CONFIG_OK, lbk_config_check_whole(&config));
+    /* A buffer larger than what a handle may keep waiting: a neither read of all of it never could. */
+    value = 0x100001;
+    ASSERT_EQ(LBK_CONFIG_OK, lbk_config_apply(&config, LBK_PARAM_ID_BUFFER_SIZE, LBK_REG_DWORD, &value, 4));
+    ASSERT_EQ(LBK_CONFIG_BAD_PENDING_LIMIT, lbk_config_check_whole(&config));
 }

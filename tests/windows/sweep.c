@@ -243,7 +243,8 @@ static const DWORD queue_size[2] = { 4096, 4096 };
 static const BYTE line_8n1[SERIAL_LINE_CONTROL_BYTES] = { 0, 0, 8 };
 static const BYTE immediate_char = 'i';
 static const DWORD purge_rx = PURGE_RXABORT | PURGE_RXCLEAR;
-static const DWORD purge_tx = PURGE_TXCLEAR | PURGE_RXCLEAR; /* a TX flag: the input stays if refused */
+static const DWORD purge_tx = PURGE_TXCLEAR;                 /* nothing received is dropped */
+static const DWORD purge_both = PURGE_TXCLEAR | PURGE_RXCLEAR; /* the input stays if refused */
 static BYTE port_chars[SERIAL_CHARS_BYTES], port_handflow[SERIAL_HANDFLOW_BYTES]; /* read at start */
 
 static void prepare_purge(void) { refill(dev, 3); }
@@ -580,7 +581,7 @@ static void check_canaries(void)
 
 /* ---- Check 2: the access matrix -------------------------------------------------------------- */
 
-enum need { NEED_ANY, NEED_READ, NEED_WRITE, NEED_READ_OR_WRITE };
+enum need { NEED_ANY, NEED_READ, NEED_WRITE, NEED_READ_OR_WRITE, NEED_READ_AND_WRITE };
 
 /* The oracle: the access each request needs. Inputs as in the canary sweep. */
 struct access_row {
@@ -624,8 +625,8 @@ static const struct access_row access_rows[] = {
     { SER_OP(GET_MODEMSTATUS), NEED_ANY, NULL, 0, sizeof(DWORD), TRUE },
     { SER_OP(GET_PROPERTIES), NEED_ANY, NULL, 0, SERIAL_COMMPROP_BYTES, TRUE },
     { SER_OP(GET_DTRRTS), NEED_ANY, NULL, 0, sizeof(DWORD), TRUE },
-    { SER_OP(WAIT_ON_MASK), NEED_READ, NULL, 0, sizeof(DWORD), TRUE },
-    { SER_OP(GET_COMMSTATUS), NEED_READ, NULL, 0, SERIAL_STATUS_BYTES, TRUE },
+    { SER_OP(WAIT_ON_MASK), NEED_READ_OR_WRITE, NULL, 0, sizeof(DWORD), TRUE },
+    { SER_OP(GET_COMMSTATUS), NEED_READ_OR_WRITE, NULL, 0, SERIAL_STATUS_BYTES, TRUE },
     { "IOCTL_SERIAL_PURGE(RXABORT|RXCLEAR)", OP_IOCTL, SERIAL_CODE(PURGE), NEED_READ, &purge_rx, sizeof(DWORD), 0, TRUE },
     { SER_OP(SET_BAUD_RATE), NEED_READ_OR_WRITE, &baud_9600, sizeof(DWORD), 0, TRUE },
     { SER_OP(SET_QUEUE_SIZE), NEED_READ_OR_WRITE, queue_size, sizeof(queue_size), 0, TRUE },
@@ -636,15 +637,17 @@ static const struct access_row access_rows[] = {
     { SER_OP(SET_BREAK_ON), NEED_WRITE, NULL, 0, 0, TRUE },
     { SER_OP(SET_BREAK_OFF), NEED_WRITE, NULL, 0, 0, TRUE },
     { SER_OP(IMMEDIATE_CHAR), NEED_WRITE, &immediate_char, 1, 0, TRUE },
-    { SER_OP(SET_DTR), NEED_WRITE, NULL, 0, 0, TRUE },
-    { SER_OP(CLR_DTR), NEED_WRITE, NULL, 0, 0, TRUE },
+    { SER_OP(SET_DTR), NEED_READ_OR_WRITE, NULL, 0, 0, TRUE },
+    { SER_OP(CLR_DTR), NEED_READ_OR_WRITE, NULL, 0, 0, TRUE },
     { SER_OP(RESET_DEVICE), NEED_WRITE, NULL, 0, 0, TRUE },
-    { SER_OP(SET_RTS), NEED_WRITE, NULL, 0, 0, TRUE },
-    { SER_OP(CLR_RTS), NEED_WRITE, NULL, 0, 0, TRUE },
+    { SER_OP(SET_RTS), NEED_READ_OR_WRITE, NULL, 0, 0, TRUE },
+    { SER_OP(CLR_RTS), NEED_READ_OR_WRITE, NULL, 0, 0, TRUE },
     { SER_OP(SET_XOFF), NEED_WRITE, NULL, 0, 0, TRUE },
     { SER_OP(SET_XON), NEED_WRITE, NULL, 0, 0, TRUE },
-    { SER_OP(SET_HANDFLOW), NEED_WRITE, port_handflow, sizeof(port_handflow), 0, TRUE },
-    { "IOCTL_SERIAL_PURGE(TXCLEAR|RXCLEAR)", OP_IOCTL, SERIAL_CODE(PURGE), NEED_WRITE, &purge_tx, sizeof(DWORD), 0, TRUE },
+    { SER_OP(SET_HANDFLOW), NEED_READ_OR_WRITE, port_handflow, sizeof(port_handflow), 0, TRUE },
+    { "IOCTL_SERIAL_PURGE(TXCLEAR)", OP_IOCTL, SERIAL_CODE(PURGE), NEED_WRITE, &purge_tx, sizeof(DWORD), 0, TRUE },
+    { "IOCTL_SERIAL_PURGE(TXCLEAR|RXCLEAR)", OP_IOCTL, SERIAL_CODE(PURGE), NEED_READ_AND_WRITE, &purge_both,
+      sizeof(DWORD), 0, TRUE },
 };
 
 static const struct {
@@ -668,6 +671,8 @@ static BOOL allowed(enum need need, DWORD access)
         return write;
     case NEED_READ_OR_WRITE:
         return read || write;
+    case NEED_READ_AND_WRITE:
+        return read && write;
     case NEED_ANY:
     default:
         return TRUE;

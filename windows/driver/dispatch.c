@@ -123,6 +123,7 @@ static VOID LbkFlushFile(PLBK_DEVICE_EXTENSION ext, PFILE_OBJECT fileObject)
     if (context != NULL)
         context->CleanedUp = TRUE;
     LbkFlushLocked(ext, fileObject, STATUS_CANCELLED, &done);
+    ext->Serial.ImmediatePending = FALSE; /* a TransmitCommChar byte of a port being closed */
     /* What waited behind the handle's writes (other writes, WAITs for room, FLUSHes) goes on. */
     LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
     LbkPumpLocked(&pump);
@@ -329,7 +330,10 @@ NTSTATUS LbkDispatchFlush(PDEVICE_OBJECT deviceObject, PIRP irp)
     irp->Tail.Overlay.DriverContext[3] = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     status = LbkRefusedLocked(ext, context);
-    if (NT_SUCCESS(status) && LbkWritesWaitUpToLocked(ext->Out, ext->Out->WriteSequence) &&
+    /* While another thread pumps, a message write it has claimed is on no queue: the FLUSH waits,
+       and that pump's end decides (LbkEndFlushesLocked). */
+    if (NT_SUCCESS(status) &&
+        (ext->Unit->Pumping || ext->Serial.ImmediatePending || LbkWritesWaitUpToLocked(ext->Out, ext->Out->WriteSequence)) &&
         NT_SUCCESS(status = LbkAdmitLocked(irp))) {
         stack->Parameters.Others.Argument1 = (PVOID)(ULONG_PTR)ext->Out->WriteSequence;
         LbkInsertLocked(&ext->Flushes, irp);
@@ -450,6 +454,7 @@ static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, 
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
     lbk_channel_t *out = &ext->Out->Data;
     NTSTATUS status = STATUS_SUCCESS;
+    ULONG events = 0;
     SIZE_T put = 0;
 
     if (length > lbk_channel_max_message(out))
@@ -463,12 +468,14 @@ static NTSTATUS LbkWriteAtomicLocked(PLBK_PUMP pump, PLBK_DEVICE_EXTENSION ext, 
     while (put < length) {
         SIZE_T piece = lbk_channel_put(out, LBK_IRP_DATA(irp) + put, LbkPieceLocked(pump, length - put));
 
-        /* A serial reader's scan for its event character, piece by piece too: the events are
-           seen only when the pump ends, after the close. */
-        LbkSerialReceivedLocked(ext->Out, LBK_IRP_DATA(irp) + put, piece);
+        /* A serial reader's scan for its event character, piece by piece too. Posted only once
+           the bytes are readable: a WaitCommEvent woken between pieces would find nothing to
+           read, and wait again for an event already taken. */
+        events |= LbkSerialReceivedEventsLocked(ext->Out, LBK_IRP_DATA(irp) + put, piece);
         put += piece;
     }
     lbk_channel_close(out);
+    LbkSerialPostReceivedLocked(ext->Out, events);
     context->BytesIn += length;
     irp->IoStatus.Information = length;
     return STATUS_SUCCESS;

@@ -407,6 +407,10 @@ SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
 VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count);
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued);
 VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count);
+/* The same in two steps, for bytes that reach the reader only later (a WRITE_ATOMIC put in
+   pieces): the events those bytes make, then, once they are readable, posting them. */
+ULONG LbkSerialReceivedEventsLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count);
+VOID LbkSerialPostReceivedLocked(PLBK_CHANNEL channel, ULONG events);
 /* The pump, between its other transfers: sends each end's TransmitCommChar byte that has room. */
 VOID LbkSerialSendImmediateLocked(PLBK_UNIT unit);
 VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done);

@@ -286,7 +286,8 @@ NTSTATUS LbkAdmitLocked(PIRP irp)
     device.bytes = (uint64_t)InterlockedCompareExchange64(&ext->HeldBytes, 0, 0);
     if (lbk_limits_admit(&LbkConfig.limits, &handle, &device, LbkHeldBytes(irp)))
         return STATUS_SUCCESS;
-    LbkTrace(LBK_TRACE_WARNING, "lbk: %ls: a request past the pending limits is refused\n", ext->Name);
+    /* Under the unit's spin lock: no %ls, whose conversion DbgPrintEx allows at PASSIVE_LEVEL only. */
+    LbkTrace(LBK_TRACE_WARNING, "lbk: unit %lu: a request past the pending limits is refused\n", ext->Unit->Index);
     return STATUS_QUOTA_EXCEEDED;
 }
 
@@ -960,7 +961,8 @@ BOOLEAN LbkWritesWaitUpToLocked(PLBK_CHANNEL channel, ULONG64 target)
            (ULONG64)IoGetCurrentIrpStackLocation(head)->Parameters.Write.ByteOffset.QuadPart <= target;
 }
 
-/* Completes the FLUSHes whose writes have all gone. Lock held; nothing is claimed by the pump. */
+/* Completes the FLUSHes whose writes (and TransmitCommChar byte) have all gone. Lock held, at the
+   end of a pump: nothing is claimed by it. */
 static VOID LbkEndFlushesLocked(PLBK_PUMP pump)
 {
     ULONG i;
@@ -977,7 +979,8 @@ static VOID LbkEndFlushesLocked(PLBK_PUMP pump)
             ULONG64 target = (ULONG64)(ULONG_PTR)IoGetCurrentIrpStackLocation(irp)->Parameters.Others.Argument1;
 
             entry = entry->Flink;
-            if (!LbkWritesWaitUpToLocked(ext->Out, target) && LbkClaimLocked(irp, pump->Fresh))
+            if (!LbkWritesWaitUpToLocked(ext->Out, target) && !ext->Serial.ImmediatePending &&
+                LbkClaimLocked(irp, pump->Fresh))
                 LbkFinishLocked(irp, STATUS_SUCCESS, pump->Done);
         }
     }

@@ -75,14 +75,14 @@ VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext)
     serial->ModemStatus = LbkModemStatusLocked(ext); /* what it finds is no change */
 }
 
-VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count)
+ULONG LbkSerialReceivedEventsLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count)
 {
     PLBK_DEVICE_EXTENSION reader = channel->Reader;
     ULONG events = LBK_SERIAL_EV_RXCHAR;
     SIZE_T i;
 
     if (!reader->IsSerial || count == 0)
-        return;
+        return 0;
     if (reader->Serial.WaitMask & LBK_SERIAL_EV_RXFLAG) {
         for (i = 0; i < count; i++) {
             if (bytes[i] == reader->Serial.Settings.chars.event_char) {
@@ -91,7 +91,18 @@ VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T co
             }
         }
     }
-    LbkSerialEventLocked(reader, events);
+    return events;
+}
+
+VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count)
+{
+    LbkSerialPostReceivedLocked(channel, LbkSerialReceivedEventsLocked(channel, bytes, count));
+}
+
+VOID LbkSerialPostReceivedLocked(PLBK_CHANNEL channel, ULONG events)
+{
+    if (events != 0)
+        LbkSerialEventLocked(channel->Reader, events);
 }
 
 /* Completes the pending WaitCommEvent, if any, with events. */
