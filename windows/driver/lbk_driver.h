@@ -31,7 +31,7 @@
 #define MdlMappingNoExecute 0x40000000
 #endif
 
-/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN", "LbkU", "LbkL" in pool dumps. */
+/* Pool tags read as "LbkR", "LbkF", "LbkB", "LbkN", "LbkU", "LbkL", "LbkW" in pool dumps. */
 #define LBK_TAG(a, b, c, d) ((ULONG)(a) | ((ULONG)(b) << 8) | ((ULONG)(c) << 16) | ((ULONG)(d) << 24))
 #define LBK_TAG_RING LBK_TAG('L', 'b', 'k', 'R')
 #define LBK_TAG_FILE LBK_TAG('L', 'b', 'k', 'F')
@@ -39,6 +39,7 @@
 #define LBK_TAG_NAME LBK_TAG('L', 'b', 'k', 'N')
 #define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
 #define LBK_TAG_REMOVE_LOCK LBK_TAG('L', 'b', 'k', 'L') /* the tag IoAcquireRemoveLock records */
+#define LBK_TAG_WORK LBK_TAG('L', 'b', 'k', 'W')        /* a neither read's copy-out, in a work item */
 
 /* A device keeps at most this many bounce buffers of at most this size between requests: as
    many as requests a client usually has in flight (docs/performance.md). */
@@ -338,6 +339,23 @@ static inline VOID LbkAssertReplyFits(PIRP irp)
 #else
 #define LbkAssertReplyFits(irp) ((VOID)0)
 #endif
+
+/*
+ * What a neither-I/O request's bounce buffer starts with, before its data (LBK_IRP_DATA points
+ * past it): the process whose address space its user buffer is in, referenced from dispatch to
+ * completion, so that a copy attached to it later never meets a process that is gone (I/O on a
+ * completion port is not tied to a thread whose rundown would wait for it). NULL for a request
+ * from kernel mode, whose buffer is in system space.
+ */
+typedef struct _LBK_BOUNCE {
+    PEPROCESS Requestor;
+    PVOID Reserved; /* keeps the data 16-byte aligned */
+} LBK_BOUNCE, *PLBK_BOUNCE;
+
+static inline PLBK_BOUNCE LbkBounceOf(PVOID data)
+{
+    return (PLBK_BOUNCE)data - 1;
+}
 
 /* Copies through a real call, so the compiler keeps it inside the caller's __try (see pool.c). */
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);

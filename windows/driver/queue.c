@@ -112,13 +112,14 @@ static LONG64 LbkPinLimit(PLBK_DEVICE_EXTENSION ext)
  * the device's pin limit, past the caller's quota, or with the pool itself exhausted (a failed
  * quota allocation does not say which).
  */
-static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN isWrite, PVOID *bounce)
+static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN isWrite, PVOID *data)
 {
     volatile LONG64 *pinned = &ext->PinnedBytes[isWrite ? 1 : 0];
     SIZE_T spareBytes = LbkSpareBounceBytes(ext);
+    PVOID spare = NULL, *bounce = &spare;
     ULONG i;
 
-    *bounce = NULL;
+    *data = NULL;
     if (InterlockedAdd64(pinned, (LONG64)bytes) > LbkPinLimit(ext)) {
         InterlockedAdd64(pinned, -(LONG64)bytes);
         return STATUS_QUOTA_EXCEEDED;
@@ -128,7 +129,7 @@ static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN i
             *bounce = InterlockedExchangePointer(&ext->SpareBounces[i], NULL);
         /* Spares belong to the device, not to the request that made one: no quota. */
         if (*bounce == NULL && InterlockedIncrement(&ext->SpareBouncesMade) <= LBK_SPARE_BOUNCES) {
-            *bounce = LbkAllocateBuffer(spareBytes, LBK_TAG_BOUNCE);
+            *bounce = LbkAllocateBuffer(sizeof(LBK_BOUNCE) + spareBytes, LBK_TAG_BOUNCE);
             if (*bounce == NULL)
                 InterlockedDecrement(&ext->SpareBouncesMade);
         } else if (*bounce == NULL) {
@@ -136,11 +137,13 @@ static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN i
         }
     }
     if (*bounce == NULL)
-        *bounce = LbkAllocateCharged(bytes, LBK_TAG_BOUNCE);
+        *bounce = LbkAllocateCharged(sizeof(LBK_BOUNCE) + bytes, LBK_TAG_BOUNCE);
     if (*bounce == NULL) {
         InterlockedAdd64(pinned, -(LONG64)bytes);
         return STATUS_QUOTA_EXCEEDED; /* the caller's quota, or the pool itself */
     }
+    ((PLBK_BOUNCE)*bounce)->Requestor = NULL;
+    *data = (PLBK_BOUNCE)*bounce + 1;
     return STATUS_SUCCESS;
 }
 
@@ -150,12 +153,18 @@ static NTSTATUS LbkTakeBounce(PLBK_DEVICE_EXTENSION ext, SIZE_T bytes, BOOLEAN i
  * process's quota, which a spare kept for ever would hold. bytes and isWrite are what
  * LbkTakeBounce was given.
  */
-static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID bounce, SIZE_T bytes, BOOLEAN isWrite)
+static VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID data, SIZE_T bytes, BOOLEAN isWrite)
 {
+    PLBK_BOUNCE bounce = LbkBounceOf(data);
+    PEPROCESS requestor = bounce->Requestor;
     ULONG i;
 
+    if (requestor != NULL) {
+        bounce->Requestor = NULL;
+        ObDereferenceObject(requestor); /* the request is done with its address space */
+    }
     InterlockedAdd64(&ext->PinnedBytes[isWrite ? 1 : 0], -(LONG64)bytes);
-    if (!LbkBlockCharged(bounce) && LbkBlockBytes(bounce) == LbkSpareBounceBytes(ext)) {
+    if (!LbkBlockCharged(bounce) && LbkBlockBytes(bounce) == sizeof(LBK_BOUNCE) + LbkSpareBounceBytes(ext)) {
         for (i = 0; i < LBK_SPARE_BOUNCES; i++)
             if (InterlockedCompareExchangePointer(&ext->SpareBounces[i], bounce, NULL) == NULL)
                 return;
@@ -203,18 +212,20 @@ NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, B
             }
         }
         /*
-         * A read is finished later, maybe in another thread's context, and copies out into its
-         * requestor's address space then; a user-mode read with no requestor could not. No
-         * reference is taken: the requestor's thread cannot finish exiting while its IRP is
-         * outstanding (thread rundown cancels and waits for it, and the cancel routine completes
-         * at once), and under Wine an ObReferenceObject/ObDereferenceObject pair on the process
-         * that IoGetRequestorProcess returns frees it, as Wine holds no reference of its own.
+         * Finished later, maybe in another thread's context, the request copies between its
+         * bounce and its requestor's address space then (a read's bytes out, a write's next
+         * windows in): a user-mode request with no requestor could not. The requestor is held
+         * referenced until the bounce is given back.
          */
-        if (!isWrite && irp->RequestorMode != KernelMode && IoGetRequestorProcess(irp) == NULL)
+        if (irp->RequestorMode != KernelMode && IoGetRequestorProcess(irp) == NULL)
             return STATUS_INVALID_DEVICE_REQUEST;
         status = LbkTakeBounce(ext, bounceBytes, isWrite, &bounce);
         if (!NT_SUCCESS(status))
             return status;
+        if (irp->RequestorMode != KernelMode) {
+            LbkBounceOf(bounce)->Requestor = IoGetRequestorProcess(irp);
+            ObReferenceObject(LbkBounceOf(bounce)->Requestor);
+        }
         if (isWrite) {
             LbkAssertUserMemoryIrql();
             __try {
@@ -559,7 +570,7 @@ static PUCHAR LbkWriteSource(PLBK_DEVICE_EXTENSION writer, PIRP write, SIZE_T *a
 static NTSTATUS LbkCopyWithRequestor(PIRP irp, SIZE_T offset, SIZE_T bytes, BOOLEAN toUser)
 {
     PUCHAR user = (PUCHAR)irp->UserBuffer + offset;
-    PEPROCESS requestor = IoGetRequestorProcess(irp);
+    PEPROCESS requestor = LbkBounceOf(LBK_IRP_DATA(irp))->Requestor; /* held since dispatch */
     BOOLEAN attach = requestor != NULL && requestor != PsGetCurrentProcess();
     NTSTATUS status = STATUS_SUCCESS;
     KAPC_STATE apcState;
@@ -1277,13 +1288,8 @@ static NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T 
     return status;
 }
 
-/*
- * Completes a request that the caller owns and that no queue holds, and returns its final status.
- * Not under the lock: neither I/O may touch user memory here. IoStatus.Information holds the
- * bytes transferred; an error reports none, except cancellation and a disconnected peer, which
- * report what went through before.
- */
-NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+/* LbkCompleteTransfer's work: the copy-out of a neither read, then the completion itself. */
+static NTSTATUS LbkFinishTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 {
     BOOLEAN transfer = LbkMajor(irp) == IRP_MJ_READ || LbkMajor(irp) == IRP_MJ_WRITE;
     PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
@@ -1307,6 +1313,73 @@ NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS statu
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     LbkLeaveIo(ext, irp); /* the last touch of the device: REMOVE_DEVICE may be waiting for it */
     return status;
+}
+
+/* A neither read whose copy-out waits for a work item in its requestor's address space. */
+typedef struct _LBK_COPY_OUT {
+    PIO_WORKITEM Item;
+    PIRP Irp;
+    NTSTATUS Status;
+} LBK_COPY_OUT, *PLBK_COPY_OUT;
+
+static IO_WORKITEM_ROUTINE LbkCopyOutWorker;
+
+/* PASSIVE_LEVEL, a system thread. The IRP keeps its remove lock until it completes here. */
+static VOID LbkCopyOutWorker(PDEVICE_OBJECT deviceObject, PVOID context)
+{
+    PLBK_COPY_OUT work = context;
+    PIRP irp = work->Irp;
+    NTSTATUS status = work->Status;
+
+    IoFreeWorkItem(work->Item); /* a routine may free its own work item */
+    LbkFree(work, LBK_TAG_WORK);
+    LbkFinishTransfer(LbkExtension(deviceObject), irp, status);
+}
+
+/*
+ * Whether a finished read's copy-out was handed to a work item: a neither read with bytes that
+ * finishes outside its requestor's address space (another client's request pumped it, or the
+ * timer thread did). Copying there would attach this thread to that process and stall it, and
+ * whatever it holds up, on the requestor's page faults; the work item attaches instead. Without
+ * pool for the work item, FALSE: the copy is made here, attached, as the last resort.
+ */
+static BOOLEAN LbkCopyOutLater(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+{
+    PLBK_COPY_OUT work;
+    PEPROCESS requestor;
+
+    if (LbkMajor(irp) != IRP_MJ_READ || ext->IoMethod != LBK_IO_NEITHER || NT_ERROR(status) ||
+        irp->IoStatus.Information == 0)
+        return FALSE;
+    requestor = LbkBounceOf(LBK_IRP_DATA(irp))->Requestor;
+    if (requestor == NULL || requestor == PsGetCurrentProcess())
+        return FALSE;
+    work = LbkAllocate(sizeof(*work), LBK_TAG_WORK);
+    if (work == NULL)
+        return FALSE;
+    work->Item = IoAllocateWorkItem(ext->DeviceObject);
+    if (work->Item == NULL) {
+        LbkFree(work, LBK_TAG_WORK);
+        return FALSE;
+    }
+    work->Irp = irp;
+    work->Status = status;
+    IoQueueWorkItem(work->Item, LbkCopyOutWorker, DelayedWorkQueue, work);
+    return TRUE;
+}
+
+/*
+ * Completes a request that the caller owns and that no queue holds, and returns its final status
+ * (a neither read copied out by a work item completes there, a moment later). Not under the
+ * lock: neither I/O may touch user memory here. IoStatus.Information holds the bytes
+ * transferred; an error reports none, except cancellation and a disconnected peer, which report
+ * what went through before.
+ */
+NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
+{
+    if (LbkCopyOutLater(ext, irp, status))
+        return status;
+    return LbkFinishTransfer(ext, irp, status);
 }
 
 /* Completes every IRP that a *Locked routine moved to done. Lock not held. */
