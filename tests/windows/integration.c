@@ -14,6 +14,7 @@
  *   integration --suite serial-access --device BASE --service S --method M  (a serial pair BASEA/
  *                                      BASEB of service S, with pnpprobe.sys in its winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
+ *   integration child-write NAME     (helper: writes 1 MiB of a known pattern, exits 0 once it went in)
  *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
  */
@@ -970,6 +971,42 @@ TEST(killed_client_with_io_pending_leaves_device_working)
     CloseHandle(h);
 }
 
+/* What child-write writes: CHILD_WRITE_BYTES of fill_pattern(..., CHILD_WRITE_SEED). */
+#define CHILD_WRITE_BYTES (1u << 20)
+#define CHILD_WRITE_SEED 41u
+
+/*
+ * Another process's write, many windows long with neither I/O, read here: each window after the
+ * first is copied from the writer's buffer by a work item attached to the writer (this process's
+ * reads may not copy from another's address space), and every byte arrives, in order. With the
+ * other methods it is the same traffic between two processes.
+ */
+TEST(another_process_write_arrives_whole_and_in_order)
+{
+    HANDLE h = open_device(GENERIC_READ);
+    unsigned char *expected = malloc(CHILD_WRITE_BYTES), *got = malloc(4096);
+    PROCESS_INFORMATION pi;
+    DWORD n, code = 1;
+    size_t total = 0;
+
+    ASSERT_TRUE(expected != NULL && got != NULL);
+    fill_pattern(expected, CHILD_WRITE_BYTES, CHILD_WRITE_SEED);
+    ASSERT_TRUE(spawn_child(L"child-write", &pi));
+    while (total < CHILD_WRITE_BYTES) {
+        ASSERT_OK(lbk_read(h, got, 4096, DEADLINE_MS, &n));
+        ASSERT_TRUE(n <= CHILD_WRITE_BYTES - total && memcmp(got, expected + total, n) == 0);
+        total += n;
+    }
+    ASSERT_EQ(WAIT_OBJECT_0, WaitForSingleObject(pi.hProcess, DEADLINE_MS));
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+    ASSERT_EQ(0, code); /* its write completed with every byte */
+    free(expected);
+    free(got);
+    CloseHandle(h);
+}
+
 TEST(killed_client_with_wait_pending_leaves_device_working)
 {
     HANDLE h = open_device(GENERIC_READ | GENERIC_WRITE);
@@ -1562,6 +1599,7 @@ static const test_case tests[] = {
     T(CancelSynchronousIo_ends_a_blocking_read),
     T(killed_client_with_io_pending_leaves_device_working),
     T(killed_client_with_wait_pending_leaves_device_working),
+    T(another_process_write_arrives_whole_and_in_order),
     T(large_write_streams_through_a_small_ring),
     T(message_mode_keeps_boundaries),
     T(message_too_long_for_buffer_returns_more_data),
@@ -2656,6 +2694,19 @@ static int child_wait(const wchar_t *device)
     return 3;
 }
 
+/* Helper process: writes CHILD_WRITE_BYTES in one request; 0 when all of it went in. */
+static int child_write(const wchar_t *device)
+{
+    unsigned char *data = malloc(CHILD_WRITE_BYTES);
+    HANDLE h = INVALID_HANDLE_VALUE;
+    DWORD n = 0;
+
+    if (data == NULL || lbk_open(device, GENERIC_WRITE, &h) != ERROR_SUCCESS)
+        return 2;
+    fill_pattern(data, CHILD_WRITE_BYTES, CHILD_WRITE_SEED);
+    return lbk_write(h, data, CHILD_WRITE_BYTES, 60000, &n) == ERROR_SUCCESS && n == CHILD_WRITE_BYTES ? 0 : 3;
+}
+
 static int child_read(const wchar_t *device)
 {
     HANDLE h = INVALID_HANDLE_VALUE;
@@ -2677,6 +2728,8 @@ int wmain(int argc, wchar_t **argv)
 
     if (argc == 3 && wcscmp(argv[1], L"child-read") == 0)
         return child_read(argv[2]);
+    if (argc == 3 && wcscmp(argv[1], L"child-write") == 0)
+        return child_write(argv[2]);
     if (argc == 3 && wcscmp(argv[1], L"child-wait") == 0)
         return child_wait(argv[2]);
     for (i = 1; i + 1 < argc; i += 2) {

@@ -137,6 +137,9 @@ typedef struct _LBK_CHANNEL {
     ULONG64 WriteSequence;
     struct lbk_pacer Pacer;  /* baud-rate emulation of a serial pair: when the line is free */
     BOOLEAN PaceLimited;     /* the pacer let fewer bytes through than were waiting */
+    /* A work item will pump the unit attached to the head write's requestor, whose next window
+       no other context may copy (LbkServableLocked). */
+    BOOLEAN ContextPumpQueued;
 } LBK_CHANNEL, *PLBK_CHANNEL;
 
 /*
@@ -277,6 +280,10 @@ typedef struct _LBK_PUMP {
     BOOLEAN FreshPending;  /* it was marked pending: its dispatch routine returns STATUS_PENDING */
     LONGLONG FreshDeadline;
     SIZE_T Budget;         /* bytes this hold of the lock may still copy */
+    /* The address space this pump runs in: the only requestor whose user buffer it may copy a
+       neither write's next window from (the caller's in dispatch, the system's in the timer
+       thread, the attached requestor's in a context pump). */
+    PEPROCESS Context;
 } LBK_PUMP, *PLBK_PUMP;
 /* A deadline in a pointer-sized slot: this driver is built for 64-bit Windows only. */
 C_ASSERT(sizeof(PVOID) == sizeof(LONGLONG));

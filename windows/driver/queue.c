@@ -475,6 +475,7 @@ VOID LbkPumpInit(PLBK_PUMP pump, PLBK_UNIT unit, PKLOCK_QUEUE_HANDLE lockHandle,
     pump->LockHandle = lockHandle;
     pump->Done = done;
     pump->Budget = LBK_LOCKED_COPY_BYTES;
+    pump->Context = PsGetCurrentProcess();
 }
 
 /*
@@ -691,6 +692,103 @@ static BOOLEAN LbkRefillLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write,
     return TRUE;
 }
 
+/* A pump of a unit in a work item attached to the requestor of a write waiting on channel. */
+typedef struct _LBK_CONTEXT_PUMP {
+    PIO_WORKITEM Item;
+    PLBK_DEVICE_EXTENSION Writer; /* its remove lock is held for the work item */
+    PLBK_CHANNEL Channel;
+    PEPROCESS Requestor;          /* referenced for the work item */
+} LBK_CONTEXT_PUMP, *PLBK_CONTEXT_PUMP;
+
+static IO_WORKITEM_ROUTINE LbkContextPumpWorker;
+
+/* PASSIVE_LEVEL, a system thread attached to the requestor: the pump may copy its windows. */
+static VOID LbkContextPumpWorker(PDEVICE_OBJECT deviceObject, PVOID context)
+{
+    PLBK_CONTEXT_PUMP work = context;
+    PLBK_DEVICE_EXTENSION writer = work->Writer;
+    PEPROCESS requestor = work->Requestor;
+    KLOCK_QUEUE_HANDLE lockHandle;
+    KAPC_STATE apcState;
+    LBK_PUMP pump;
+    LIST_ENTRY done;
+
+    UNREFERENCED_PARAMETER(deviceObject);
+    IoFreeWorkItem(work->Item); /* a routine may free its own work item */
+    InitializeListHead(&done);
+    KeStackAttachProcess((PKPROCESS)requestor, &apcState);
+    KeAcquireInStackQueuedSpinLock(&writer->Unit->Lock, &lockHandle);
+    work->Channel->ContextPumpQueued = FALSE;
+    LbkPumpInit(&pump, writer->Unit, &lockHandle, &done);
+    pump.Context = requestor;
+    LbkPumpLocked(&pump);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
+    KeUnstackDetachProcess(&apcState);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: pumped in a writer's address space\n", writer->Name);
+    ObDereferenceObject(requestor);
+    LbkFree(work, LBK_TAG_WORK);
+    IoReleaseRemoveLock(&writer->RemoveLock, work); /* the last touch of the device */
+}
+
+/*
+ * Has a work item pump the unit attached to requestor (one at a time per channel). Returns FALSE
+ * when it cannot (no pool, or the device is being removed): the caller copies from here then,
+ * attached, as the last resort. Lock held.
+ */
+static BOOLEAN LbkContextPumpLocked(PLBK_CHANNEL channel, PEPROCESS requestor)
+{
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    PLBK_CONTEXT_PUMP work;
+
+    if (channel->ContextPumpQueued)
+        return TRUE;
+    work = LbkAllocate(sizeof(*work), LBK_TAG_WORK);
+    if (work == NULL)
+        return FALSE;
+    work->Item = IoAllocateWorkItem(writer->DeviceObject);
+    if (work->Item == NULL || !NT_SUCCESS(IoAcquireRemoveLock(&writer->RemoveLock, work))) {
+        if (work->Item != NULL)
+            IoFreeWorkItem(work->Item);
+        LbkFree(work, LBK_TAG_WORK);
+        return FALSE;
+    }
+    work->Writer = writer;
+    work->Channel = channel;
+    work->Requestor = requestor;
+    ObReferenceObject(requestor);
+    channel->ContextPumpQueued = TRUE;
+    IoQueueWorkItem(work->Item, LbkContextPumpWorker, DelayedWorkQueue, work);
+    return TRUE;
+}
+
+/*
+ * Whether this pump may serve write now. Not when the write's next bytes must first be copied
+ * from its requestor's user buffer (a neither write whose window is used up; with whole, a message
+ * that will need any further window) and the pump runs outside that requestor's address space:
+ * copying would attach this thread to another client's process and stall it, and the unit, on
+ * that client's page faults. Then a work item pumps the unit again attached to the requestor, and
+ * this pump leaves the channel's writes alone. Lock held.
+ */
+static BOOLEAN LbkServableLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP write, BOOLEAN whole)
+{
+    PLBK_DEVICE_EXTENSION writer = channel->Writer;
+    SIZE_T length, available;
+    PEPROCESS requestor;
+
+    if (writer->IoMethod != LBK_IO_NEITHER)
+        return TRUE;
+    requestor = LbkBounceOf(LBK_IRP_DATA(write))->Requestor;
+    if (requestor == NULL || requestor == pump->Context)
+        return TRUE;
+    length = LbkTransferLength(writer, write);
+    LbkWriteSource(writer, write, &available);
+    if (whole ? write->IoStatus.Information + available >= length
+              : available != 0 || write->IoStatus.Information == length)
+        return TRUE;
+    return !LbkContextPumpLocked(channel, requestor);
+}
+
 /*
  * The source of a write's next bytes: *available of them at the returned address, refilling a
  * used-up window first. NULL when the write left its queue meanwhile (see LbkRefillLocked).
@@ -742,6 +840,8 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
             LbkYieldLocked(pump); /* then look again: the write may have gone */
             continue;
         }
+        if (!LbkServableLocked(pump, channel, write, FALSE))
+            break; /* a context pump goes on from here */
         source = LbkNextSourceLocked(pump, channel, write, FALSE, &available);
         if (source == NULL)
             continue;
@@ -866,7 +966,8 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
     BOOLEAN moved = FALSE;
 
     if (data->message_mode) {
-        if (LbkTransferLength(channel->Writer, write) > lbk_channel_room(data))
+        if (LbkTransferLength(channel->Writer, write) > lbk_channel_room(data) ||
+            !LbkServableLocked(pump, channel, write, TRUE))
             return FALSE;
         if (LbkClaimLocked(write, pump->Fresh))
             LbkPutMessageLocked(pump, channel, write);
@@ -881,6 +982,8 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
             moved = TRUE;
             continue;
         }
+        if (!LbkServableLocked(pump, channel, write, FALSE))
+            break; /* a context pump goes on from here */
         source = LbkNextSourceLocked(pump, channel, write, FALSE, &available);
         if (source == NULL)
             return TRUE;
@@ -921,6 +1024,8 @@ static VOID LbkPumpChannelLocked(PLBK_PUMP pump, PLBK_CHANNEL channel)
         /* Nothing queued, a reader and a writer both waiting: straight across. */
         while (lbk_channel_queued(data) == 0 && (read = LbkHead(&channel->Reads)) != NULL &&
                (write = LbkHead(&channel->Writes)) != NULL && LbkSerialPaceAllowedLocked(channel, 1) != 0) {
+            if (!LbkServableLocked(pump, channel, write, data->message_mode))
+                break; /* a context pump goes on from here */
             if (data->message_mode) {
                 LbkHandOffMessageLocked(pump, channel, read, write);
             } else if (pump->Budget == 0) {
