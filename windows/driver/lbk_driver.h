@@ -208,6 +208,12 @@ typedef struct _LBK_DEVICE_EXTENSION {
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LBK_QUEUE Flushes;    /* IRP_MJ_FLUSH_BUFFERS waiting for the writes before them (LbkEndFlushesLocked) */
     LBK_QUEUE Held;       /* requests that came during a Plug and Play stop, sent again at START (pnp.c) */
+    /* START or CANCEL_STOP is sending the held requests again: new ones are held behind them
+       (interlocked; set before the state says started, cleared once Held is empty). */
+    volatile LONG Replaying;
+    /* The held IRP being sent through its dispatch routine again, by the PnP thread that reads
+       it back in LbkEnterIo: that one is not held a second time. */
+    PIRP ReplayingIrp;
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;
@@ -367,9 +373,25 @@ static inline PLBK_BOUNCE LbkBounceOf(PVOID data)
 /* Copies through a real call, so the compiler keeps it inside the caller's __try (see pool.c). */
 VOID LbkCopyUserMemory(PVOID destination, const VOID *source, SIZE_T bytes);
 
+/*
+ * usercopy.c: neither I/O's bounce buffers and the copies to and from user buffers, only in the
+ * requestor's address space. LbkPrepareTransfer finds any request's data (in dispatch).
+ */
+NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite);
+SIZE_T LbkWindowBytes(PLBK_DEVICE_EXTENSION ext);           /* a neither write's bounce window */
+SIZE_T LbkBounceBytes(PLBK_DEVICE_EXTENSION ext, PIRP irp); /* a neither request's bounce size */
+VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID data, SIZE_T bytes, BOOLEAN isWrite);
+/* The next window of a neither write, from its writer's buffer; PASSIVE_LEVEL, no lock. */
+NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write);
+/* A finished neither read's bytes to its user buffer; PASSIVE_LEVEL, no lock. */
+NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T bytes);
+/* TRUE when a work item copies the read out and completes it (LbkFinishTransfer) instead. */
+BOOLEAN LbkCopyOutLater(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
+/* Has a work item pump channel's unit attached to requestor; FALSE when it cannot. Lock held. */
+BOOLEAN LbkContextPumpLocked(PLBK_CHANNEL channel, PEPROCESS requestor);
+
 /* queue.c */
 VOID LbkQueueInitialize(PLBK_QUEUE queue);
-NTSTATUS LbkPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, BOOLEAN isWrite);
 VOID LbkInsertLocked(PLBK_QUEUE queue, PIRP irp);
 /* Whether one more request of irp's handle may wait (lbk_limits.h): STATUS_SUCCESS or
    STATUS_QUOTA_EXCEEDED. Then LbkHoldLocked counts it once it waits, until it completes. */
@@ -400,6 +422,8 @@ BOOLEAN LbkWritesWaitUpToLocked(PLBK_CHANNEL channel, ULONG64 target);
 BOOLEAN LbkPeerGoneLocked(PLBK_DEVICE_EXTENSION ext);
 ULONG LbkReadyEventsLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, ULONG minRoom, lbk_wait_result *result);
 NTSTATUS LbkCompleteTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
+/* LbkCompleteTransfer without handing a copy-out to a work item: the copy is made here. */
+NTSTATUS LbkFinishTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
 VOID LbkCompleteList(PLIST_ENTRY done);
 LONGLONG LbkExpireLocked(PLBK_UNIT unit, LONGLONG now, PLIST_ENTRY done);
 PLBK_FILE_CONTEXT LbkFileContext(PIRP irp);

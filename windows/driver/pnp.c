@@ -71,6 +71,7 @@ static BOOLEAN LbkReplayable(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    enum lbk_pnp_admission admission;
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status;
 
@@ -79,8 +80,12 @@ static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     /* Again under the lock, where START changes it: a request held after START's replay would
-       wait for the next START. */
-    switch (lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO)) {
+       wait for the next START, and one served while older ones are still held would overtake
+       them. */
+    admission = lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO);
+    if (admission == LBK_PNP_ADMIT && ext->Replaying)
+        admission = LBK_PNP_HOLD; /* behind those being sent again */
+    switch (admission) {
     case LBK_PNP_ADMIT:
         status = STATUS_SUCCESS;
         break;
@@ -107,32 +112,58 @@ static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     return status;
 }
 
-/* START or CANCEL_STOP: every held request through its dispatch routine again, in arrival order. */
+/*
+ * Before START or CANCEL_STOP lets requests in: if some are held, new ones are held behind them
+ * (Replaying, set before the state changes, so that whoever sees the new state sees it too)
+ * until LbkReplayHeld has sent every one again.
+ */
+static VOID LbkBeginReplay(PLBK_DEVICE_EXTENSION ext)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    if (ext->Held.Count != 0)
+        InterlockedExchange(&ext->Replaying, 1);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+}
+
+/*
+ * START or CANCEL_STOP: every held request through its dispatch routine again, in arrival order,
+ * and those held meanwhile behind them, until none is left.
+ */
 static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     LIST_ENTRY replay;
 
-    InitializeListHead(&replay);
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    while (!IsListEmpty(&ext->Held.Irps)) {
-        PIRP irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+    for (;;) {
+        InitializeListHead(&replay);
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        while (!IsListEmpty(&ext->Held.Irps)) {
+            PIRP irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
 
-        if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
-            InsertTailList(&replay, &irp->Tail.Overlay.ListEntry);
-    }
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
-    while (!IsListEmpty(&replay)) {
-        PIRP irp = CONTAINING_RECORD(RemoveHeadList(&replay), IRP, Tail.Overlay.ListEntry);
-        PDEVICE_OBJECT deviceObject = ext->DeviceObject;
+            if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
+                InsertTailList(&replay, &irp->Tail.Overlay.ListEntry);
+        }
+        if (IsListEmpty(&replay))
+            InterlockedExchange(&ext->Replaying, 0); /* in the hold that saw Held empty */
+        KeReleaseInStackQueuedSpinLock(&lockHandle);
+        if (IsListEmpty(&replay))
+            return;
+        while (!IsListEmpty(&replay)) {
+            PIRP irp = CONTAINING_RECORD(RemoveHeadList(&replay), IRP, Tail.Overlay.ListEntry);
+            PDEVICE_OBJECT deviceObject = ext->DeviceObject;
 
-        /* As it came: its dispatch routine counts it and takes the remove lock again. The PnP
-           manager sends no other PnP request meanwhile, so REMOVE cannot come in between. */
-        LbkUnholdIrp(ext, irp);
-        RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
-        LbkLeaveIo(ext, irp);
-        deviceObject->DriverObject->MajorFunction[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject,
-                                                                                                     irp);
+            /* As it came: its dispatch routine counts it and takes the remove lock again. The PnP
+               manager sends no other PnP request meanwhile, so REMOVE cannot come in between. */
+            LbkUnholdIrp(ext, irp);
+            RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
+            LbkLeaveIo(ext, irp);
+            ext->ReplayingIrp = irp;
+            deviceObject->DriverObject->MajorFunction[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject,
+                                                                                                         irp);
+            ext->ReplayingIrp = NULL;
+        }
     }
 }
 
@@ -143,12 +174,19 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
                                    : (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE) ? LBK_PNP_CLOSE
                                                                                         : LBK_PNP_IO;
     NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
+    enum lbk_pnp_admission admission;
 
     if (!NT_SUCCESS(status))
         return status; /* STATUS_DELETE_PENDING: REMOVE is waiting for the lock */
     /* Read without the lock: a request racing a state change may see either state, and the
        queueing paths check again under the lock (LbkRefusedLocked). */
-    switch (lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request)) {
+    admission = lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request);
+    /* Not ahead of requests held during a stop and being sent again now (the interlocked read
+       orders it after the state's: Replaying is set before the state changes). */
+    if (admission == LBK_PNP_ADMIT && request == LBK_PNP_IO && ext->ReplayingIrp != irp &&
+        InterlockedCompareExchange(&ext->Replaying, 0, 0) != 0)
+        admission = LBK_PNP_HOLD;
+    switch (admission) {
     case LBK_PNP_ADMIT:
         return STATUS_SUCCESS;
     case LBK_PNP_HOLD:
@@ -284,8 +322,9 @@ static NTSTATUS LbkCancelQuery(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp
     irp->IoStatus.Status = STATUS_SUCCESS;
     status = LbkForwardAndWait(ext, irp);
     if (NT_SUCCESS(status)) {
+        LbkBeginReplay(ext); /* after CANCEL_STOP; nothing is held otherwise */
         LbkApplyPnp(ext, event);
-        LbkReplayHeld(ext); /* after CANCEL_STOP; nothing is held otherwise */
+        LbkReplayHeld(ext);
     }
     return LbkCompleteHere(ext, irp, status);
 }
@@ -335,6 +374,7 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     case IRP_MN_START_DEVICE:
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status)) {
+            LbkBeginReplay(ext);
             LbkApplyPnp(ext, LBK_PNP_START);
             LbkSetInterface(ext, TRUE);
             LbkReplayHeld(ext);
