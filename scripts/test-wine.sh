@@ -148,6 +148,15 @@ check "tool_nonblocking_read_of_empty_device_exits_3" bash -c \
     'wine "$0" read --device LBK2 --bytes 1 --timeout 0; [ $? -eq 3 ]' "$bin/lbkctl.exe"
 lbkctl stop >/dev/null; unloads=$((unloads + 1))
 lbkctl uninstall >/dev/null
+# lbkctl runs where CancelIoEx does not exist (it imports none), and learns whether a device is a
+# serial end from GET_INFO, not by sending it a serial request (which a plain device logs, at
+# TraceLevel 3, as an unknown IOCTL 0x001b....).
+check "tool_imports_no_CancelIoEx" bash -c '! x86_64-w64-mingw32-objdump -p "$0" | grep -q CancelIoEx' "$bin/lbkctl.exe"
+lbkctl install --image "$image" --trace-level 3 >/dev/null && lbkctl start >/dev/null
+check "tool_read_sends_a_plain_device_no_serial_request" bash -c 'wine "$0" write x >/dev/null &&
+    [ "$(wine "$0" read)" = x ] && ! grep -a "unknown IOCTL 0x001b" "$1"' "$bin/lbkctl.exe" "$LBK_DRIVER_LOG"
+lbkctl stop >/dev/null; unloads=$((unloads + 1))
+lbkctl uninstall >/dev/null
 check "config_rejects_device_count_65" bash -c 'wine "$0" install --image "$1" --device-count 65 >/dev/null &&
     ! wine "$0" start; r=$?; wine "$0" uninstall >/dev/null; exit $r' "$bin/lbkctl.exe" "$image"
 check "config_logs_bad_device_count" lines_in_log 'Parameters\DeviceCount: the device count is not between 1 and 64'
