@@ -310,19 +310,24 @@ FreeDeviceName:
 }
 
 /*
- * Completes what the device still has queued, forgets its handles and deletes it. Unless the
- * caller (REMOVE_DEVICE) has already waited for the remove lock, waits for it here: on Windows
- * no IRP is left by unload, and under Wine the flush above has completed every one.
+ * Completes what the device still has queued, refuses what comes after, and, unless the caller
+ * (REMOVE_DEVICE) has already waited for the remove lock, waits for it: every IRP and work item
+ * of the device is done then. On Windows no IRP is left by unload; under Wine the flush has
+ * completed every one.
  */
-static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockReleased)
+static VOID LbkQuiesceDevice(PLBK_DEVICE_EXTENSION ext, BOOLEAN removeLockReleased)
 {
-    ULONG i;
-
     /* A device whose unit was never wired (its creation failed) was never opened either. */
     if (ext->Unit != NULL)
         LbkEndEveryRequest(ext, LBK_PNP_REMOVE);
     if (!removeLockReleased && NT_SUCCESS(IoAcquireRemoveLock(&ext->RemoveLock, ext)))
         IoReleaseRemoveLockAndWait(&ext->RemoveLock, ext);
+}
+
+/* Forgets a quiesced device's handles and deletes it. */
+static VOID LbkDeleteDevice(PLBK_DEVICE_EXTENSION ext)
+{
+    ULONG i;
 
     /* Only under Wine can handles still be open; no CLOSE reaches an unloaded driver. */
     if (ext->OpenHandles != 0)
@@ -349,9 +354,15 @@ VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased)
 {
     ULONG i;
 
+    /* Every end quiet before any is deleted: a request or work item of one end (a context pump
+       holds only its writer's remove lock) walks the whole unit, the other end included. */
     for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
         if (unit->Ends[i] != NULL)
-            LbkDeleteDevice(unit->Ends[i], removeLockReleased);
+            LbkQuiesceDevice(unit->Ends[i], removeLockReleased);
+    }
+    for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
+        if (unit->Ends[i] != NULL)
+            LbkDeleteDevice(unit->Ends[i]);
     }
     for (i = 0; i < unit->ChannelCount; i++)
         LbkFree(unit->Channels[i].Data.ring.data, LBK_TAG_RING);

@@ -208,12 +208,12 @@ typedef struct _LBK_DEVICE_EXTENSION {
     LBK_QUEUE Waits;      /* IOCTL_LBK_WAIT IRPs */
     LBK_QUEUE Flushes;    /* IRP_MJ_FLUSH_BUFFERS waiting for the writes before them (LbkEndFlushesLocked) */
     LBK_QUEUE Held;       /* requests that came during a Plug and Play stop, sent again at START (pnp.c) */
-    /* START or CANCEL_STOP is sending the held requests again: new ones are held behind them
-       (interlocked; set before the state says started, cleared once Held is empty). */
+    /* START or CANCEL_STOP is sending the held requests again: some new ones are held behind
+       them (interlocked; set before the state says started, cleared once Held is empty). */
     volatile LONG Replaying;
-    /* The held IRP being sent through its dispatch routine again, by the PnP thread that reads
-       it back in LbkEnterIo: that one is not held a second time. */
-    PIRP ReplayingIrp;
+    /* The handle whose held request is going through its dispatch routine again now: its new
+       requests wait behind it. Compared only, never touched through. */
+    struct _LBK_FILE_CONTEXT *ReplayingContext;
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;
@@ -239,6 +239,7 @@ typedef struct _LBK_FILE_CONTEXT {
        not let the I/O manager do so (the serial ones, which are FILE_ANY_ACCESS, and FLUSH). */
     BOOLEAN CanRead;
     BOOLEAN CanWrite;
+    ULONG HeldRequests; /* of its requests, those on the device's Held queue */
     ULONG64 BytesIn;
     ULONG64 BytesOut;
     lbk_handle_options Options;
@@ -385,6 +386,13 @@ VOID LbkGiveBackBounce(PLBK_DEVICE_EXTENSION ext, PVOID data, SIZE_T bytes, BOOL
 NTSTATUS LbkRefillWindow(PLBK_DEVICE_EXTENSION writer, PIRP write);
 /* A finished neither read's bytes to its user buffer; PASSIVE_LEVEL, no lock. */
 NTSTATUS LbkCopyBounceToUser(PLBK_DEVICE_EXTENSION ext, PIRP irp, SIZE_T bytes);
+/* Whether a finished neither read's bytes go to its user buffer: a success, and also a read
+   ended by cancellation or a closed peer after it got bytes, which it reports. */
+static inline BOOLEAN LbkReadDelivers(PIRP irp, NTSTATUS status)
+{
+    return IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_READ && irp->IoStatus.Information != 0 &&
+           (!NT_ERROR(status) || status == STATUS_CANCELLED || status == STATUS_PIPE_DISCONNECTED);
+}
 /* TRUE when a work item copies the read out and completes it (LbkFinishTransfer) instead. */
 BOOLEAN LbkCopyOutLater(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status);
 /* Has a work item pump channel's unit attached to requestor; FALSE when it cannot. Lock held. */

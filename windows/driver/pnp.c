@@ -62,39 +62,86 @@ static BOOLEAN LbkReplayable(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 }
 
 /*
+ * How many held requests START or CANCEL_STOP sends again, beyond those held when it came, before
+ * new ones stop being held behind them: a client that issues its next request while its last is
+ * being sent again would otherwise keep the replay, and START with it, going for ever.
+ */
+#define LBK_REPLAY_SLACK 256u
+
+/* Marks a held IRP sent through its dispatch routine again, so that LbkEnterIo lets it through. */
+static VOID LbkMarkReplayed(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    irp->Tail.Overlay.DriverContext[1] = ext;
+    irp->Tail.Overlay.DriverContext[2] = &ext->Held;
+}
+
+static BOOLEAN LbkTakeReplayedMark(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    BOOLEAN marked = irp->Tail.Overlay.DriverContext[1] == ext && irp->Tail.Overlay.DriverContext[2] == &ext->Held;
+
+    if (marked)
+        RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
+    return marked;
+}
+
+/*
+ * While held requests are sent again, whether a new one of a started device must wait behind
+ * them: one of a handle that has some held or being sent again (its own order), and a FLUSH
+ * (every write before it). Others go at once; so do those that could not be held (a bare user
+ * address), rather than fail on a started device. Lock held.
+ */
+static BOOLEAN LbkBehindReplayLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context, PIRP irp)
+{
+    if (!ext->Replaying || !LbkReplayable(ext, irp))
+        return FALSE;
+    return IoGetCurrentIrpStackLocation(irp)->MajorFunction == IRP_MJ_FLUSH_BUFFERS || context->HeldRequests != 0 ||
+           context == ext->ReplayingContext;
+}
+
+/*
  * A request of an open handle that comes while the device is stopping or stopped waits on
  * ext->Held, cancellable and counted in the Pending* limits, until START or CANCEL_STOP sends it
- * through its dispatch routine again (LbkReplayHeld); it keeps its remove lock meanwhile.
- * Returns STATUS_PENDING when held, STATUS_SUCCESS when the device started meanwhile (the caller
- * serves it now), or the status to refuse it with.
+ * through its dispatch routine again (LbkReplayHeld); it keeps its remove lock meanwhile. So
+ * does one that must wait behind those (LbkBehindReplayLocked). Returns STATUS_PENDING when
+ * held, STATUS_SUCCESS when it may be served now, or the status to refuse it with.
  */
 static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
-    enum lbk_pnp_admission admission;
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status;
 
-    if (context == NULL || !LbkReplayable(ext, irp))
-        return STATUS_DEVICE_NOT_READY;
-    RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
+    if (context == NULL)
+        return STATUS_DEVICE_NOT_READY; /* its CREATE failed (Wine opens it anyway): nothing to hold */
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    /* Again under the lock, where START changes it: a request held after START's replay would
-       wait for the next START, and one served while older ones are still held would overtake
-       them. */
-    admission = lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO);
-    if (admission == LBK_PNP_ADMIT && ext->Replaying)
-        admission = LBK_PNP_HOLD; /* behind those being sent again */
-    switch (admission) {
+    /* Again under the lock, where START changes the state: a request held after START's
+       replay would wait for the next START. */
+    switch (lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO)) {
     case LBK_PNP_ADMIT:
-        status = STATUS_SUCCESS;
+        if (!LbkBehindReplayLocked(ext, context, irp)) {
+            status = STATUS_SUCCESS;
+            break;
+        }
+        status = STATUS_PENDING; /* held behind the replay */
         break;
     case LBK_PNP_HOLD:
+        status = LbkReplayable(ext, irp) ? STATUS_PENDING : STATUS_DEVICE_NOT_READY;
+        break;
+    case LBK_PNP_NOT_READY:
+        status = STATUS_DEVICE_NOT_READY;
+        break;
+    case LBK_PNP_DELETE_PENDING:
+    default:
+        status = STATUS_DELETE_PENDING;
+        break;
+    }
+    if (status == STATUS_PENDING) {
+        RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
         status = LbkRefusedLocked(ext, context);
         if (NT_SUCCESS(status))
             status = LbkAdmitLocked(irp);
         if (NT_SUCCESS(status)) {
-            LbkInsertLocked(&ext->Held, irp);
+            LbkInsertLocked(&ext->Held, irp); /* counted in context->HeldRequests */
             if (LbkArmLocked(irp, 0)) {
                 LbkHoldLocked(irp);
                 status = STATUS_PENDING;
@@ -102,69 +149,71 @@ static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
                 status = STATUS_CANCELLED;
             }
         }
-        break;
-    case LBK_PNP_NOT_READY:
-    default:
-        status = STATUS_DEVICE_NOT_READY;
-        break;
     }
     KeReleaseInStackQueuedSpinLock(&lockHandle);
     return status;
 }
 
 /*
- * Before START or CANCEL_STOP lets requests in: if some are held, new ones are held behind them
- * (Replaying, set before the state changes, so that whoever sees the new state sees it too)
- * until LbkReplayHeld has sent every one again.
+ * START, or a CANCEL_STOP that starts the device again: the state after event, and, if requests
+ * are held, Replaying set in the same hold of the lock, before the state says started, so that
+ * whoever sees the new state sees that too. Returns TRUE when LbkReplayHeld must run.
  */
-static VOID LbkBeginReplay(PLBK_DEVICE_EXTENSION ext)
+static BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
+    struct lbk_pnp next;
+    BOOLEAN replay;
 
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    if (ext->Held.Count != 0)
+    next = ext->Pnp;
+    lbk_pnp_apply(&next, event);
+    replay = next.state == LBK_PNP_STARTED && ext->Held.Count != 0;
+    if (replay)
         InterlockedExchange(&ext->Replaying, 1);
+    ext->Pnp = next;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: now %s\n", ext->Name, lbk_pnp_state_name(next.state));
+    return replay;
 }
 
 /*
- * START or CANCEL_STOP: every held request through its dispatch routine again, in arrival order,
- * and those held meanwhile behind them, until none is left.
+ * Sends the held requests through their dispatch routines again, one at a time in arrival order,
+ * and those held behind them meanwhile, until none is left, or, past LBK_REPLAY_SLACK more than
+ * were held, with no new one held any more. PASSIVE_LEVEL, the PnP thread: the PnP manager sends
+ * no other PnP request meanwhile, so REMOVE cannot come in between.
  */
 static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
-    LIST_ENTRY replay;
+    ULONG budget;
 
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    budget = ext->Held.Count + LBK_REPLAY_SLACK;
     for (;;) {
-        InitializeListHead(&replay);
-        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-        while (!IsListEmpty(&ext->Held.Irps)) {
-            PIRP irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+        PDEVICE_OBJECT deviceObject = ext->DeviceObject;
+        PIRP irp = NULL;
 
-            if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
-                InsertTailList(&replay, &irp->Tail.Overlay.ListEntry);
+        while (irp == NULL && !IsListEmpty(&ext->Held.Irps)) {
+            irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+            if (!LbkClaimLocked(irp, NULL))
+                irp = NULL; /* its cancel routine completes it */
         }
-        if (IsListEmpty(&replay))
-            InterlockedExchange(&ext->Replaying, 0); /* in the hold that saw Held empty */
+        if (irp == NULL || budget-- == 0)
+            InterlockedExchange(&ext->Replaying, 0); /* done, or no more held behind the rest */
+        if (irp == NULL)
+            break;
+        ext->ReplayingContext = LbkFileContext(irp); /* compared, never touched, after its dispatch */
         KeReleaseInStackQueuedSpinLock(&lockHandle);
-        if (IsListEmpty(&replay))
-            return;
-        while (!IsListEmpty(&replay)) {
-            PIRP irp = CONTAINING_RECORD(RemoveHeadList(&replay), IRP, Tail.Overlay.ListEntry);
-            PDEVICE_OBJECT deviceObject = ext->DeviceObject;
-
-            /* As it came: its dispatch routine counts it and takes the remove lock again. The PnP
-               manager sends no other PnP request meanwhile, so REMOVE cannot come in between. */
-            LbkUnholdIrp(ext, irp);
-            RtlZeroMemory(irp->Tail.Overlay.DriverContext, sizeof(irp->Tail.Overlay.DriverContext));
-            LbkLeaveIo(ext, irp);
-            ext->ReplayingIrp = irp;
-            deviceObject->DriverObject->MajorFunction[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject,
-                                                                                                         irp);
-            ext->ReplayingIrp = NULL;
-        }
+        /* As it came: its dispatch routine counts it and takes the remove lock again. */
+        LbkUnholdIrp(ext, irp);
+        LbkLeaveIo(ext, irp);
+        LbkMarkReplayed(ext, irp);
+        deviceObject->DriverObject->MajorFunction[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject, irp);
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        ext->ReplayingContext = NULL;
     }
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
 }
 
 NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
@@ -173,6 +222,7 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     enum lbk_pnp_request request = major == IRP_MJ_CREATE                                   ? LBK_PNP_OPEN
                                    : (major == IRP_MJ_CLEANUP || major == IRP_MJ_CLOSE) ? LBK_PNP_CLOSE
                                                                                         : LBK_PNP_IO;
+    BOOLEAN replayed = LbkTakeReplayedMark(ext, irp);
     NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
     enum lbk_pnp_admission admission;
 
@@ -181,9 +231,10 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     /* Read without the lock: a request racing a state change may see either state, and the
        queueing paths check again under the lock (LbkRefusedLocked). */
     admission = lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request);
-    /* Not ahead of requests held during a stop and being sent again now (the interlocked read
-       orders it after the state's: Replaying is set before the state changes). */
-    if (admission == LBK_PNP_ADMIT && request == LBK_PNP_IO && ext->ReplayingIrp != irp &&
+    /* Held ones being sent again: LbkHoldUntilStart decides, under the lock, whether this one
+       waits behind them (the interlocked read orders it after the state's, which changed after
+       Replaying was set). */
+    if (admission == LBK_PNP_ADMIT && request == LBK_PNP_IO && !replayed &&
         InterlockedCompareExchange(&ext->Replaying, 0, 0) != 0)
         admission = LBK_PNP_HOLD;
     switch (admission) {
@@ -322,9 +373,9 @@ static NTSTATUS LbkCancelQuery(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp
     irp->IoStatus.Status = STATUS_SUCCESS;
     status = LbkForwardAndWait(ext, irp);
     if (NT_SUCCESS(status)) {
-        LbkBeginReplay(ext); /* after CANCEL_STOP; nothing is held otherwise */
-        LbkApplyPnp(ext, event);
-        LbkReplayHeld(ext);
+        /* CANCEL_STOP may start it again, with requests held; CANCEL_REMOVE holds none. */
+        if (LbkApplyStart(ext, event))
+            LbkReplayHeld(ext);
     }
     return LbkCompleteHere(ext, irp, status);
 }
@@ -374,10 +425,11 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     case IRP_MN_START_DEVICE:
         status = LbkForwardAndWait(ext, irp);
         if (NT_SUCCESS(status)) {
-            LbkBeginReplay(ext);
-            LbkApplyPnp(ext, LBK_PNP_START);
+            BOOLEAN replay = LbkApplyStart(ext, LBK_PNP_START);
+
             LbkSetInterface(ext, TRUE);
-            LbkReplayHeld(ext);
+            if (replay)
+                LbkReplayHeld(ext);
         }
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_QUERY_STOP_DEVICE:

@@ -84,6 +84,8 @@ static VOID LbkLinkLocked(PLBK_QUEUE queue, PIRP irp, BOOLEAN atHead)
     queue->Count++;
     if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
         queue->Nonblocking++;
+    if (queue == &LbkIrpDevice(irp)->Held)
+        LbkFileContext(irp)->HeldRequests++;
     irp->Tail.Overlay.DriverContext[2] = queue;
 }
 
@@ -165,6 +167,8 @@ VOID LbkUnlinkLocked(PIRP irp)
     queue->Count--;
     if (LBK_IRP_FLAGS(irp) & LBK_IRP_NONBLOCKING)
         queue->Nonblocking--;
+    if (queue == &LbkIrpDevice(irp)->Held)
+        LbkFileContext(irp)->HeldRequests--;
     irp->Tail.Overlay.DriverContext[2] = NULL;
 }
 
@@ -1096,7 +1100,8 @@ NTSTATUS LbkFinishTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
     PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
 
     if (bounce != NULL) {
-        if (LbkMajor(irp) == IRP_MJ_READ && !NT_ERROR(status) && irp->IoStatus.Information != 0) {
+        /* A read cancelled at DISPATCH_LEVEL whose work item could not be had loses its bytes. */
+        if (LbkReadDelivers(irp, status) && (status != STATUS_CANCELLED || KeGetCurrentIrql() <= APC_LEVEL)) {
             NTSTATUS copyStatus = LbkCopyBounceToUser(ext, irp, irp->IoStatus.Information);
 
             if (!NT_SUCCESS(copyStatus))

@@ -353,11 +353,13 @@ BOOLEAN LbkCopyOutLater(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
 
     /* Only a request that went pending: one finished within its dispatch is completed there,
        and its dispatch routine returns the final status. */
-    if (IoGetCurrentIrpStackLocation(irp)->MajorFunction != IRP_MJ_READ || ext->IoMethod != LBK_IO_NEITHER || NT_ERROR(status) ||
-        irp->IoStatus.Information == 0 || !(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED))
+    if (ext->IoMethod != LBK_IO_NEITHER || !LbkReadDelivers(irp, status) ||
+        !(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED))
         return FALSE;
     requestor = LbkBounceOf(LBK_IRP_DATA(irp))->Requestor;
-    if (requestor == NULL || requestor == PsGetCurrentProcess())
+    /* A cancelled read is completed by its cancel routine, maybe at DISPATCH_LEVEL, where no
+       user memory may be touched: always a work item then. */
+    if (requestor == NULL || (requestor == PsGetCurrentProcess() && status != STATUS_CANCELLED))
         return FALSE;
     work = LbkAllocate(sizeof(*work), LBK_TAG_WORK);
     if (work == NULL)
