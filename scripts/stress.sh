@@ -12,7 +12,13 @@ short) bytes=$((16 << 20)); requests=4000;  kills=10;  cycles=100; codes_after_f
 long)  bytes=$((256 << 20)); requests=40000; kills=100; cycles=300; codes_after_first=all ;;
 *) echo "usage: stress.sh BUILD_DIR short|long" >&2; exit 1 ;;
 esac
-stress() { timeout 1800 wine "$bin/lbkstress.exe" "$@" 2>&1 | tr -d '\r'; }
+# A run killed by its timeout, or a crash (an exit code above 1), prints no FAIL of its own.
+stress() {
+    local rc
+    timeout 1800 wine "$bin/lbkstress.exe" "$@" >"$BUILD/stress.out" 2>&1; rc=$?
+    tr -d '\r' <"$BUILD/stress.out"
+    [ "$rc" -le 1 ] || echo "FAIL stress: lbkstress $1 exited with $rc (killed by its timeout, or crashed)"
+}
 load() {
     lbkctl install --image "$image" --io-method "$1" --buffer-size 4096 --trace-level 2 >/dev/null &&
         lbkctl start >/dev/null

@@ -20,6 +20,14 @@ sweep() { # LABEL ARGS...
     tr -d '\r' <"$BUILD/sweep.out" | grep -v ' passed, '
     [ "$rc" -le 1 ] || echo "FAIL sweep[$label]: exited with $rc"
 }
+# A test program's run: its lines, without its closing count. The tests it did not reach print
+# nothing, so a run killed by its timeout, or a crash (an exit code above 1), is one more FAIL.
+suite() { # SECONDS PROGRAM ARGS...
+    local seconds=$1 program=$2 rc; shift 2
+    timeout "$seconds" wine "$bin/$program" "$@" >"$BUILD/suite.out" 2>&1; rc=$?
+    tr -d '\r' <"$BUILD/suite.out" | grep -v ' passed, '
+    [ "$rc" -le 1 ] || echo "FAIL wine: $program $* exited with $rc (killed by its timeout, or crashed)"
+}
 remove_stale_services LBK Example LBKCYCLE PAIRS HOLDER PAIRX SERIAL SERIALX SERACCESS
 wine sc stop LBKPROBE >/dev/null 2>&1; wine sc delete LBKPROBE >/dev/null 2>&1 # a run interrupted earlier
 unloads=0
@@ -28,9 +36,9 @@ for method in buffered direct neither; do
     lbkctl uninstall >/dev/null 2>&1
     lbkctl install --image "$image" --io-method "$method" --buffer-size 4096 --trace-level 2 >/dev/null &&
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load the driver"; continue; }
-    timeout 600 wine "$bin/integration.exe" --device LBK --service LBK --method "$method" 2>&1 | tr -d '\r'
+    suite 600 integration.exe --device LBK --service LBK --method "$method"
     sweep "$method,plain" --kind plain --device '\\.\LBK'
-    timeout 300 wine "$bin/feedtest.exe" "$method,loop" loop '\\.\LBK' 2>&1 | tr -d '\r' | grep -v ' passed, '
+    suite 300 feedtest.exe "$method,loop" loop '\\.\LBK'
     lbkctl stop >/dev/null
     unloads=$((unloads + 2)) # the suite's own stop/start, then this stop
     check "pool_released_at_every_unload[$method]" unloads_clean "$unloads"
@@ -40,11 +48,10 @@ for method in buffered direct neither; do
         lbkctl install --name PAIRS --device-name PAIR --image "$image" --io-method "$method" --buffer-size 4096 \
             --trace-level 2 --device-count 2 --pairs 1 --when-peer-closed "$policy" >/dev/null &&
             lbkctl start --name PAIRS >/dev/null || { echo "FAIL wine[$method]: cannot load pairs ($policy)"; continue; }
-        timeout 300 wine "$bin/integration.exe" --suite pairs --device PAIR --method "$method,$policy" 2>&1 | tr -d '\r'
+        suite 300 integration.exe --suite pairs --device PAIR --method "$method,$policy"
         if [ "$policy" = pend ]; then
             sweep "$method,pair" --kind pair --device '\\.\PAIR0A' --peer '\\.\PAIR0B'
-            timeout 300 wine "$bin/feedtest.exe" "$method,pair" pair '\\.\PAIR0A' '\\.\PAIR0B' 2>&1 | tr -d '\r' |
-                grep -v ' passed, '
+            suite 300 feedtest.exe "$method,pair" pair '\\.\PAIR0A' '\\.\PAIR0B'
         fi
         lbkctl stop --name PAIRS >/dev/null
         unloads=$((unloads + 1))
@@ -55,10 +62,9 @@ for method in buffered direct neither; do
     lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
         --trace-level 2 --pairs 1 --serial 1 --port-names COM5,COM6 >/dev/null &&
         lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a serial pair"
-    timeout 300 wine "$bin/serialtest.exe" COM5 COM6 "$method" 2>&1 | tr -d '\r' | grep -v ' passed, '
+    suite 300 serialtest.exe COM5 COM6 "$method"
     sweep "$method,serial" --kind serial --device '\\.\COM5' --peer '\\.\COM6'
-    timeout 300 wine "$bin/feedtest.exe" "$method,serial" serial '\\.\SERA' '\\.\SERB' 2>&1 | tr -d '\r' |
-        grep -v ' passed, '
+    suite 300 feedtest.exe "$method,serial" serial '\\.\SERA' '\\.\SERB'
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
@@ -66,8 +72,7 @@ for method in buffered direct neither; do
     lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
         --trace-level 2 --pairs 1 --serial 1 --baud-emulation 1 >/dev/null &&
         lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a paced serial pair"
-    timeout 120 wine "$bin/serialtest.exe" '\\.\SERA' '\\.\SERB' "$method,paced" paced 2>&1 | tr -d '\r' |
-        grep -v ' passed, '
+    suite 120 serialtest.exe '\\.\SERA' '\\.\SERB' "$method,paced" paced
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
@@ -75,7 +80,7 @@ for method in buffered direct neither; do
     # Transfers of many MiB on a 16 MiB device: every path copies at most 64 KiB per lock hold.
     lbkctl install --image "$image" --io-method "$method" --buffer-size 16777216 --trace-level 2 >/dev/null &&
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load a 16 MiB device"; continue; }
-    timeout 300 wine "$bin/integration.exe" --suite large --device LBK --method "$method" 2>&1 | tr -d '\r'
+    suite 300 integration.exe --suite large --device LBK --method "$method"
     lbkctl stop >/dev/null
     unloads=$((unloads + 1))
     check "pool_released_after_large[$method]" unloads_clean "$unloads"
@@ -85,7 +90,7 @@ for method in buffered direct neither; do
         --pending-requests-per-handle 8 --pending-bytes-per-handle 262144 \
         --pending-requests-per-device 12 --pending-bytes-per-device 524288 >/dev/null &&
         lbkctl start >/dev/null || { echo "FAIL wine[$method]: cannot load a device with small limits"; continue; }
-    timeout 300 wine "$bin/integration.exe" --suite limits --device LBK --method "$method" 2>&1 | tr -d '\r'
+    suite 300 integration.exe --suite limits --device LBK --method "$method"
     lbkctl stop >/dev/null
     unloads=$((unloads + 1))
     check "pool_released_after_limits[$method]" unloads_clean "$unloads"
@@ -104,7 +109,7 @@ lbkctl uninstall >/dev/null
 # The issue's measure of pinned pool: 8 x 64 MiB neither-I/O writes waiting on a 64 KiB device.
 lbkctl install --image "$image" --io-method neither --buffer-size 65536 --trace-level 2 >/dev/null &&
     lbkctl start >/dev/null || echo "FAIL wine[neither,pin]: cannot load a 64 KiB device"
-timeout 300 wine "$bin/integration.exe" --suite pin --device LBK --method neither 2>&1 | tr -d '\r'
+suite 300 integration.exe --suite pin --device LBK --method neither
 lbkctl stop >/dev/null
 unloads=$((unloads + 1))
 check "pool_released_after_pin" unloads_clean "$unloads"
@@ -438,7 +443,7 @@ for method in buffered direct neither; do
     method_inf=$(pnp_inf "$method")
     log_mark=$(driver_log | wc -l)
     check "pnp_install[$method]" bash -c 'wine "$0" pnp-install "$1" >/dev/null' "$bin/lbkctl.exe" "$method_inf"
-    timeout 600 wine "$bin/integration.exe" --device LBK0 --inf "$method_inf" --method "$method" 2>&1 | tr -d '\r'
+    suite 600 integration.exe --device LBK0 --inf "$method_inf" --method "$method"
     check "pnp_remove_after_the_suite[$method]" bash -c \
         'wine "$0" pnp-remove | tr -d "\r" | grep -q "^removed 1 Root.LBK device$"' "$bin/lbkctl.exe"
     check "pnp_device_started_and_was_removed_twice[$method]" pnp_life_logged "$log_mark"
@@ -456,7 +461,7 @@ wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$
 check "pnp_probe_driver_starts" bash -c 'wine sc start LBKPROBE | tr -d "\r" | grep -q "RUNNING"'
 check "pnp_install_beside_the_probe" bash -c 'wine "$0" pnp-install "$1" >/dev/null' "$bin/lbkctl.exe" \
     "$(win_path "$BUILD/pnp-states/lbk.inf")"
-timeout 300 wine "$bin/integration.exe" --suite pnp-states --device LBK0 --method buffered 2>&1 | tr -d '\r'
+suite 300 integration.exe --suite pnp-states --device LBK0 --method buffered
 lbkctl pnp-remove >/dev/null
 lbkctl stop >/dev/null
 unloads=$((unloads + 1))
@@ -471,8 +476,7 @@ wine sc create SERACCESS type= kernel start= demand group= LbkPnpTest binPath= "
 serial_access_reg DeviceName REG_SZ SER && serial_access_reg Pairs REG_DWORD 1 && serial_access_reg Serial REG_DWORD 1 &&
     serial_access_reg BufferSize REG_DWORD 4096 && serial_access_reg TraceLevel REG_DWORD 2
 check "serial_access_pair_starts_beside_the_probe" wine "$bin/lbkctl.exe" start --name SERACCESS
-timeout 300 wine "$bin/integration.exe" --suite serial-access --device SER --service SERACCESS --method buffered 2>&1 |
-    tr -d '\r'
+suite 300 integration.exe --suite serial-access --device SER --service SERACCESS --method buffered
 lbkctl stop --name SERACCESS >/dev/null
 unloads=$((unloads + 1))
 check "pool_released_after_serial_access" unloads_clean "$unloads"

@@ -214,6 +214,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
     /* The handle whose held request is going through its dispatch routine again now: its new
        requests wait behind it. Compared only, never touched through. */
     struct _LBK_FILE_CONTEXT *ReplayingContext;
+    BOOLEAN ReplayActive; /* a replay runs (on the PnP thread or in its work item) */
     LIST_ENTRY OpenFiles; /* LBK_FILE_CONTEXT.Link of every open handle */
     ULONG OpenHandles;
     ULONG64 ReadRequests;

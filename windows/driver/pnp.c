@@ -177,35 +177,76 @@ static BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event
     return replay;
 }
 
+static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread);
+static IO_WORKITEM_ROUTINE LbkReplayWorker;
+
+/* The replay that START handed over, in a system thread, holding the remove lock (tag: Held). */
+static VOID LbkReplayWorker(PDEVICE_OBJECT deviceObject, PVOID context)
+{
+    PIO_WORKITEM item = context;
+    PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
+
+    IoFreeWorkItem(item); /* a routine may free its own work item */
+    LbkReplayHeld(ext, FALSE);
+    IoReleaseRemoveLock(&ext->RemoveLock, &ext->Held); /* the last touch of the device */
+}
+
+/* Has a work item go on with the replay; FALSE when it cannot (no pool, being removed). Lock held. */
+static BOOLEAN LbkHandOverReplayLocked(PLBK_DEVICE_EXTENSION ext)
+{
+    PIO_WORKITEM item = IoAllocateWorkItem(ext->DeviceObject);
+
+    if (item == NULL)
+        return FALSE;
+    if (!NT_SUCCESS(IoAcquireRemoveLock(&ext->RemoveLock, &ext->Held))) {
+        IoFreeWorkItem(item);
+        return FALSE;
+    }
+    IoQueueWorkItem(item, LbkReplayWorker, DelayedWorkQueue, item);
+    return TRUE;
+}
+
 /*
  * Sends the held requests through their dispatch routines again, one at a time in arrival order,
- * and those held behind them meanwhile, until none is left, or, past LBK_REPLAY_SLACK more than
- * were held, with no new one held any more. PASSIVE_LEVEL, the PnP thread: the PnP manager sends
- * no other PnP request meanwhile, so REMOVE cannot come in between.
+ * and those held behind them meanwhile, until none is left or the device is no longer started
+ * (a new stop keeps the rest for the next START). One replay at a time (ReplayActive). On the
+ * PnP thread, past LBK_REPLAY_SLACK more than were held, it hands the rest to a work item, so
+ * that START ends however busy the clients keep it; without one, new requests stop waiting
+ * behind the rest. PASSIVE_LEVEL.
  */
-static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext)
+static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     ULONG budget;
 
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    budget = ext->Held.Count + LBK_REPLAY_SLACK;
+    if (ext->ReplayActive) {
+        KeReleaseInStackQueuedSpinLock(&lockHandle); /* the one under way goes on */
+        return;
+    }
+    ext->ReplayActive = TRUE;
+    budget = pnpThread ? ext->Held.Count + LBK_REPLAY_SLACK : MAXULONG;
     for (;;) {
         PDEVICE_OBJECT deviceObject = ext->DeviceObject;
-        PIRP irp = NULL;
+        PIRP irp;
 
-        while (irp == NULL && !IsListEmpty(&ext->Held.Irps)) {
-            irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
-            if (!LbkClaimLocked(irp, NULL))
-                irp = NULL; /* its cancel routine completes it */
-        }
-        if (irp == NULL || budget-- == 0)
-            InterlockedExchange(&ext->Replaying, 0); /* done, or no more held behind the rest */
-        if (irp == NULL)
+        if (ext->Pnp.state != LBK_PNP_STARTED || IsListEmpty(&ext->Held.Irps)) {
+            InterlockedExchange(&ext->Replaying, 0); /* in the hold that saw it end */
             break;
+        }
+        if (budget-- == 0) {
+            if (LbkHandOverReplayLocked(ext))
+                break; /* Replaying stays set: the work item goes on */
+            InterlockedExchange(&ext->Replaying, 0); /* no new one waits behind the rest */
+            budget = MAXULONG;
+        }
+        irp = CONTAINING_RECORD(ext->Held.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+        if (!LbkClaimLocked(irp, NULL))
+            continue; /* its cancel routine completes it */
         ext->ReplayingContext = LbkFileContext(irp); /* compared, never touched, after its dispatch */
         KeReleaseInStackQueuedSpinLock(&lockHandle);
-        /* As it came: its dispatch routine counts it and takes the remove lock again. */
+        /* As it came: its dispatch routine counts it and takes the remove lock again, which the
+           replay's own hold keeps from being the last (START's IRP, or the work item's). */
         LbkUnholdIrp(ext, irp);
         LbkLeaveIo(ext, irp);
         LbkMarkReplayed(ext, irp);
@@ -213,6 +254,7 @@ static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext)
         KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
         ext->ReplayingContext = NULL;
     }
+    ext->ReplayActive = FALSE;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
 }
 
@@ -375,7 +417,7 @@ static NTSTATUS LbkCancelQuery(PLBK_DEVICE_EXTENSION ext, PIRP irp, enum lbk_pnp
     if (NT_SUCCESS(status)) {
         /* CANCEL_STOP may start it again, with requests held; CANCEL_REMOVE holds none. */
         if (LbkApplyStart(ext, event))
-            LbkReplayHeld(ext);
+            LbkReplayHeld(ext, TRUE);
     }
     return LbkCompleteHere(ext, irp, status);
 }
@@ -429,7 +471,7 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
 
             LbkSetInterface(ext, TRUE);
             if (replay)
-                LbkReplayHeld(ext);
+                LbkReplayHeld(ext, TRUE);
         }
         return LbkCompleteHere(ext, irp, status);
     case IRP_MN_QUERY_STOP_DEVICE:

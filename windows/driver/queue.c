@@ -1099,14 +1099,24 @@ NTSTATUS LbkFinishTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
     BOOLEAN transfer = LbkMajor(irp) == IRP_MJ_READ || LbkMajor(irp) == IRP_MJ_WRITE;
     PVOID bounce = transfer && ext->IoMethod == LBK_IO_NEITHER ? LBK_IRP_DATA(irp) : NULL;
 
-    if (bounce != NULL) {
-        /* A read cancelled at DISPATCH_LEVEL whose work item could not be had loses its bytes. */
-        if (LbkReadDelivers(irp, status) && (status != STATUS_CANCELLED || KeGetCurrentIrql() <= APC_LEVEL)) {
+    if (bounce != NULL && LbkReadDelivers(irp, status)) {
+        if (status != STATUS_CANCELLED || KeGetCurrentIrql() <= APC_LEVEL) {
             NTSTATUS copyStatus = LbkCopyBounceToUser(ext, irp, irp->IoStatus.Information);
 
             if (!NT_SUCCESS(copyStatus))
                 status = copyStatus;
+        } else {
+            /* Cancelled at DISPATCH_LEVEL without a work item to copy it: the bytes are lost,
+               and counted as such, not reported. */
+            KLOCK_QUEUE_HANDLE lockHandle;
+
+            KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+            lbk_channel_count_lost(&ext->In->Data, irp->IoStatus.Information);
+            KeReleaseInStackQueuedSpinLock(&lockHandle);
+            irp->IoStatus.Information = 0;
         }
+    }
+    if (bounce != NULL) {
         irp->Tail.Overlay.DriverContext[0] = NULL;
         LbkGiveBackBounce(ext, bounce, LbkBounceBytes(ext, irp), LbkMajor(irp) == IRP_MJ_WRITE);
     }

@@ -357,9 +357,9 @@ BOOLEAN LbkCopyOutLater(PLBK_DEVICE_EXTENSION ext, PIRP irp, NTSTATUS status)
         !(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED))
         return FALSE;
     requestor = LbkBounceOf(LBK_IRP_DATA(irp))->Requestor;
-    /* A cancelled read is completed by its cancel routine, maybe at DISPATCH_LEVEL, where no
-       user memory may be touched: always a work item then. */
-    if (requestor == NULL || (requestor == PsGetCurrentProcess() && status != STATUS_CANCELLED))
+    /* A cancelled read is completed by its cancel routine, maybe at DISPATCH_LEVEL, where the
+       caller's buffer (user or kernel) may not be touched: always a work item then. */
+    if (status != STATUS_CANCELLED && (requestor == NULL || requestor == PsGetCurrentProcess()))
         return FALSE;
     work = LbkAllocate(sizeof(*work), LBK_TAG_WORK);
     if (work == NULL)
