@@ -84,6 +84,12 @@ static BOOLEAN LbkTakeReplayedMark(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     return marked;
 }
 
+/* The status that refuses a request the state does not let in (NOT_READY or DELETE_PENDING). */
+static NTSTATUS LbkRefusal(enum lbk_pnp_admission admission)
+{
+    return admission == LBK_PNP_NOT_READY ? STATUS_DEVICE_NOT_READY : STATUS_DELETE_PENDING;
+}
+
 /*
  * While held requests are sent again, whether a new one of a started device must wait behind
  * them: one of a handle that has some held or being sent again (its own order), and a FLUSH
@@ -108,6 +114,7 @@ static BOOLEAN LbkBehindReplayLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEX
 static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
 {
     PLBK_FILE_CONTEXT context = LbkFileContext(irp);
+    enum lbk_pnp_admission admission;
     KLOCK_QUEUE_HANDLE lockHandle;
     NTSTATUS status;
 
@@ -116,23 +123,15 @@ static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     /* Again under the lock, where START changes the state: a request held after START's
        replay would wait for the next START. */
-    switch (lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO)) {
-    case LBK_PNP_ADMIT:
-        if (!LbkBehindReplayLocked(ext, context, irp)) {
-            status = STATUS_SUCCESS;
-            break;
-        }
-        status = STATUS_PENDING; /* held behind the replay */
+    switch (admission = lbk_pnp_admit(ext->Pnp.state, LBK_PNP_IO)) {
+    case LBK_PNP_ADMIT: /* pending: held behind the replay */
+        status = LbkBehindReplayLocked(ext, context, irp) ? STATUS_PENDING : STATUS_SUCCESS;
         break;
     case LBK_PNP_HOLD:
         status = LbkReplayable(ext, irp) ? STATUS_PENDING : STATUS_DEVICE_NOT_READY;
         break;
-    case LBK_PNP_NOT_READY:
-        status = STATUS_DEVICE_NOT_READY;
-        break;
-    case LBK_PNP_DELETE_PENDING:
     default:
-        status = STATUS_DELETE_PENDING;
+        status = LbkRefusal(admission);
         break;
     }
     if (status == STATUS_PENDING) {
@@ -287,12 +286,8 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
         if (status == STATUS_SUCCESS || status == STATUS_PENDING)
             return status; /* held: it keeps the remove lock */
         break;
-    case LBK_PNP_NOT_READY:
-        status = STATUS_DEVICE_NOT_READY;
-        break;
-    case LBK_PNP_DELETE_PENDING:
     default:
-        status = STATUS_DELETE_PENDING;
+        status = LbkRefusal(admission);
         break;
     }
     LbkLeaveIo(ext, irp);
