@@ -123,7 +123,7 @@ package: setup
 
 # ---- User-mode library, tool and tests (mingw-w64 gcc; Unicode) -----------------------------
 WIN_CFLAGS := -O2 -std=gnu11 $(WARN) -municode -DUNICODE -D_UNICODE -D_WIN32_WINNT=0x0A00
-LIB_SRC    := windows/lib/device.c windows/lib/service.c windows/lib/pnp.c
+LIB_SRC    := windows/lib/device.c windows/lib/service.c windows/lib/pnp.c windows/lib/bus.c
 LIB_HDR    := windows/lib/lbk_client.h include/lbk_ioctl.h
 LIB        := $(BUILD)/windows/liblbk.a
 # What a program linked with the library links too: SetupAPI finds devices by their interface,

@@ -345,3 +345,41 @@ int lbk_serial_parse_port_names(const uint16_t *text, size_t chars, uint16_t *po
     }
     return 0;
 }
+
+size_t lbk_serial_format_port_names(const uint16_t *ports, size_t ends, uint16_t *text, size_t max_chars)
+{
+    size_t used = 0, i;
+
+    for (i = 0; i < ends; i++) {
+        uint16_t digits[3];
+        size_t count = 0, need;
+        uint32_t n = ports[i];
+
+        if (n > LBK_SERIAL_MAX_PORT)
+            goto TooSmall;
+        for (; n != 0; n /= 10)
+            digits[count++] = (uint16_t)('0' + n % 10);
+        need = (i > 0) + (count == 0 ? 1 : 3 + count);
+        if (used + need + 1 > max_chars)
+            goto TooSmall;
+        if (i > 0)
+            text[used++] = ',';
+        if (count == 0) {
+            text[used++] = '-';
+            continue;
+        }
+        text[used++] = 'C';
+        text[used++] = 'O';
+        text[used++] = 'M';
+        while (count > 0)
+            text[used++] = digits[--count];
+    }
+    if (used + 1 > max_chars)
+        goto TooSmall;
+    text[used] = 0;
+    return used;
+TooSmall:
+    if (max_chars > 0)
+        text[0] = 0;
+    return 0;
+}

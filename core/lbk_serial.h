@@ -249,4 +249,14 @@ int lbk_access_allows(enum lbk_access_need need, int can_read, int can_write);
  */
 int lbk_serial_parse_port_names(const uint16_t *text, size_t chars, uint16_t *ports, size_t max_ends);
 
+/* The longest text lbk_serial_format_port_names writes for two ends: "COM256,COM256". */
+#define LBK_SERIAL_PAIR_NAMES_CHARS 13u
+
+/*
+ * The reverse, for ends ports (each 0 or 1..LBK_SERIAL_MAX_PORT): "COM5,-" into text, with a NUL
+ * after it. Returns the characters written without the NUL, or 0 when max_chars (which counts
+ * the NUL) is too small or a port is out of range; text is then an empty string if it has room.
+ */
+size_t lbk_serial_format_port_names(const uint16_t *ports, size_t ends, uint16_t *text, size_t max_chars);
+
 #endif /* LBK_SERIAL_H */

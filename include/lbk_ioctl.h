@@ -329,6 +329,77 @@ typedef struct lbk_wait_result {
     lbk_u64 room;           /* bytes a write could add now */
 } lbk_wait_result;
 
+/*
+ * The serial port bus (docs/serial.md, "Plug and Play pairs"). lbk.inf also installs a
+ * root-enumerated bus device, hardware id LBK_BUS_HARDWARE_ID, whose function device is a bus:
+ * each pair it holds is two child devices with hardware id LBK_PORT_HARDWARE_ID, which
+ * Windows enumerates, installs in the Ports setup class and starts; each child is a serial end
+ * (a COM port) itself. Pairs are added, named and removed with the requests below, sent to the
+ * bus's device interface, LBK_BUS_INTERFACE_GUID (lbkctl pair ...); the bus keeps them in its
+ * device key (LBK_BUS_PAIR_VALUE_PREFIX<n>), so they come back at its next start.
+ */
+#define LBK_BUS_HARDWARE_ID L"Root\\LBKBUS"
+#define LBK_PORT_DEVICE_ID L"LBK\\SerialPort"
+#define LBK_PORT_HARDWARE_ID LBK_PORT_DEVICE_ID
+#define LBK_BUS_INTERFACE_GUID_TEXT "{0f6c3b8e-5a27-4d1c-b39e-8e2d7a41c905}"
+#define LBK_BUS_INTERFACE_GUID_FIELDS { 0x0f6c3b8eu, 0x5a27u, 0x4d1cu, { 0xb3u, 0x9eu, 0x8eu, 0x2du, 0x7au, 0x41u, 0xc9u, 0x05u } }
+/* GUID_DEVINTERFACE_COMPORT (ntddser.h), which each started end enables, and the Ports class. */
+#define LBK_COMPORT_INTERFACE_GUID_FIELDS { 0x86e0d1e0u, 0x8089u, 0x11d0u, { 0x9cu, 0xe4u, 0x08u, 0x00u, 0x3eu, 0x30u, 0x1fu, 0x73u } }
+#define LBK_PORTS_CLASS_GUID_TEXT "{4d36e978-e325-11ce-bfc1-08002be10318}"
+/* REG_SZ in the bus's device key, per pair n: "COM5,COM6" ("-" for an end with no COM name). */
+#define LBK_BUS_PAIR_VALUE_PREFIX L"Pair"
+/* How many pairs one bus holds; pair numbers are 0 .. LBK_BUS_MAX_PAIRS - 1. */
+#define LBK_BUS_MAX_PAIRS 32u
+/* The highest COM number a port may have (COM1 .. COM256, as the COM name arbiter counts). */
+#define LBK_MAX_COM_PORT 256u
+
+/* A pair: its number and the COM number of each end (0 for none). */
+typedef struct lbk_bus_pair {
+    lbk_u32 pair;     /* ADD: LBK_BUS_ANY_PAIR or the number wanted; the number it got */
+    lbk_u16 port[2];  /* [0] end A, [1] end B: 1..LBK_MAX_COM_PORT, or 0 */
+} lbk_bus_pair;
+#define LBK_BUS_ANY_PAIR 0xFFFFFFFFu
+
+/* SET_PORT: one end's COM number (0 takes its COM name away), while it may be in use. */
+typedef struct lbk_bus_port {
+    lbk_u32 pair;
+    lbk_u16 end;  /* 0 A, 1 B */
+    lbk_u16 port; /* 1..LBK_MAX_COM_PORT, or 0 */
+} lbk_bus_port;
+
+/* LIST: each end as the bus sees it. */
+typedef struct lbk_bus_end_info {
+    lbk_u16 name[LBK_MAX_NAME_CHARS + 1]; /* its own device name, <Name>P<pair>A; NUL-terminated, zero after */
+    lbk_u16 port;          /* its COM number, 0 for none */
+    lbk_u16 port_linked;   /* 1: \DosDevices\COM<port> is its own now (the name was free) */
+    lbk_u32 pnp_state;     /* enum lbk_pnp_state (core/lbk_pnp.h): 1 started */
+    lbk_u32 open_handles;
+    lbk_u32 reserved;      /* zero */
+} lbk_bus_end_info;
+
+typedef struct lbk_bus_pair_info {
+    lbk_u32 pair;
+    lbk_u32 reported;      /* 1: Windows has been told of its two ends */
+    lbk_bus_end_info end[2];
+} lbk_bus_pair_info;
+
+typedef struct lbk_bus_list {
+    lbk_u32 count;         /* pairs below, in pair order */
+    lbk_u32 reserved;      /* zero */
+    lbk_bus_pair_info pairs[LBK_BUS_MAX_PAIRS];
+} lbk_bus_list;
+
+/*
+ * Requests to the bus (METHOD_BUFFERED). ADD: in and out lbk_bus_pair; a COM number another pair
+ * of this bus has, or a pair number in use: STATUS_OBJECT_NAME_COLLISION; no free pair number
+ * or slot: STATUS_TOO_MANY_NODES. REMOVE: in lbk_u32 pair number; unknown: STATUS_NOT_FOUND.
+ * SET_PORT: in lbk_bus_port. LIST: out lbk_bus_list. Short buffers: STATUS_BUFFER_TOO_SMALL.
+ */
+#define IOCTL_LBK_BUS_ADD_PAIR LBK_CTL_CODE(0x840, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
+#define IOCTL_LBK_BUS_REMOVE_PAIR LBK_CTL_CODE(0x841, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
+#define IOCTL_LBK_BUS_SET_PORT LBK_CTL_CODE(0x842, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
+#define IOCTL_LBK_BUS_LIST LBK_CTL_CODE(0x843, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+
 #if defined(__cplusplus)
 #define LBK_STATIC_ASSERT static_assert
 #else
@@ -340,5 +411,10 @@ LBK_STATIC_ASSERT(sizeof(lbk_device_info) == 296, "lbk_device_info layout is par
 LBK_STATIC_ASSERT(sizeof(lbk_handle_options) == 16, "lbk_handle_options layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_wait_request) == 16, "lbk_wait_request layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_wait_result) == 24, "lbk_wait_result layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_pair) == 8, "lbk_bus_pair layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_port) == 8, "lbk_bus_port layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_end_info) == 144, "lbk_bus_end_info layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_pair_info) == 296, "lbk_bus_pair_info layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_list) == 8 + 32 * 296, "lbk_bus_list layout is part of the contract");
 
 #endif /* LBK_IOCTL_H */

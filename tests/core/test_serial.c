@@ -255,6 +255,33 @@ TEST(serial_port_names_parse_in_device_order)
     ASSERT_EQ(-1, lbk_serial_parse_port_names(text, lbk_test_utf16("COM1,COM2,COM3", text), ports, 2));
 }
 
+/* What the bus keeps per pair is written by one and read back by the other. */
+TEST(serial_port_names_format_what_parse_reads)
+{
+    static const uint16_t cases[][2] = { { 5, 6 }, { 0, 256 }, { 1, 0 }, { 0, 0 }, { 99, 100 } };
+    uint16_t text[LBK_SERIAL_PAIR_NAMES_CHARS + 1], ports[2], expected[16];
+    size_t i, chars;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        chars = lbk_serial_format_port_names(cases[i], 2, text, sizeof(text) / sizeof(text[0]));
+        ASSERT_TRUE(chars > 0 && text[chars] == 0);
+        ASSERT_EQ(0, lbk_serial_parse_port_names(text, chars, ports, 2));
+        ASSERT_EQ(cases[i][0], ports[0]);
+        ASSERT_EQ(cases[i][1], ports[1]);
+    }
+    ASSERT_EQ(lbk_test_utf16("COM256,COM256", expected),
+              lbk_serial_format_port_names((const uint16_t[]){ 256, 256 }, 2, text, LBK_SERIAL_PAIR_NAMES_CHARS + 1));
+    ASSERT_EQ(0, memcmp(expected, text, 13 * sizeof(uint16_t)));
+    ASSERT_EQ(lbk_test_utf16("-,COM7", expected), lbk_serial_format_port_names((const uint16_t[]){ 0, 7 }, 2, text, 7));
+    ASSERT_EQ(0, memcmp(expected, text, 6 * sizeof(uint16_t)));
+    /* One character short of the NUL, or a port out of range: nothing, and an empty string. */
+    ASSERT_EQ(0u, lbk_serial_format_port_names((const uint16_t[]){ 0, 7 }, 2, text, 6));
+    ASSERT_EQ(0u, text[0]);
+    ASSERT_EQ(0u, lbk_serial_format_port_names((const uint16_t[]){ 257, 7 }, 2, text, 16));
+    ASSERT_EQ(0u, text[0]);
+    ASSERT_EQ(0u, lbk_serial_format_port_names((const uint16_t[]){ 1, 2 }, 2, text, 0));
+}
+
 TEST(config_serial_needs_pairs_and_port_names_need_serial)
 {
     static const uint16_t path[] = { 'L', 'B', 'K' };

@@ -240,15 +240,30 @@ static NTSTATUS LbkSecureDevice(PDEVICE_OBJECT deviceObject, PCWSTR name, const 
 
 /* Creates one device object, its name and its link (for pdo, not attached to it yet); the unit
    is wired up by the caller. */
-static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_config *config, ULONG index,
-                                PDEVICE_OBJECT pdo, PLBK_DEVICE_EXTENSION *result)
+/*
+ * What LbkBuildUnit makes: one loopback device or the two ends of a pair, each end's name
+ * (zeroed whole: the extension keeps all of it, and GET_INFO hands the name to any caller) and
+ * role, and for a serial pair each end's COM number.
+ */
+typedef struct _LBK_UNIT_SPEC {
+    ULONG Ends;
+    uint16_t Names[2][LBK_MAX_NAME_CHARS + 1];
+    enum lbk_role Roles[2];
+    BOOLEAN Serial;
+    BOOLEAN Paced;
+    BOOLEAN LinkPorts;       /* the COM links now (legacy); a bus's ends link theirs at START */
+    BOOLEAN PlugAndPlay;     /* each device waits for START (lbk_pnp_init) */
+    USHORT Ports[2];
+    PDEVICE_OBJECT AttachTo; /* AddDevice: the PDO the one device is attached to */
+} LBK_UNIT_SPEC, *PLBK_UNIT_SPEC;
+
+static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_config *config,
+                                const LBK_UNIT_SPEC *spec, ULONG end, PLBK_DEVICE_EXTENSION *result)
 {
     PDEVICE_OBJECT deviceObject = NULL;
     PLBK_DEVICE_EXTENSION ext;
     UNICODE_STRING deviceName = { 0 };
-    /* Zeroed whole: the extension keeps all of it, and GET_INFO hands the name to any caller. */
-    uint16_t name[LBK_MAX_NAME_CHARS + 1] = { 0 };
-    enum lbk_role role = lbk_config_device_name(config, index, name);
+    const uint16_t *name = spec->Names[end];
     NTSTATUS status;
 
     status = LbkBuildName(LBK_KERNEL_DEVICE_PREFIX, (PCWSTR)name, &deviceName);
@@ -256,9 +271,7 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
         return status;
     /* A serial end is the device type of a COM port, as programs that look at it expect. */
     status = IoCreateDevice(driverObject, sizeof(LBK_DEVICE_EXTENSION), &deviceName,
-                            pdo == NULL && config->pairs && lbk_config_pair_is_serial(config, index / 2)
-                                ? FILE_DEVICE_SERIAL_PORT
-                                : LBK_DEVICE_TYPE,
+                            spec->Serial ? FILE_DEVICE_SERIAL_PORT : LBK_DEVICE_TYPE,
                             FILE_DEVICE_SECURE_OPEN, FALSE, &deviceObject);
     if (!NT_SUCCESS(status)) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: IoCreateDevice(%ls): 0x%08x\n", deviceName.Buffer, status);
@@ -272,11 +285,12 @@ static NTSTATUS LbkCreateDevice(PDRIVER_OBJECT driverObject, const struct lbk_co
     }
     ext = LbkExtension(deviceObject);
     RtlZeroMemory(ext, sizeof(*ext));
+    ext->Kind = LBK_KIND_END;
     ext->DeviceObject = deviceObject;
     IoInitializeRemoveLock(&ext->RemoveLock, LBK_TAG_REMOVE_LOCK, 0, 0);
-    lbk_pnp_init(&ext->Pnp, pdo != NULL);
+    lbk_pnp_init(&ext->Pnp, spec->PlugAndPlay);
     ext->IoMethod = config->io_method;
-    ext->Role = role;
+    ext->Role = spec->Roles[end];
     ext->WhenPeerClosed = config->when_peer_closed;
     RtlCopyMemory(ext->Name, name, sizeof(ext->Name));
     LbkQueueInitialize(&ext->Waits);
@@ -369,6 +383,39 @@ VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased)
     LbkFree(unit, LBK_TAG_UNIT);
 }
 
+/* Slots kept by LbkReserveSlot, or filled: guarded by LbkUnitsLock. */
+static BOOLEAN LbkSlotTaken[LBK_MAX_DEVICE_COUNT];
+
+ULONG LbkReserveSlot(VOID)
+{
+    ULONG slot;
+
+    ExAcquireFastMutex(&LbkUnitsLock);
+    for (slot = 0; slot < LBK_MAX_DEVICE_COUNT && (LbkSlotTaken[slot] || LbkUnits[slot] != NULL); slot++)
+        ;
+    if (slot < LBK_MAX_DEVICE_COUNT)
+        LbkSlotTaken[slot] = TRUE;
+    ExReleaseFastMutex(&LbkUnitsLock);
+    return slot;
+}
+
+VOID LbkReleaseSlot(ULONG slot)
+{
+    ExAcquireFastMutex(&LbkUnitsLock);
+    LbkSlotTaken[slot] = FALSE;
+    ExReleaseFastMutex(&LbkUnitsLock);
+}
+
+VOID LbkTakeUnitOut(PLBK_UNIT unit)
+{
+    ExAcquireFastMutex(&LbkUnitsLock); /* the timer thread takes the unit no more */
+    LbkUnits[unit->Index] = NULL;
+    LbkSlotTaken[unit->Index] = FALSE;
+    LbkUnitCount--;
+    ExReleaseFastMutex(&LbkUnitsLock);
+    LbkTimerWaitForVisit(unit); /* and has left it */
+}
+
 /* Deletes every unit still in a slot (unload, or a DriverEntry that failed). */
 static VOID LbkDeleteUnits(VOID)
 {
@@ -379,26 +426,19 @@ static VOID LbkDeleteUnits(VOID)
 
         ExAcquireFastMutex(&LbkUnitsLock);
         unit = LbkUnits[slot];
-        LbkUnits[slot] = NULL;
-        if (unit != NULL)
-            LbkUnitCount--;
         ExReleaseFastMutex(&LbkUnitsLock);
         if (unit != NULL) {
-            LbkTimerWaitForVisit(unit); /* at unload the timer has stopped already; cheap then */
+            LbkTakeUnitOut(unit); /* at unload the timer has stopped already; cheap then */
             LbkDestroyUnit(unit, FALSE);
         }
     }
 }
 
-/*
- * One loopback device, or the two ends of a pair, with a buffer per direction, in the given slot.
- * With a PDO (AddDevice) it is one loopback device attached to it, named by the slot; the caller
- * clears DO_DEVICE_INITIALIZING of a legacy unit's devices once the dispatch table is set.
- */
-NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result)
+/* A unit as the spec says, in the given slot; the caller clears DO_DEVICE_INITIALIZING. */
+static NTSTATUS LbkBuildUnit(PDRIVER_OBJECT driverObject, ULONG slot, const LBK_UNIT_SPEC *spec, PLBK_UNIT *result)
 {
     const struct lbk_config *config = &LbkConfig;
-    ULONG ends = (pdo == NULL && config->pairs) ? 2 : 1;
+    ULONG ends = spec->Ends;
     PLBK_UNIT unit = LbkAllocate(sizeof(*unit), LBK_TAG_UNIT);
     NTSTATUS status = STATUS_SUCCESS;
     ULONG i;
@@ -412,7 +452,7 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         PVOID storage = LbkAllocate(config->buffer_size, LBK_TAG_RING);
 
         if (storage == NULL) {
-            LbkTrace(LBK_TRACE_ERROR, "lbk: not loading: no pool for a %lu-byte buffer\n", config->buffer_size);
+            LbkTrace(LBK_TRACE_ERROR, "lbk: no pool for a %lu-byte buffer\n", config->buffer_size);
             status = STATUS_INSUFFICIENT_RESOURCES;
             break;
         }
@@ -422,9 +462,9 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         unit->ChannelCount++;
     }
     for (i = 0; i < ends && NT_SUCCESS(status); i++)
-        status = LbkCreateDevice(driverObject, config, pdo != NULL ? slot : slot * ends + i, pdo, &unit->Ends[i]);
-    if (NT_SUCCESS(status) && pdo != NULL)
-        status = LbkAttachToStack(unit->Ends[0], pdo);
+        status = LbkCreateDevice(driverObject, config, spec, i, &unit->Ends[i]);
+    if (NT_SUCCESS(status) && spec->AttachTo != NULL)
+        status = LbkAttachToStack(unit->Ends[0], spec->AttachTo);
     if (!NT_SUCCESS(status)) {
         LbkDestroyUnit(unit, FALSE);
         return status;
@@ -439,10 +479,10 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
         ext->Peer = unit->Ends[(i + 1) % ends];
         ext->Out->Writer = ext;
         ext->In->Reader = ext;
-        if (pdo == NULL && config->pairs && lbk_config_pair_is_serial(config, slot))
-            LbkSerialInitialize(ext, config->ports[slot * ends + i], (BOOLEAN)lbk_config_pair_is_paced(config, slot));
+        if (spec->Serial)
+            LbkSerialInitialize(ext, spec->Ports[i], spec->Paced);
     }
-    for (i = 0; i < ends && NT_SUCCESS(status); i++)
+    for (i = 0; i < ends && NT_SUCCESS(status) && spec->LinkPorts; i++)
         status = LbkSerialLinkPort(unit->Ends[i]);
     if (!NT_SUCCESS(status)) {
         LbkDestroyUnit(unit, FALSE);
@@ -450,15 +490,107 @@ NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT p
     }
     ExAcquireFastMutex(&LbkUnitsLock);
     LbkUnits[slot] = unit;
+    LbkSlotTaken[slot] = TRUE;
     LbkUnitCount++;
     ExReleaseFastMutex(&LbkUnitsLock);
-    if (pdo != NULL)
-        unit->Ends[0]->DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
     *result = unit;
     return STATUS_SUCCESS;
 }
 
+/*
+ * One loopback device, or the two ends of a pair, with a buffer per direction, in the given slot.
+ * With a PDO (AddDevice) it is one loopback device attached to it, named by the slot; the caller
+ * clears DO_DEVICE_INITIALIZING of a legacy unit's devices once the dispatch table is set.
+ */
+NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result)
+{
+    const struct lbk_config *config = &LbkConfig;
+    PLBK_UNIT_SPEC spec = LbkAllocate(sizeof(*spec), LBK_TAG_UNIT); /* too big for a kernel stack */
+    NTSTATUS status;
+    ULONG i;
+
+    if (spec == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    spec->Ends = (pdo == NULL && config->pairs) ? 2 : 1;
+    spec->AttachTo = pdo;
+    spec->PlugAndPlay = pdo != NULL;
+    spec->Serial = pdo == NULL && config->pairs && lbk_config_pair_is_serial(config, slot);
+    spec->Paced = spec->Serial && lbk_config_pair_is_paced(config, slot);
+    spec->LinkPorts = spec->Serial;
+    for (i = 0; i < spec->Ends; i++) {
+        ULONG index = pdo != NULL ? slot : slot * spec->Ends + i;
+
+        spec->Roles[i] = lbk_config_device_name(config, index, spec->Names[i]);
+        if (spec->Serial)
+            spec->Ports[i] = config->ports[index];
+    }
+    status = LbkBuildUnit(driverObject, slot, spec, result);
+    LbkFree(spec, LBK_TAG_UNIT);
+    if (NT_SUCCESS(status) && pdo != NULL)
+        (*result)->Ends[0]->DeviceObject->Flags &= ~DO_DEVICE_INITIALIZING;
+    return status;
+}
+
+/*
+ * The two ends of a bus's serial pair (bus.c), each a PDO named <Name>P<pair>A or B, in the given
+ * slot, with their COM numbers, waiting for START; initialised, ready to be reported.
+ */
+NTSTATUS LbkCreatePortPair(PDRIVER_OBJECT driverObject, ULONG slot, ULONG pair, const USHORT ports[2],
+                           PLBK_UNIT *result)
+{
+    PLBK_UNIT_SPEC spec = LbkAllocate(sizeof(*spec), LBK_TAG_UNIT);
+    NTSTATUS status = STATUS_SUCCESS;
+    ULONG i;
+
+    if (spec == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    spec->Ends = 2;
+    spec->Serial = TRUE;
+    spec->PlugAndPlay = TRUE;
+    for (i = 0; i < 2 && NT_SUCCESS(status); i++) {
+        size_t chars = wcslen((PCWSTR)LbkConfig.name);
+        uint16_t *name = spec->Names[i];
+
+        /* <Name>, "P", up to two digits (pair < LBK_BUS_MAX_PAIRS), the end's letter. */
+        if (chars + 4 > LBK_MAX_NAME_CHARS || pair >= 100) {
+            status = STATUS_NAME_TOO_LONG;
+            break;
+        }
+        RtlCopyMemory(name, LbkConfig.name, chars * sizeof(uint16_t));
+        name[chars++] = L'P';
+        if (pair >= 10)
+            name[chars++] = (uint16_t)(L'0' + pair / 10);
+        name[chars++] = (uint16_t)(L'0' + pair % 10);
+        name[chars] = i == 0 ? L'A' : L'B';
+        spec->Roles[i] = i == 0 ? LBK_ROLE_A : LBK_ROLE_B;
+        spec->Ports[i] = ports[i];
+    }
+    if (NT_SUCCESS(status))
+        status = LbkBuildUnit(driverObject, slot, spec, result);
+    LbkFree(spec, LBK_TAG_UNIT);
+    if (NT_SUCCESS(status)) {
+        for (i = 0; i < 2; i++) {
+            PDEVICE_OBJECT pdo = (*result)->Ends[i]->DeviceObject;
+
+            pdo->Flags |= DO_POWER_PAGABLE;
+            pdo->Flags &= ~DO_DEVICE_INITIALIZING;
+        }
+    }
+    return status;
+}
+
+/* The dispatch routines of loopback devices and pair ends; a bus has its own (bus.c). */
+static PDRIVER_DISPATCH LbkEndDispatch[IRP_MJ_MAXIMUM_FUNCTION + 1];
+static DRIVER_DISPATCH LbkDispatch;
+
 _Use_decl_annotations_
+static NTSTATUS LbkDispatch(PDEVICE_OBJECT deviceObject, PIRP irp)
+{
+    if (*(const ULONG *)deviceObject->DeviceExtension == LBK_KIND_BUS)
+        return LbkBusDispatch(deviceObject, irp);
+    return LbkEndDispatch[IoGetCurrentIrpStackLocation(irp)->MajorFunction](deviceObject, irp);
+}
+
 NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
 {
     PLBK_UNIT unit;
@@ -467,6 +599,7 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
 
     LbkPoolInitialize();
     ExInitializeFastMutex(&LbkUnitsLock);
+    LbkBusInitialize();
     status = LbkReadConfig(registryPath, &LbkConfig);
     if (!NT_SUCCESS(status))
         return status;
@@ -485,18 +618,20 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
         return status;
     }
 
-    for (i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
-        driverObject->MajorFunction[i] = LbkDispatchUnsupported;
-    driverObject->MajorFunction[IRP_MJ_CREATE] = LbkDispatchCreate;
-    driverObject->MajorFunction[IRP_MJ_CLEANUP] = LbkDispatchCleanup;
-    driverObject->MajorFunction[IRP_MJ_CLOSE] = LbkDispatchClose;
-    driverObject->MajorFunction[IRP_MJ_READ] = LbkDispatchRead;
-    driverObject->MajorFunction[IRP_MJ_WRITE] = LbkDispatchWrite;
-    driverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
-    driverObject->MajorFunction[IRP_MJ_FLUSH_BUFFERS] = LbkDispatchFlush;
-    driverObject->MajorFunction[IRP_MJ_PNP] = LbkDispatchPnp;
-    driverObject->MajorFunction[IRP_MJ_POWER] = LbkDispatchPower;
-    driverObject->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchSystemControl;
+    for (i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++) {
+        LbkEndDispatch[i] = LbkDispatchUnsupported;
+        driverObject->MajorFunction[i] = LbkDispatch;
+    }
+    LbkEndDispatch[IRP_MJ_CREATE] = LbkDispatchCreate;
+    LbkEndDispatch[IRP_MJ_CLEANUP] = LbkDispatchCleanup;
+    LbkEndDispatch[IRP_MJ_CLOSE] = LbkDispatchClose;
+    LbkEndDispatch[IRP_MJ_READ] = LbkDispatchRead;
+    LbkEndDispatch[IRP_MJ_WRITE] = LbkDispatchWrite;
+    LbkEndDispatch[IRP_MJ_DEVICE_CONTROL] = LbkDispatchDeviceControl;
+    LbkEndDispatch[IRP_MJ_FLUSH_BUFFERS] = LbkDispatchFlush;
+    LbkEndDispatch[IRP_MJ_PNP] = LbkDispatchPnp;
+    LbkEndDispatch[IRP_MJ_POWER] = LbkDispatchPower;
+    LbkEndDispatch[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchSystemControl;
     driverObject->DriverExtension->AddDevice = LbkAddDevice;
     driverObject->DriverUnload = LbkUnload;
     for (i = 0; i < LBK_MAX_DEVICE_COUNT; i++) {

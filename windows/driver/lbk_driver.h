@@ -40,6 +40,8 @@
 #define LBK_TAG_UNIT LBK_TAG('L', 'b', 'k', 'U')
 #define LBK_TAG_REMOVE_LOCK LBK_TAG('L', 'b', 'k', 'L') /* the tag IoAcquireRemoveLock records */
 #define LBK_TAG_WORK LBK_TAG('L', 'b', 'k', 'W')        /* a neither read's copy-out, in a work item */
+#define LBK_TAG_PNP LBK_TAG('L', 'b', 'k', 'P')         /* IDs, texts and relations for the PnP manager */
+#define LBK_TAG_BUS LBK_TAG('L', 'b', 'k', 'S')         /* a bus's pair */
 
 /* A device keeps at most this many bounce buffers of at most this size between requests: as
    many as requests a client usually has in flight (docs/performance.md). */
@@ -167,8 +169,19 @@ typedef struct _LBK_UNIT {
     volatile LONG TimerVisits;
 } LBK_UNIT, *PLBK_UNIT;
 
+/*
+ * What a device object's extension starts with: the driver's devices are loopback devices and
+ * pair ends (LBK_DEVICE_EXTENSION) and buses (LBK_BUS_EXTENSION, bus.c), and the dispatch
+ * routines of driver.c send each IRP to the routines of its kind.
+ */
+#define LBK_KIND_END LBK_TAG('L', 'b', 'k', 'E')
+#define LBK_KIND_BUS LBK_TAG('L', 'b', 'k', 'S')
+
+struct _LBK_BUS_PAIR;
+
 /* One per device object. */
 typedef struct _LBK_DEVICE_EXTENSION {
+    ULONG Kind; /* LBK_KIND_END */
     PDEVICE_OBJECT DeviceObject;
     /* Every IRP the driver takes holds it from dispatch to completion (LbkEnterIo, and the
        completion routines), so that REMOVE_DEVICE can wait until none is left. */
@@ -201,6 +214,10 @@ typedef struct _LBK_DEVICE_EXTENSION {
     volatile LONG64 HeldBytes;
 
     BOOLEAN IsSerial; /* an end of a serial pair: Serial below holds its port state */
+    /* An end of a bus's pair: its own physical device (a PDO the bus reported), whose pair
+       this is (bus.c; port.c answers its Plug and Play requests), and which end (0 A, 1 B). */
+    struct _LBK_BUS_PAIR *BusPair;
+    ULONG BusEnd;
 
     /* Guarded by Unit->Lock: */
     LBK_SERIAL Serial;
@@ -311,6 +328,7 @@ PVOID LbkAllocateCharged(SIZE_T bytes, ULONG tag);
 SIZE_T LbkBlockBytes(PVOID block);           /* what the block was allocated with */
 BOOLEAN LbkBlockCharged(PVOID block);        /* made by LbkAllocateCharged */
 VOID LbkFree(PVOID block, ULONG tag);        /* NULL is allowed */
+PVOID LbkAllocateForSystem(SIZE_T bytes, ULONG tag); /* paged, zeroed, uncounted: the PnP manager frees it */
 ULONG64 LbkPoolBytesOutstanding(VOID);
 ULONG64 LbkPoolAllocationsOutstanding(VOID);
 
@@ -480,6 +498,14 @@ VOID LbkSerialUnlinkPort(PLBK_DEVICE_EXTENSION ext);
 
 /* driver.c */
 extern struct lbk_config LbkConfig;
+/* A free slot of LbkUnits, kept from others until LbkReleaseSlot or the unit fills it and is
+   taken out again: LBK_MAX_DEVICE_COUNT when none is free. PASSIVE_LEVEL. */
+ULONG LbkReserveSlot(VOID);
+VOID LbkReleaseSlot(ULONG slot);
+NTSTATUS LbkCreatePortPair(PDRIVER_OBJECT driverObject, ULONG slot, ULONG pair, const USHORT ports[2],
+                           PLBK_UNIT *result);
+/* Takes a unit out of its slot and waits until the timer thread has left it. PASSIVE_LEVEL. */
+VOID LbkTakeUnitOut(PLBK_UNIT unit);
 NTSTATUS LbkBuildName(PCWSTR prefix, PCWSTR name, PUNICODE_STRING result); /* prefix + name, from pool */ /* as DriverEntry read it from Parameters */
 NTSTATUS LbkCreateUnit(PDRIVER_OBJECT driverObject, ULONG slot, PDEVICE_OBJECT pdo, PLBK_UNIT *result);
 VOID LbkDestroyUnit(PLBK_UNIT unit, BOOLEAN removeLockReleased);
@@ -503,6 +529,11 @@ NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context);
 /* The state after removal (SURPRISE_REMOVAL or REMOVE), and every queued request completed. */
 VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal);
 NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo);
+/* For port.c, which runs a bus end's states by the same rules as a function device's. */
+BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event);
+VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread);
+VOID LbkApplyPnp(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event);
+VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable);
 DRIVER_ADD_DEVICE LbkAddDevice;
 DRIVER_DISPATCH LbkDispatchPnp;
 DRIVER_DISPATCH LbkDispatchPower;
@@ -518,5 +549,48 @@ DRIVER_DISPATCH LbkDispatchDeviceControl;
 DRIVER_DISPATCH LbkDispatchFlush;
 DRIVER_DISPATCH LbkDispatchUnsupported;
 DRIVER_DISPATCH LbkDispatchKeepStatus;
+
+/*
+ * bus.c: the serial port bus. A root device node with hardware id LBK_BUS_HARDWARE_ID gets a bus
+ * (AddDevice), which holds pairs, each two PDOs it reports to the PnP manager; the PDOs are serial
+ * ends, served by the dispatch routines above, whose PnP requests port.c answers. Every pair of
+ * every bus is in LbkBusPairs, under the bus lock (LbkBusAcquire), which keeps the thread at
+ * PASSIVE_LEVEL: it is held while devices are created and deleted and the registry is written.
+ */
+typedef struct _LBK_BUS_EXTENSION {
+    ULONG Kind; /* LBK_KIND_BUS */
+    PDEVICE_OBJECT DeviceObject;
+    PDEVICE_OBJECT LowerDevice;
+    PDEVICE_OBJECT Pdo;
+    IO_REMOVE_LOCK RemoveLock;
+    UNICODE_STRING InterfaceName; /* LBK_BUS_INTERFACE_GUID on Pdo; Buffer from the system */
+    BOOLEAN InterfaceEnabled;
+    BOOLEAN Started;              /* under the bus lock */
+    BOOLEAN Removed;              /* under the bus lock: REMOVE came; no pair may be added */
+} LBK_BUS_EXTENSION, *PLBK_BUS_EXTENSION;
+
+typedef struct _LBK_BUS_PAIR {
+    PLBK_BUS_EXTENSION Bus;
+    ULONG Number;                 /* its index in LbkBusPairs */
+    PLBK_UNIT Unit;
+    BOOLEAN Present;              /* reported from now on; FALSE once REMOVE_PAIR took it away */
+    BOOLEAN Reported;             /* a BusRelations reply listed its ends */
+    BOOLEAN EndRemoved[2];        /* REMOVE_DEVICE came for the end once it was not present */
+    BOOLEAN EndStarted[2];        /* START came, and no removal since: its COM name is linked */
+} LBK_BUS_PAIR, *PLBK_BUS_PAIR;
+
+VOID LbkBusInitialize(VOID);
+VOID LbkBusAcquire(VOID);
+VOID LbkBusRelease(VOID);
+/* AddDevice's part for a bus node: STATUS_NOT_FOUND when pdo is not one. */
+NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo);
+NTSTATUS LbkBusDispatch(PDEVICE_OBJECT deviceObject, PIRP irp);
+/* port.c: REMOVE_DEVICE of an end the bus no longer has: the pair goes once both ends went. */
+VOID LbkBusEndRemoved(PLBK_DEVICE_EXTENSION ext);
+/* port.c */
+NTSTATUS LbkDispatchPortPnp(PDEVICE_OBJECT deviceObject, PIRP irp);
+NTSTATUS LbkDispatchPortPower(PDEVICE_OBJECT deviceObject, PIRP irp);
+/* Writes an end's PortName into its device key (deleting it for none); PASSIVE_LEVEL. */
+VOID LbkPortWritePortName(PLBK_DEVICE_EXTENSION ext);
 
 #endif /* LBK_DRIVER_H */

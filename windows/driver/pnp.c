@@ -158,7 +158,7 @@ static NTSTATUS LbkHoldUntilStart(PLBK_DEVICE_EXTENSION ext, PIRP irp)
  * are held, Replaying set in the same hold of the lock, before the state says started, so that
  * whoever sees the new state sees that too. Returns TRUE when LbkReplayHeld must run.
  */
-static BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
+BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     struct lbk_pnp next;
@@ -176,7 +176,6 @@ static BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event
     return replay;
 }
 
-static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread);
 static IO_WORKITEM_ROUTINE LbkReplayWorker;
 
 /* The replay that START handed over, in a system thread, holding the remove lock (tag: Held). */
@@ -213,7 +212,7 @@ static BOOLEAN LbkHandOverReplayLocked(PLBK_DEVICE_EXTENSION ext)
  * that START ends however busy the clients keep it; without one, new requests stop waiting
  * behind the rest. PASSIVE_LEVEL.
  */
-static VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread)
+VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     ULONG budget;
@@ -304,7 +303,7 @@ NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context)
 }
 
 /* The state after event, by the core's rules; under the lock, where the queueing paths read it. */
-static VOID LbkApplyPnp(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
+VOID LbkApplyPnp(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
 {
     KLOCK_QUEUE_HANDLE lockHandle;
     enum lbk_pnp_state state;
@@ -315,7 +314,7 @@ static VOID LbkApplyPnp(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event)
     LbkTrace(LBK_TRACE_VERBOSE, "lbk: %ls: now %s\n", ext->Name, lbk_pnp_state_name(state));
 }
 
-static VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
+VOID LbkSetInterface(PLBK_DEVICE_EXTENSION ext, BOOLEAN enable)
 {
     NTSTATUS status;
 
@@ -432,11 +431,7 @@ static NTSTATUS LbkRemoveDevice(PLBK_DEVICE_EXTENSION ext, PIRP irp)
        device deleted and complete, and those whose cancel routine is running. */
     IoReleaseRemoveLockAndWait(&ext->RemoveLock, irp);
 
-    ExAcquireFastMutex(&LbkUnitsLock); /* the timer thread takes the unit no more */
-    LbkUnits[unit->Index] = NULL;
-    LbkUnitCount--;
-    ExReleaseFastMutex(&LbkUnitsLock);
-    LbkTimerWaitForVisit(unit); /* and has left it */
+    LbkTakeUnitOut(unit);
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: removed\n", ext->Name);
     LbkDestroyUnit(unit, TRUE);
     return status;
@@ -450,6 +445,8 @@ NTSTATUS LbkDispatchPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     PCSTR minorName = LbkPnpMinorName(minor);
     NTSTATUS status;
 
+    if (ext->BusPair != NULL)
+        return LbkDispatchPortPnp(deviceObject, irp); /* a bus's end is the bottom of its stack */
     if (ext->LowerDevice == NULL)
         return LbkDispatchKeepStatus(deviceObject, irp); /* a legacy device has no stack below */
     status = IoAcquireRemoveLock(&ext->RemoveLock, irp);
@@ -507,6 +504,8 @@ NTSTATUS LbkDispatchPower(PDEVICE_OBJECT deviceObject, PIRP irp)
     PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     NTSTATUS status;
 
+    if (ext->BusPair != NULL)
+        return LbkDispatchPortPower(deviceObject, irp);
     if (ext->LowerDevice == NULL) {
         PoStartNextPowerIrp(irp);
         return LbkDispatchKeepStatus(deviceObject, irp);
@@ -558,7 +557,7 @@ NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-/* One device node: one loopback device in the first free slot. */
+/* One device node: a bus (bus.c), or one loopback device in the first free slot. */
 _Use_decl_annotations_
 NTSTATUS LbkAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
 {
@@ -571,19 +570,26 @@ NTSTATUS LbkAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
                                   "(Parameters\\PlugAndPlay is 0): not attaching\n", LbkConfig.name);
         return STATUS_INVALID_DEVICE_REQUEST;
     }
-    ExAcquireFastMutex(&LbkUnitsLock);
-    for (slot = 0; slot < LBK_MAX_DEVICE_COUNT && LbkUnits[slot] != NULL; slot++)
-        ;
-    ExReleaseFastMutex(&LbkUnitsLock);
-    /* The PnP manager adds one device at a time, so the slot stays free until it is filled. */
+    if (pdo->DriverObject == driverObject) {
+        /* A bus's end is its own device: its INF installs no function driver for it. */
+        LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: a serial end has no function driver: not attaching\n",
+                 LbkExtension(pdo)->Name);
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
+    status = LbkBusAddDevice(driverObject, pdo);
+    if (status != STATUS_NOT_FOUND)
+        return status;
+    slot = LbkReserveSlot();
     if (slot == LBK_MAX_DEVICE_COUNT) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: %ls: not adding a device node: all %u slots are in use\n", LbkConfig.name,
                  LBK_MAX_DEVICE_COUNT);
         return STATUS_TOO_MANY_NODES;
     }
     status = LbkCreateUnit(driverObject, slot, pdo, &unit);
-    if (!NT_SUCCESS(status))
+    if (!NT_SUCCESS(status)) {
+        LbkReleaseSlot(slot);
         return status;
+    }
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: added, %lu-byte buffer, %s mode\n", unit->Ends[0]->Name,
              LbkConfig.buffer_size, LbkConfig.message_mode ? "message" : "byte-stream");
     return STATUS_SUCCESS;

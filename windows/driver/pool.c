@@ -18,6 +18,7 @@ static volatile LONG64 LbkPoolAllocations;
 #define LBK_POOL_FLAG_USE_QUOTA 0x0000000000000001ull
 #define LBK_POOL_FLAG_UNINITIALIZED 0x0000000000000002ull
 #define LBK_POOL_FLAG_NON_PAGED 0x0000000000000040ull
+#define LBK_POOL_FLAG_PAGED 0x0000000000000100ull
 typedef PVOID(NTAPI *LBK_ALLOCATE_POOL2)(ULONG64 flags, SIZE_T bytes, ULONG tag);
 static LBK_ALLOCATE_POOL2 LbkAllocatePool2;
 
@@ -42,6 +43,22 @@ static PVOID LbkAllocatePool(SIZE_T bytes, ULONG tag, BOOLEAN chargeQuota)
     if (chargeQuota)
         return ExAllocatePoolWithQuotaTag((POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), bytes, tag);
     return ExAllocatePoolWithTag(NonPagedPoolNx, bytes, tag);
+}
+
+/*
+ * Paged, zeroed, not counted: for what the driver hands to the PnP manager, which frees it with
+ * ExFreePool (IDs, texts, relations, bus information).
+ */
+PVOID LbkAllocateForSystem(SIZE_T bytes, ULONG tag)
+{
+    PVOID block;
+
+    if (LbkAllocatePool2 != NULL)
+        return LbkAllocatePool2(LBK_POOL_FLAG_PAGED, bytes, tag); /* zeroed unless asked not to be */
+    block = ExAllocatePoolWithTag(PagedPool, bytes, tag);
+    if (block != NULL)
+        RtlZeroMemory(block, bytes);
+    return block;
 }
 
 static PVOID LbkAllocateCounted(SIZE_T bytes, ULONG tag, BOOLEAN chargeQuota)

@@ -190,6 +190,9 @@ DWORD lbk_service_query(const wchar_t *name, DWORD *state);
  */
 DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed);
 
+/* The same with another hardware id (the bus's, LBK_BUS_HARDWARE_ID). */
+DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BOOL *reboot_needed);
+
 /* Removes every device with hardware id LBK_HARDWARE_ID; *removed counts them. */
 DWORD lbk_pnp_remove(DWORD *removed);
 
@@ -198,6 +201,29 @@ DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed);
 
 /* How many present device nodes have service as their function driver. */
 DWORD lbk_pnp_count_devices_of(const wchar_t *service, DWORD *count);
+
+/*
+ * The serial port bus (bus.c; docs/serial.md). lbk_bus_install puts lbkport.inf (beside inf_path)
+ * into the driver store and installs a root device Root\LBKBUS with inf_path (lbk.inf);
+ * lbk_bus_remove removes every such device. lbk_bus_open opens the first bus's interface,
+ * waiting up to timeout_ms for one to be started.
+ */
+DWORD lbk_bus_install(const wchar_t *inf_path, BOOL *reboot_needed);
+DWORD lbk_bus_remove(DWORD *removed);
+DWORD lbk_bus_open(DWORD timeout_ms, HANDLE *bus);
+DWORD lbk_bus_add_pair(HANDLE bus, lbk_bus_pair *pair); /* pair->pair may be LBK_BUS_ANY_PAIR */
+DWORD lbk_bus_remove_pair(HANDLE bus, uint32_t pair);
+DWORD lbk_bus_set_port(HANDLE bus, uint32_t pair, uint32_t end, uint16_t port);
+DWORD lbk_bus_get_pairs(HANDLE bus, lbk_bus_list *list);
+/* Sets an end's friendly name, "LBK virtual serial port (COM<port>)", as the Ports class installer
+   does, once the PnP manager has the end (waiting up to timeout_ms); ERROR_NOT_FOUND after that. */
+DWORD lbk_port_set_friendly_name(uint32_t pair, uint32_t end, uint16_t port, DWORD timeout_ms);
+/* Who has COM<port>, in words, into owner ("" for no one): a SERIALCOMM entry, a device whose
+   PortName it is, a name in the object namespace, or a claim in the COM name arbiter's database. */
+DWORD lbk_com_owner(uint16_t port, wchar_t *owner, size_t chars);
+/* The COM name arbiter's database: whether port is claimed; claims (TRUE) or releases it. */
+DWORD lbk_comdb_is_claimed(uint16_t port, BOOL *claimed);
+DWORD lbk_comdb_set(uint16_t port, BOOL claim);
 
 #ifdef __cplusplus
 }

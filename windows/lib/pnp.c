@@ -8,12 +8,14 @@
 
 #include "lbk_client.h"
 
-/* Multi-string "Root\LBK\0\0", as SPDRP_HARDWAREID wants it. */
-static const wchar_t lbk_hardware_ids[] = LBK_HARDWARE_ID L"\0";
-
 DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
 {
-    wchar_t full_path[MAX_PATH], class_name[MAX_CLASS_NAME];
+    return lbk_pnp_install_id(inf_path, LBK_HARDWARE_ID, reboot_needed);
+}
+
+DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BOOL *reboot_needed)
+{
+    wchar_t full_path[MAX_PATH], class_name[MAX_CLASS_NAME], hardware_ids[64] = { 0 };
     SP_DEVINFO_DATA device;
     HDEVINFO set;
     GUID class_guid;
@@ -21,6 +23,10 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
     BOOL reboot = FALSE;
 
     *reboot_needed = FALSE;
+    /* A multi-string, "Root\\LBK\\0\\0", as SPDRP_HARDWAREID wants it. */
+    if (wcslen(hardware_id) + 2 > sizeof(hardware_ids) / sizeof(hardware_ids[0]))
+        return ERROR_INVALID_PARAMETER;
+    wcscpy(hardware_ids, hardware_id);
     ZeroMemory(&device, sizeof(device));
     device.cbSize = sizeof(device);
     if (GetFullPathNameW(inf_path, MAX_PATH, full_path, NULL) == 0)
@@ -32,15 +38,15 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
         return GetLastError();
     /* A new device node under Root, with the INF's hardware id, that Plug and Play then knows. */
     if (!SetupDiCreateDeviceInfoW(set, class_name, &class_guid, NULL, NULL, DICD_GENERATE_ID, &device) ||
-        !SetupDiSetDeviceRegistryPropertyW(set, &device, SPDRP_HARDWAREID, (const BYTE *)lbk_hardware_ids,
-                                           sizeof(lbk_hardware_ids)) ||
+        !SetupDiSetDeviceRegistryPropertyW(set, &device, SPDRP_HARDWAREID, (const BYTE *)hardware_ids,
+                                           (DWORD)((wcslen(hardware_id) + 2) * sizeof(wchar_t))) ||
         !SetupDiCallClassInstaller(DIF_REGISTERDEVICE, set, &device)) {
         error = GetLastError();
         SetupDiDestroyDeviceInfoList(set);
         return error;
     }
     /* Installs the INF's driver on every device with that id, ours among them. */
-    if (!UpdateDriverForPlugAndPlayDevicesW(NULL, LBK_HARDWARE_ID, full_path, INSTALLFLAG_FORCE, &reboot)) {
+    if (!UpdateDriverForPlugAndPlayDevicesW(NULL, hardware_id, full_path, INSTALLFLAG_FORCE, &reboot)) {
         error = GetLastError();
         SetupDiCallClassInstaller(DIF_REMOVE, set, &device); /* no half-installed device left */
     }
@@ -52,8 +58,9 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
 /* What lbk__for_each_device does to each Root\LBK device: FALSE, with GetLastError, to stop. */
 typedef BOOL (*lbk__device_action)(HDEVINFO set, SP_DEVINFO_DATA *device, const void *argument);
 
-/* Applies action to every device with hardware id LBK_HARDWARE_ID; *done counts them. */
-static DWORD lbk__for_each_device(lbk__device_action action, const void *argument, DWORD *done)
+/* Applies action to every device with hardware_id; *done counts them. */
+static DWORD lbk__for_each_device(const wchar_t *hardware_id, lbk__device_action action, const void *argument,
+                                  DWORD *done)
 {
     SP_DEVINFO_DATA device;
     HDEVINFO set;
@@ -70,7 +77,7 @@ static DWORD lbk__for_each_device(lbk__device_action action, const void *argumen
 
         if (!SetupDiGetDeviceRegistryPropertyW(set, &device, SPDRP_HARDWAREID, NULL, (BYTE *)ids,
                                                sizeof(ids) - sizeof(ids[0]), NULL) ||
-            _wcsicmp(ids, LBK_HARDWARE_ID) != 0)
+            _wcsicmp(ids, hardware_id) != 0)
             continue;
         if (!action(set, &device, argument)) {
             error = GetLastError();
@@ -107,14 +114,19 @@ static BOOL lbk__change_state(HDEVINFO set, SP_DEVINFO_DATA *device, const void 
 
 DWORD lbk_pnp_remove(DWORD *removed)
 {
-    return lbk__for_each_device(lbk__remove_device, NULL, removed);
+    return lbk__for_each_device(LBK_HARDWARE_ID, lbk__remove_device, NULL, removed);
+}
+
+DWORD lbk_bus_remove(DWORD *removed)
+{
+    return lbk__for_each_device(LBK_BUS_HARDWARE_ID, lbk__remove_device, NULL, removed);
 }
 
 DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed)
 {
     DWORD state = enable ? DICS_ENABLE : DICS_DISABLE;
 
-    return lbk__for_each_device(lbk__change_state, &state, changed);
+    return lbk__for_each_device(LBK_HARDWARE_ID, lbk__change_state, &state, changed);
 }
 
 DWORD lbk_pnp_count_devices_of(const wchar_t *service, DWORD *count)

@@ -39,6 +39,15 @@ static void usage(FILE *out)
         L"  pnp-remove                    remove every Root\\LBK device\n"
         L"  pnp-disable, pnp-enable       disable or enable every Root\\LBK device, as Device Manager does\n"
         L"\n"
+        L"Serial port bus (COM ports that Windows enumerates; docs/serial.md):\n"
+        L"  bus-install INF               install the bus (Root\\LBKBUS) from lbk.inf, and lbkport.inf beside it\n"
+        L"  bus-remove                    remove every bus, its pairs with it\n"
+        L"  pair add [--pair N] [--port-names COMa,COMb]   a new pair (the lowest free number unless\n"
+        L"                                --pair), its ends COMa and COMb ('-' for no COM name)\n"
+        L"  pair list                     every pair: its ends, their COM names, state and handles\n"
+        L"  pair rename N A|B COMn|-      give end A or B of pair N another COM name (or none)\n"
+        L"  pair remove N                 remove pair N; its COM names are free again\n"
+        L"\n"
         L"Devices (\\\\.\\D):\n"
         L"  list                          every loopback device present (by name and by device\n"
         L"                                interface), with its state; then the interfaces' paths\n"
@@ -64,6 +73,8 @@ typedef struct options {
     const wchar_t *name, *image, *device_name, *io_method, *device, *when_peer_closed, *events, *security;
     DWORD buffer_size, trace_level, timeout_ms, bytes, device_count, message_mode, pairs, min_room, serial, baud_emulation;
     DWORD pending[4]; /* requests and bytes per handle, then per device; 0: the driver's default */
+    DWORD pair;       /* --pair, for pair add */
+    BOOL has_pair;
     const wchar_t *port_names, *serial_pairs, *paced_pairs;
     BOOL has_bytes;
     int first_text, argc;
@@ -148,6 +159,7 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--security") == 0) opts->security = value;
         else if (wcscmp(arg, L"--events") == 0) opts->events = value;
         else if (wcscmp(arg, L"--min-room") == 0) number = &opts->min_room;
+        else if (wcscmp(arg, L"--pair") == 0) { number = &opts->pair; opts->has_pair = TRUE; }
         else if (wcscmp(arg, L"--pending-requests-per-handle") == 0) number = &opts->pending[0];
         else if (wcscmp(arg, L"--pending-bytes-per-handle") == 0) number = &opts->pending[1];
         else if (wcscmp(arg, L"--pending-requests-per-device") == 0) number = &opts->pending[2];
@@ -563,6 +575,292 @@ static int cmd_pnp_change(const wchar_t *command, const options *opts)
     return EXIT_OK;
 }
 
+static int cmd_bus_install(const options *opts)
+{
+    BOOL reboot = FALSE;
+    DWORD error;
+
+    if (opts->first_text + 1 != opts->argc)
+        return bad_usage(L"bus-install needs the path of lbk.inf", L"");
+    error = lbk_bus_install(opts->argv[opts->first_text], &reboot);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot install the bus from", opts->argv[opts->first_text], error);
+    wprintf(L"installed %ls from %ls%ls\n", LBK_BUS_HARDWARE_ID, opts->argv[opts->first_text],
+            reboot ? L"; Windows asks for a restart to finish" : L"");
+    return EXIT_OK;
+}
+
+/* A COM name of the command line: "COM<n>" into *port, or "-" for none (0). */
+static BOOL parse_port_name(const wchar_t *text, uint16_t *port)
+{
+    DWORD n;
+
+    if (wcscmp(text, L"-") == 0) {
+        *port = 0;
+        return TRUE;
+    }
+    if (_wcsnicmp(text, L"COM", 3) != 0 || text[3] == L'0' || !parse_dword(text + 3, &n) || n < 1 ||
+        n > LBK_MAX_COM_PORT)
+        return FALSE;
+    *port = (uint16_t)n;
+    return TRUE;
+}
+
+/* Refuses a COM name someone has, naming who; except is an end's device name that may have it. */
+static int refuse_taken(uint16_t port, const wchar_t *except)
+{
+    wchar_t owner[512], mine[LBK_MAX_NAME_CHARS + 32];
+    DWORD error;
+
+    if (port == 0)
+        return EXIT_OK;
+    error = lbk_com_owner(port, owner, sizeof(owner) / sizeof(owner[0]));
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot tell who has", L"a COM name", error);
+    swprintf(mine, sizeof(mine) / sizeof(mine[0]), L"\\Device\\%ls (listed in SERIALCOMM)", except);
+    if (owner[0] == L'\0' || (except[0] != L'\0' && _wcsicmp(owner, mine) == 0))
+        return EXIT_OK;
+    fwprintf(stderr, L"lbkctl: COM%u is taken: it is %ls's\n", port, owner);
+    return EXIT_FAILED;
+}
+
+static int pair_add(HANDLE bus, const options *opts)
+{
+    lbk_bus_pair pair = { LBK_BUS_ANY_PAIR, { 0, 0 } };
+    uint16_t ports[2] = { 0, 0 };
+    DWORD error;
+    int e, result;
+
+    if (opts->port_names != NULL) {
+        wchar_t names[64], *comma;
+
+        if (wcslen(opts->port_names) >= 64 || (comma = wcschr(wcscpy(names, opts->port_names), L',')) == NULL)
+            return bad_usage(L"--port-names is COMa,COMb ('-' for none), not ", opts->port_names);
+        *comma = L'\0';
+        if (!parse_port_name(names, &ports[0]) || !parse_port_name(comma + 1, &ports[1]) ||
+            (ports[0] != 0 && ports[0] == ports[1]))
+            return bad_usage(L"--port-names is COMa,COMb ('-' for none), two names, not ", opts->port_names);
+    }
+    if (opts->has_pair) {
+        if (opts->pair >= LBK_BUS_MAX_PAIRS)
+            return bad_usage(L"--pair is a pair number from 0 to 31", L"");
+        pair.pair = opts->pair;
+    }
+    for (e = 0; e < 2; e++) {
+        if ((result = refuse_taken(ports[e], L"")) != EXIT_OK)
+            return result;
+    }
+    /* Claimed before the pair exists, so that no other port is given the numbers meanwhile. */
+    for (e = 0; e < 2; e++) {
+        if (ports[e] != 0 && (error = lbk_comdb_set(ports[e], TRUE)) != ERROR_SUCCESS) {
+            if (e == 1 && ports[0] != 0)
+                lbk_comdb_set(ports[0], FALSE);
+            return fail(L"cannot claim a COM name in", L"the COM name arbiter's database", error);
+        }
+    }
+    pair.port[0] = ports[0];
+    pair.port[1] = ports[1];
+    error = lbk_bus_add_pair(bus, &pair);
+    if (error != ERROR_SUCCESS) {
+        for (e = 0; e < 2; e++) {
+            if (ports[e] != 0)
+                lbk_comdb_set(ports[e], FALSE);
+        }
+        return fail(L"cannot add", L"a pair", error);
+    }
+    for (e = 0; e < 2; e++) {
+        error = lbk_port_set_friendly_name(pair.pair, (uint32_t)e, ports[e], 10000);
+        if (error != ERROR_SUCCESS)
+            fwprintf(stderr, L"lbkctl: pair %u end %lc: no friendly name: error %lu\n", pair.pair, e ? L'B' : L'A', error);
+    }
+    wprintf(L"added pair %u\n", pair.pair);
+    return EXIT_OK;
+}
+
+static const wchar_t *pnp_state_name(uint32_t state)
+{
+    static const wchar_t *const names[] = { L"not started", L"started", L"stop pending", L"stopped",
+                                            L"remove pending", L"surprise-removed", L"deleted" };
+
+    return state < sizeof(names) / sizeof(names[0]) ? names[state] : L"unknown";
+}
+
+static int pair_list(HANDLE bus)
+{
+    lbk_bus_list *list = calloc(1, sizeof(*list));
+    DWORD error;
+    uint32_t i, e;
+
+    if (list == NULL)
+        return fail(L"cannot list", L"the pairs", ERROR_NOT_ENOUGH_MEMORY);
+    error = lbk_bus_get_pairs(bus, list);
+    if (error != ERROR_SUCCESS) {
+        free(list);
+        return fail(L"cannot list", L"the pairs", error);
+    }
+    wprintf(L"PAIR  END  DEVICE                COM     STATE         HANDLES\n");
+    for (i = 0; i < list->count; i++) {
+        const lbk_bus_pair_info *info = &list->pairs[i];
+
+        for (e = 0; e < 2; e++) {
+            wchar_t com[16];
+
+            if (info->end[e].port == 0)
+                wcscpy(com, L"-");
+            else
+                swprintf(com, 16, L"COM%u%ls", info->end[e].port, info->end[e].port_linked ? L"" : L"*");
+            wprintf(L"%-5u %-4lc %-21ls %-7ls %-13ls %u\n", info->pair, e ? L'B' : L'A', (const wchar_t *)info->end[e].name,
+                    com, pnp_state_name(info->end[e].pnp_state), info->end[e].open_handles);
+        }
+    }
+    wprintf(L"%u pair%ls; * a COM name that is not linked (taken by another device, or the end is not started)\n",
+            list->count, list->count == 1 ? L"" : L"s");
+    free(list);
+    return EXIT_OK;
+}
+
+/* The pair's entry in the bus's list, or NULL. */
+static const lbk_bus_pair_info *find_pair(const lbk_bus_list *list, uint32_t number)
+{
+    uint32_t i;
+
+    for (i = 0; i < list->count; i++) {
+        if (list->pairs[i].pair == number)
+            return &list->pairs[i];
+    }
+    return NULL;
+}
+
+static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
+{
+    const wchar_t *const *args = (const wchar_t *const *)opts->argv + opts->first_text;
+    int count = opts->argc - opts->first_text, result = EXIT_OK;
+    lbk_bus_list *list;
+    const lbk_bus_pair_info *info;
+    DWORD number, error;
+    uint16_t port = 0;
+    uint32_t end = 0, e;
+
+    if (count != (rename ? 3 : 1) || !parse_dword(args[0], &number))
+        return bad_usage(rename ? L"pair rename needs N A|B COMn|-" : L"pair remove needs a pair number", L"");
+    if (rename) {
+        if (wcscmp(args[1], L"A") != 0 && wcscmp(args[1], L"B") != 0)
+            return bad_usage(L"the end is A or B, not ", args[1]);
+        end = args[1][0] == L'B';
+        if (!parse_port_name(args[2], &port))
+            return bad_usage(L"a COM name is COM1 to COM256, or - for none, not ", args[2]);
+    }
+    list = calloc(1, sizeof(*list));
+    if (list == NULL)
+        return fail(L"cannot list", L"the pairs", ERROR_NOT_ENOUGH_MEMORY);
+    if ((error = lbk_bus_get_pairs(bus, list)) != ERROR_SUCCESS) {
+        free(list);
+        return fail(L"cannot list", L"the pairs", error);
+    }
+    info = find_pair(list, number);
+    if (info == NULL) {
+        free(list);
+        fwprintf(stderr, L"lbkctl: there is no pair %lu\n", number);
+        return EXIT_FAILED;
+    }
+    if (!rename) {
+        error = lbk_bus_remove_pair(bus, number);
+        if (error != ERROR_SUCCESS)
+            result = fail(L"cannot remove", L"the pair", error);
+        for (e = 0; e < 2 && error == ERROR_SUCCESS; e++) {
+            if (info->end[e].port != 0)
+                lbk_comdb_set(info->end[e].port, FALSE);
+        }
+        if (error == ERROR_SUCCESS)
+            wprintf(L"removed pair %lu\n", number);
+    } else if (info->end[end].port != port) {
+        if ((result = refuse_taken(port, (const wchar_t *)info->end[end].name)) == EXIT_OK) {
+            if (port != 0 && (error = lbk_comdb_set(port, TRUE)) != ERROR_SUCCESS) {
+                result = fail(L"cannot claim a COM name in", L"the COM name arbiter's database", error);
+            } else if ((error = lbk_bus_set_port(bus, number, end, port)) != ERROR_SUCCESS) {
+                if (port != 0)
+                    lbk_comdb_set(port, FALSE);
+                result = fail(L"cannot rename", (const wchar_t *)info->end[end].name, error);
+            } else {
+                if (info->end[end].port != 0)
+                    lbk_comdb_set(info->end[end].port, FALSE);
+                lbk_port_set_friendly_name(number, end, port, 10000);
+                wprintf(L"pair %lu end %lc: %ls\n", number, end ? L'B' : L'A', args[2]);
+            }
+        }
+    }
+    free(list);
+    return result;
+}
+
+static int cmd_pair(int argc, wchar_t **argv)
+{
+    options opts = { 0 };
+    const wchar_t *sub;
+    HANDLE bus;
+    DWORD error;
+    int result;
+
+    if (argc < 3)
+        return bad_usage(L"pair needs add, list, rename or remove", L"");
+    sub = argv[2];
+    /* Options after the subcommand: parse as if it were the command. */
+    if ((result = parse_options(argc - 1, argv + 1, &opts)) != EXIT_OK)
+        return result;
+    /* first_text, argc and argv now count from the subcommand: its arguments start at first_text. */
+    if (wcscmp(sub, L"add") != 0 && wcscmp(sub, L"list") != 0 && wcscmp(sub, L"rename") != 0 &&
+        wcscmp(sub, L"remove") != 0)
+        return bad_usage(L"pair needs add, list, rename or remove, not ", sub);
+    if ((wcscmp(sub, L"add") == 0 || wcscmp(sub, L"list") == 0) && opts.first_text < opts.argc)
+        return bad_usage(L"unexpected argument ", opts.argv[opts.first_text]);
+    error = lbk_bus_open(10000, &bus);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot open", L"the serial port bus (is it installed? lbkctl bus-install)", error);
+    if (wcscmp(sub, L"add") == 0)
+        result = pair_add(bus, &opts);
+    else if (wcscmp(sub, L"list") == 0)
+        result = pair_list(bus);
+    else
+        result = pair_rename_or_remove(bus, wcscmp(sub, L"rename") == 0, &opts);
+    CloseHandle(bus);
+    return result;
+}
+
+/* bus-remove: every bus goes, and with it its pairs, whose COM names are released first. */
+static int cmd_bus_remove(const options *opts)
+{
+    lbk_bus_list *list = calloc(1, sizeof(*list));
+    HANDLE bus;
+    DWORD removed = 0, error;
+    uint32_t i, e;
+
+    if (opts->first_text < opts->argc) {
+        free(list);
+        return bad_usage(L"unexpected argument ", opts->argv[opts->first_text]);
+    }
+    if (list != NULL && lbk_bus_open(0, &bus) == ERROR_SUCCESS) {
+        if (lbk_bus_get_pairs(bus, list) != ERROR_SUCCESS)
+            list->count = 0;
+        CloseHandle(bus);
+    } else if (list != NULL) {
+        list->count = 0;
+    }
+    error = lbk_bus_remove(&removed);
+    if (error != ERROR_SUCCESS) {
+        free(list);
+        return fail(L"cannot remove", LBK_BUS_HARDWARE_ID, error);
+    }
+    for (i = 0; list != NULL && i < list->count; i++) {
+        for (e = 0; e < 2; e++) {
+            if (list->pairs[i].end[e].port != 0)
+                lbk_comdb_set(list->pairs[i].end[e].port, FALSE);
+        }
+    }
+    free(list);
+    wprintf(L"removed %lu %ls device%ls\n", removed, LBK_BUS_HARDWARE_ID, removed == 1 ? L"" : L"s");
+    return EXIT_OK;
+}
+
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
@@ -578,6 +876,8 @@ int wmain(int argc, wchar_t **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     command = argv[1];
+    if (wcscmp(command, L"pair") == 0)
+        return cmd_pair(argc, argv);
     if ((result = parse_options(argc, argv, &opts)) != EXIT_OK)
         return result;
     if (wcscmp(command, L"list") == 0) {
@@ -587,6 +887,10 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(command, L"pnp-install") == 0)
         return cmd_pnp_install(&opts);
+    if (wcscmp(command, L"bus-install") == 0)
+        return cmd_bus_install(&opts);
+    if (wcscmp(command, L"bus-remove") == 0)
+        return cmd_bus_remove(&opts);
     if (wcscmp(command, L"pnp-remove") == 0 || wcscmp(command, L"pnp-disable") == 0 ||
         wcscmp(command, L"pnp-enable") == 0)
         return cmd_pnp_change(command, &opts);
