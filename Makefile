@@ -168,6 +168,13 @@ all: $(SERIALTEST)
 $(SERIALTEST): tests/windows/serialtest.c
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<
 
+# A port picker that finds COM ports as pyserial and node-serialport do: SetupAPI only.
+PORTFINDER := $(BUILD)/windows/portfinder.exe
+all: $(PORTFINDER)
+
+$(PORTFINDER): tests/windows/portfinder.c
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< -lsetupapi -ladvapi32
+
 TUTORIALS := $(patsubst tests/tutorials/%.c,$(BUILD)/windows/%.exe,$(wildcard tests/tutorials/*.c))
 all: $(TUTORIALS)
 

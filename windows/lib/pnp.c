@@ -119,7 +119,15 @@ DWORD lbk_pnp_remove(DWORD *removed)
 
 DWORD lbk_bus_remove(DWORD *removed)
 {
-    return lbk__for_each_device(LBK_BUS_HARDWARE_ID, lbk__remove_device, NULL, removed);
+    DWORD ends = 0, error = lbk__for_each_device(LBK_BUS_HARDWARE_ID, lbk__remove_device, NULL, removed);
+
+    /* Then the ends' device nodes, which Windows keeps once their bus is gone (as it keeps any
+       device's that is not present), each with its PortName: uninstalled, as setupc does. */
+    do /* again while some went: a removal may shift the set's indexes past the next one */
+        error = error == ERROR_SUCCESS ? lbk__for_each_device(LBK_PORT_HARDWARE_ID, lbk__remove_device, NULL, &ends)
+                                       : error;
+    while (error == ERROR_SUCCESS && ends != 0);
+    return error;
 }
 
 DWORD lbk_pnp_set_enabled(BOOL enable, DWORD *changed)
