@@ -100,7 +100,8 @@ sign: setup
 	$(MAKE) driver
 	scripts/sign.sh $(BUILD)
 
-# The INF (windows/inf/lbk.inf) is checked at every build, its values by the driver's own core code.
+# The INFs (windows/inf/lbk.inf, and lbkport.inf for the bus's ends) are checked at every build,
+# their values by the driver's own core code.
 INF_CHECK := $(BUILD)/tools/inf_check
 INF_CHECK_SRC := tools/inf_check.c core/lbk_config.c core/lbk_security.c core/lbk_serial.c core/lbk_limits.c
 
@@ -108,12 +109,12 @@ $(INF_CHECK): $(INF_CHECK_SRC) $(wildcard core/*.h) include/lbk_ioctl.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) -O2 -std=c11 $(WARN) -o $@ $(INF_CHECK_SRC)
 
-$(BUILD)/windows/lbk.inf: windows/inf/lbk.inf $(INF_CHECK)
+$(BUILD)/windows/%.inf: windows/inf/%.inf $(INF_CHECK)
 	@mkdir -p $(dir $@)
 	$(INF_CHECK) $<
 	cp $< $@
 
-all: $(BUILD)/windows/lbk.inf
+all: $(BUILD)/windows/lbk.inf $(BUILD)/windows/lbkport.inf
 
 # build/package/: the signed image and the INF, what an INF install on Windows needs (scripts/package.sh).
 package: setup

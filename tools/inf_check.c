@@ -1,8 +1,9 @@
 /*
- * inf_check.c - checks lbk.inf (host tool, run at every build): the INF syntax this project's INF
- * uses, the rules Windows' installer and InfVerif apply to it, and its Parameters and Security
- * values through the same core code the driver uses to read them. Prints one line per problem,
- * "FILE:LINE: what", and exits 1 if there is any. Usage: inf_check FILE.inf
+ * inf_check.c - checks lbk.inf and lbkport.inf (host tool, run at every build): the INF syntax
+ * this project's INFs use, the rules Windows' installer and InfVerif apply to them, and their
+ * Parameters, Security and bus pair values through the same core code the driver uses to read
+ * them. An INF of the Ports class is the bus ends' (lbkport.inf); any other, the driver's. Prints
+ * one line per problem, "FILE:LINE: what", and exits 1 if there is any. Usage: inf_check FILE.inf
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include "../core/lbk_config.h"
 #include "../core/lbk_security.h"
+#include "../core/lbk_serial.h"
 #include "../include/lbk_ioctl.h"
 
 #define MAX_LINES 1024
@@ -237,6 +239,9 @@ static const entry *version(const char *key, const char *want)
     return e;
 }
 
+/* Whether the INF is lbkport.inf's kind: the bus ends, in the Ports class. */
+static int ports_inf;
+
 static void check_version(void)
 {
     const entry *e;
@@ -244,8 +249,9 @@ static void check_version(void)
     char guid[64];
 
     version("Signature", "$Windows NT$");
-    version("Class", NULL);
-    snprintf(guid, sizeof(guid), "%s", LBK_SETUP_CLASS_GUID_TEXT);
+    e = version("Class", NULL);
+    ports_inf = e != NULL && same(e->fields[0], "Ports");
+    snprintf(guid, sizeof(guid), "%s", ports_inf ? LBK_PORTS_CLASS_GUID_TEXT : LBK_SETUP_CLASS_GUID_TEXT);
     version("ClassGuid", guid);
     version("Provider", NULL);
     version("CatalogFile", NULL);
@@ -411,13 +417,24 @@ static void check_security(const entry *e)
  */
 static void check_same_security(const struct lbk_config *config)
 {
-    if (node_security_line == 0)
+    /* The driver's, kept for the bus's node, which is checked after the service. */
+    static uint8_t driver_descriptor[LBK_SECURITY_DESCRIPTOR_MAX_BYTES];
+    static size_t driver_descriptor_bytes;
+
+    if (config != NULL) {
+        memcpy(driver_descriptor, config->security_descriptor, config->security_bytes);
+        driver_descriptor_bytes = config->security_bytes;
+    }
+    if (node_security_line == 0 || driver_descriptor_bytes == 0)
         return; /* reported already */
-    if (node_descriptor_bytes != config->security_bytes ||
-        memcmp(node_descriptor, config->security_descriptor, node_descriptor_bytes) != 0)
+    if (node_descriptor_bytes != driver_descriptor_bytes ||
+        memcmp(node_descriptor, driver_descriptor, node_descriptor_bytes) != 0)
         problem(node_security_line, "the device node's Security is not the descriptor the driver applies from "
                                     "Parameters\\Security (or its default): opens by interface and by name would differ");
 }
+
+/* The device's service and its section, which the bus's must be too. */
+static char service_name[MAX_TEXT], service_section[MAX_TEXT];
 
 static void check_service(const char *install)
 {
@@ -438,6 +455,8 @@ static void check_service(const char *install)
         problem(add->line, "AddService's section does not exist");
         return;
     }
+    snprintf(service_name, sizeof(service_name), "%s", add->fields[0]);
+    snprintf(service_section, sizeof(service_section), "%s", add->fields[2]);
     snprintf(name, sizeof(name), "%s", add->fields[2]);
     e = find(name, "ServiceType");
     if (e == NULL || strtoul(e->fields[0], NULL, 0) != 1)
@@ -460,24 +479,125 @@ static void check_service(const char *install)
     check_parameters(e->fields[0]);
 }
 
+/* The install section of the model with hardware_id into install; 0 (reported) unless listed once. */
+static int find_model(const char *models, const char *hardware_id, char *install, size_t size)
+{
+    int i, hardware_ids = 0;
+
+    for (i = 0; i < entry_count; i++) {
+        if (same(entries[i].section, models) && entries[i].field_count == 2 &&
+            same(entries[i].fields[1], hardware_id)) {
+            snprintf(install, size, "%s", entries[i].fields[0]);
+            hardware_ids++;
+        }
+    }
+    if (hardware_ids != 1)
+        problem(0, "[%s] must list the hardware id %s once", models, hardware_id);
+    return hardware_ids == 1;
+}
+
+/* The device node's HKR,,Security in the install's .NT.HW AddReg sections; then each_value on
+   the other HKR,, values there. */
+static void check_hardware_key(const char *install, void (*each_value)(const entry *))
+{
+    char name[MAX_TEXT];
+    const entry *e;
+    int i, f, found = 0;
+
+    node_security_line = 0;
+    snprintf(name, sizeof(name), "%.400s.NT.HW", install);
+    e = find(name, "AddReg");
+    if (e == NULL) {
+        problem(0, "[%s] has no AddReg with the device's Security", name);
+        return;
+    }
+    check_sections_named(e);
+    for (f = 0; f < e->field_count; f++) {
+        for (i = 0; i < entry_count; i++) {
+            if (!same(entries[i].section, e->fields[f]) || entries[i].field_count < 3)
+                continue;
+            if (entries[i].field_count == 5 && same(entries[i].fields[2], "Security")) {
+                check_security(&entries[i]);
+                found = 1;
+            } else if (each_value != NULL) {
+                each_value(&entries[i]);
+            } else {
+                problem(entries[i].line, "%s is no value of the device key this device reads", entries[i].fields[2]);
+            }
+        }
+    }
+    if (!found)
+        problem(e->line, "[%s] sets no HKR,,Security", e->fields[0]);
+}
+
+/* A pair the bus makes at its first start: HKR,,Pair<n>,REG_SZ (0 or 0x2, noclobber),"COMa,COMb". */
+static void check_bus_value(const entry *e)
+{
+    uint16_t text[MAX_TEXT], ports[2];
+    char *end;
+    unsigned long number;
+
+    if (strncmp(e->fields[2], "Pair", 4) != 0 || e->fields[2][4] == '\0' ||
+        (number = strtoul(e->fields[2] + 4, &end, 10), *end != '\0') || number >= LBK_BUS_MAX_PAIRS ||
+        (e->fields[2][4] == '0' && e->fields[2][5] != '\0')) {
+        problem(e->line, "%s is no value of the bus's device key (Security, or Pair0 .. Pair%u)", e->fields[2],
+                LBK_BUS_MAX_PAIRS - 1);
+        return;
+    }
+    if (e->field_count != 5 || (strtoul(e->fields[3], NULL, 0) & ~0x2ul) != 0)
+        problem(e->line, "%s must be REG_SZ (0x00000000, or 0x00000002 to keep what is there)", e->fields[2]);
+    else if (lbk_serial_parse_port_names(text, to_utf16(e->fields[4], text, MAX_TEXT), ports, 2) != 0)
+        problem(e->line, "%s = \"%s\" is not two COM names COM1..COM256 or -, comma-separated", e->fields[2],
+                e->fields[4]);
+}
+
+/* The bus (lbk.inf's Root\LBKBUS): the image copied, its Security, its pairs, the same service. */
+static void check_bus_install(const char *models, const char *service)
+{
+    char install[MAX_TEXT], name[MAX_TEXT];
+    const entry *e;
+
+    if (!find_model(models, "Root\\LBKBUS", install, sizeof(install)))
+        return;
+    snprintf(name, sizeof(name), "%.400s.NT", install);
+    e = find(name, "CopyFiles");
+    if (e == NULL)
+        problem(0, "[%s] has no CopyFiles", name);
+    else
+        check_sections_named(e);
+    check_hardware_key(install, check_bus_value);
+    check_same_security(NULL);
+    snprintf(name, sizeof(name), "%.400s.NT.Services", install);
+    e = find(name, "AddService");
+    if (e == NULL || e->field_count < 3 || !same(e->fields[0], service) || !(strtoul(e->fields[1], NULL, 0) & 0x2) ||
+        !same(e->fields[2], service_section))
+        problem(e != NULL ? e->line : 0, "the bus's AddService must be the device's: %s, 0x00000002, %s", service,
+                service_section);
+}
+
+/* lbkport.inf: the bus's ends, LBK\SerialPort, with no function driver (the bus serves them). */
+static void check_port_install(const char *models)
+{
+    char install[MAX_TEXT], name[MAX_TEXT];
+    const entry *e;
+
+    if (!find_model(models, "LBK\\SerialPort", install, sizeof(install)))
+        return;
+    check_hardware_key(install, NULL);
+    snprintf(name, sizeof(name), "%.400s.NT.Services", install);
+    e = find(name, "AddService");
+    if (e == NULL || e->fields[0][0] != '\0' || e->field_count != 2 || strtoul(e->fields[1], NULL, 0) != 0x2)
+        problem(e != NULL ? e->line : 0, "[%s] must install no function driver: AddService = , 0x00000002", name);
+}
+
 static void check_install(const char *models)
 {
     char install[MAX_TEXT] = "", name[MAX_TEXT];
     const entry *e;
-    int i, hardware_ids = 0;
+    int i;
 
-    for (i = 0; i < entry_count; i++) {
-        if (!same(entries[i].section, models))
-            continue;
-        if (entries[i].field_count == 2 && same(entries[i].fields[1], "Root\\LBK")) {
-            snprintf(install, sizeof(install), "%s", entries[i].fields[0]);
-            hardware_ids++;
-        }
-    }
-    if (hardware_ids != 1) {
-        problem(0, "[%s] must list the hardware id Root\\LBK once", models);
+    if (!find_model(models, "Root\\LBK", install, sizeof(install)))
         return;
-    }
     snprintf(name, sizeof(name), "%.400s.NT", install);
     e = find(name, "CopyFiles");
     if (e == NULL) {
@@ -489,26 +609,11 @@ static void check_install(const char *models)
     e = find("DestinationDirs", "DefaultDestDir");
     if (e == NULL || strcmp(e->fields[0], "13") != 0)
         problem(e != NULL ? e->line : 0, "DefaultDestDir must be 13 (run from the driver store)");
-    snprintf(name, sizeof(name), "%.400s.NT.HW", install);
-    e = find(name, "AddReg");
-    if (e == NULL) {
-        problem(0, "[%s] has no AddReg with the device's Security", name);
-    } else {
-        int found = 0;
-
-        check_sections_named(e);
-        for (i = 0; i < entry_count; i++) {
-            if (same(entries[i].section, e->fields[0]) && entries[i].field_count == 5 &&
-                same(entries[i].fields[2], "Security")) {
-                check_security(&entries[i]);
-                found = 1;
-            }
-        }
-        if (!found)
-            problem(e->line, "[%s] sets no HKR,,Security", e->fields[0]);
-    }
+    check_hardware_key(install, NULL);
     snprintf(name, sizeof(name), "%.400s.NT", install);
     check_service(name);
+    (void)i;
+    check_bus_install(models, service_name);
 }
 
 int main(int argc, char **argv)
@@ -547,6 +652,8 @@ int main(int argc, char **argv)
         snprintf(models, sizeof(models), "%.400s.NTamd64", manufacturer->fields[0]);
         if (!has_section(models))
             problem(manufacturer->line, "[%s] does not exist", models);
+        else if (ports_inf)
+            check_port_install(models);
         else
             check_install(models);
     }

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Checks windows/inf/lbk.inf with tools/inf_check, then checks that inf_check finds each kind of
-# defect in a copy of it with that one defect. One PASS/FAIL line each.
+# Checks windows/inf/lbk.inf and lbkport.inf with tools/inf_check, then checks that inf_check
+# finds each kind of defect in a copy of one with that one defect. One PASS/FAIL line each.
 # Usage: run_inf_tests.sh BUILD_DIR INF_CHECK
 set -uo pipefail
 out=$1/inf-tests
 check=$2
 here=$(cd "$(dirname "$0")" && pwd)
-inf=$here/../../windows/inf/lbk.inf
 mkdir -p "$out"
 
-if "$check" "$inf" >"$out/lbk.log" 2>&1; then
-    echo "PASS inf: lbk.inf passes every check"
-else
-    echo "FAIL inf: lbk.inf has problems"; sed 's/^/  /' "$out/lbk.log"
-fi
+for file in lbk lbkport; do
+    if "$check" "$here/../../windows/inf/$file.inf" >"$out/$file.log" 2>&1; then
+        echo "PASS inf: $file.inf passes every check"
+    else
+        echo "FAIL inf: $file.inf has problems"; sed 's/^/  /' "$out/$file.log"
+    fi
+done
 
-# name | sed expression that makes the defect | what inf_check must say
+# Each case: name | sed expression that makes the defect | what inf_check must say
+defects() { # INF, then the cases on stdin
+    local inf=$1
 while IFS='|' read -r name edit expect; do
     [ -n "$name" ] || continue
     sed -e "$edit" "$inf" >"$out/$name.inf"
@@ -29,7 +32,9 @@ while IFS='|' read -r name edit expect; do
     else
         echo "FAIL inf: $name: the message does not say \"$expect\""; sed 's/^/  /' "$out/$name.log"
     fi
-done <<'CASES'
+done
+}
+defects "$here/../../windows/inf/lbk.inf" <<'CASES'
 wrong_class_guid|s/^ClassGuid .*/ClassGuid = {00000000-0000-0000-0000-000000000000}/|ClassGuid must be
 bad_signature|s/\$Windows NT\$/$Chicago$/|Signature must be
 bad_driver_ver|s/^DriverVer .*/DriverVer = 2026-12-02,1.0/|DriverVer must be
@@ -53,4 +58,17 @@ parameters_security_differs|s/^HKR,Parameters,Security,0x00000000,.*/HKR,Paramet
 duplicate_section|s/^\[LbkCopyFiles\]/[Strings]/|appears twice
 legacy_service|/^HKR,Parameters,PlugAndPlay,/d|must set PlugAndPlay to 1
 pairs_on_a_node|s/^HKR,Parameters,MessageMode,0x00010001,0/HKR,Parameters,Pairs,0x00010001,1/|each device node is one loopback device
+no_bus_model|/= LbkBusInstall, Root\\LBKBUS/d|hardware id Root\LBKBUS
+bus_pair_three_com_names|s/^HKR,,Pair0,0x00000002,.*/HKR,,Pair0,0x00000002,"COM5,COM6,COM7"/|is not two COM names
+bus_pair_name_twice|s/^HKR,,Pair0,0x00000002,.*/HKR,,Pair0,0x00000002,"COM5,COM5"/|is not two COM names
+bus_pair_number_too_high|s/^HKR,,Pair0,/HKR,,Pair32,/|is no value of the bus's device key
+bus_pair_as_a_dword|s/^HKR,,Pair0,0x00000002,.*/HKR,,Pair0,0x00010001,1/|must be REG_SZ
+bus_another_service|/^\[LbkBusInstall.NT.Services\]/,/^AddService/s/^AddService = LBK,/AddService = OTHER,/|the bus's AddService must be the device's
+CASES
+defects "$here/../../windows/inf/lbkport.inf" <<'CASES'
+port_not_in_the_ports_class|s/^ClassGuid .*/ClassGuid = {a6dca497-3d01-4241-b405-1568ba72dbc1}/|ClassGuid must be {4d36e978
+port_without_its_hardware_id|s/LBK\\SerialPort/LBK\\Other/|hardware id LBK\SerialPort
+port_with_a_function_driver|s/^AddService = , 0x00000002/AddService = LBK, 0x00000002, LbkPortInstall.NT/|must install no function driver
+port_without_security|/^HKR,,Security,,/d|sets no HKR,,Security
+port_with_an_unknown_value|s/^HKR,,Security,,.*/&\nHKR,,PortName,,"COM5"/|PortName is no value of the device key
 CASES
