@@ -14,6 +14,6 @@ fi
 mkdir -p "$checked/windows" "$checked/tests" "$checked/package"
 for f in "$BUILD"/windows/*.exe; do ln -sf "$(realpath "$f")" "$checked/windows/"; done
 ln -sf "$(realpath "$BUILD/tests/pnpprobe.sys")" "$checked/tests/"
-cp "$BUILD/package/lbk.inf" "$checked/package/"
+cp "$BUILD/package/lbk.inf" "$BUILD/package/lbkport.inf" "$checked/package/"
 cp "$checked/windows/lbk.sys" "$checked/package/"
 "$(dirname "$0")/test-wine.sh" "$checked" 2>&1 | sed -E 's/^(PASS|FAIL) /\1 checked /'

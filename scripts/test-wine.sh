@@ -487,3 +487,5 @@ lbkctl uninstall --name SERACCESS >/dev/null
 wine sc stop LBKPROBE >/dev/null 2>&1
 wine sc delete LBKPROBE >/dev/null 2>&1
 lbkctl uninstall >/dev/null
+# The serial port bus: COM ports that Windows enumerates, found as port pickers find them.
+. "$(dirname "$0")/test-wine-bus.sh"

@@ -157,7 +157,8 @@ static void talk(const wchar_t *from, const wchar_t *to)
     BOOL ok;
 
     snprintf(line, sizeof(line), "hello from %ls to %ls\r\n", from, to);
-    ok = sender != INVALID_HANDLE_VALUE && receiver != INVALID_HANDLE_VALUE &&
+    /* As a terminal starts: whatever an earlier program left in the input is not this line's. */
+    ok = sender != INVALID_HANDLE_VALUE && receiver != INVALID_HANDLE_VALUE && PurgeComm(receiver, PURGE_RXCLEAR) &&
          WriteFile(sender, line, (DWORD)strlen(line), &written, NULL) && written == strlen(line) &&
          ReadFile(receiver, got, sizeof(got) - 1, &read, NULL) && read == written && memcmp(got, line, read) == 0;
     if (!ok)

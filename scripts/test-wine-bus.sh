@@ -1,0 +1,110 @@
+# test-wine-bus.sh - the serial port bus under Wine (docs/serial.md, "Plug and Play pairs"):
+# COM ports that Windows enumerates, found as port pickers find them, added, renamed and removed
+# while others carry data. Sourced by test-wine.sh (its bin, check, suite, lbkctl, unloads).
+#
+# Wine's SetupCopyOEMInf refuses an INF whose catalog it cannot add (lbkport.cat is made on
+# Windows only), so the test's copy of lbkport.inf names none (docs/reliability.md, Wine finding 17).
+bus_dir=$BUILD/bus
+mkdir -p "$bus_dir" && cp "$BUILD/package/lbk.sys" "$bus_dir/" &&
+    sed -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' -e 's/BufferSize,0x00010001,65536/BufferSize,0x00010001,4096/' \
+        "$BUILD/package/lbk.inf" >"$bus_dir/lbk.inf" &&
+    sed '/^CatalogFile/d' "$BUILD/package/lbkport.inf" >"$bus_dir/lbkport.inf"
+bus_inf=$(win_path "$bus_dir/lbk.inf")
+export bin
+lbkctl bus-remove >/dev/null 2>&1 # a run interrupted earlier
+
+# Whether the COM name arbiter's database has COM<n> claimed (bit n-1 of the ComDB value).
+comdb_claims() { # N
+    local hex
+    hex=$(wine reg query 'HKLM\SYSTEM\CurrentControlSet\Control\COM Name Arbiter' /v ComDB 2>/dev/null | tr -d '\r' |
+        sed -n 's/^ *ComDB *REG_BINARY *//p')
+    local index=$((($1 - 1) / 8)) bit=$((($1 - 1) % 8))
+    [ -n "$hex" ] && (((0x${hex:$((index * 2)):2} >> bit) & 1))
+}
+serialcomm_lists() { # DEVICE COMn
+    wine reg query 'HKLM\HARDWARE\DEVICEMAP\SERIALCOMM' 2>/dev/null | tr -d '\r' | grep -Eq "^ *\\\\Device\\\\$1 +REG_SZ +$2\$"
+}
+pair_line() { # PAIR END DEVICE COM STATE: lbkctl pair list shows that end so
+    wine "$bin/lbkctl.exe" pair list | tr -d '\r' | grep -Eq "^$1 +$2 +$3 +$4 +$5 "
+}
+export -f comdb_claims serialcomm_lists pair_line
+
+check "bus_install_makes_a_Root_LBKBUS_device" bash -c \
+    'out=$(wine "$0" bus-install "$1") && grep -q "^installed Root.LBKBUS from " <<<"$out"' "$bin/lbkctl.exe" "$bus_inf"
+check "bus_inf_makes_pair_0_with_no_com_names" bash -c 'pair_line 0 A LBKP0A - started && pair_line 0 B LBKP0B - started'
+check "pair_add_with_com_names" bash -c \
+    'wine "$0" pair add --port-names COM11,COM12 | tr -d "\r" | grep -qx "added pair 1"' "$bin/lbkctl.exe"
+check "pair_list_shows_the_ends_started_with_their_names" bash -c \
+    'pair_line 1 A LBKP1A COM11 started && pair_line 1 B LBKP1B COM12 started'
+suite 60 portfinder.exe expect COM11,COM12 bus
+check "pair_ends_are_listed_in_serialcomm" bash -c 'serialcomm_lists LBKP1A COM11 && serialcomm_lists LBKP1B COM12'
+check "pair_com_names_are_claimed_in_the_arbiter_database" bash -c 'comdb_claims 11 && comdb_claims 12 && ! comdb_claims 13'
+# The whole serial suite on the INF's pair, by the ends' own names: they are serial ends as a
+# legacy pair's are. (A port keeps its settings, and its input, from one program to the next, as
+# serial.sys's do: each run of the suite needs ends it has not used.)
+suite 300 serialtest.exe '\\.\LBKP0A' '\\.\LBKP0B' bus
+
+# Names someone has are refused, with the owner named: another pair's, and another driver's
+# (COM1 is the port Wine's mountmgr made for the host's /dev/ttyS0).
+check "a_name_another_pair_has_is_refused_naming_it" bash -c \
+    'out=$(wine "$0" pair add --port-names COM13,COM11 2>&1); [ $? -eq 2 ] && grep -q "COM11 is taken: it is .*LBKP1A" <<<"$out" &&
+     ! comdb_claims 13' "$bin/lbkctl.exe"
+check "a_name_another_driver_has_is_refused_naming_it" bash -c \
+    'out=$(wine "$0" pair add --port-names COM1,COM13 2>&1); [ $? -eq 2 ] && grep -q "COM1 is taken: it is .*Serial0" <<<"$out"' \
+    "$bin/lbkctl.exe"
+check "a_bad_port_name_is_refused" bash -c \
+    'out=$(wine "$0" pair add --port-names COM0,COM13 2>&1); [ $? -eq 1 ] && grep -q "port-names" <<<"$out"' "$bin/lbkctl.exe"
+check "an_unknown_pair_is_refused" bash -c \
+    'out=$(wine "$0" pair remove 9 2>&1); [ $? -eq 2 ] && grep -q "there is no pair 9" <<<"$out"' "$bin/lbkctl.exe"
+
+# Pairs added and removed while pair 1 carries data: the serial suite runs on COM11/COM12 meanwhile.
+(timeout 300 wine "$bin/serialtest.exe" COM11 COM12 bus-busy >"$BUILD/bus-busy.out" 2>&1; echo "$?" >"$BUILD/bus-busy.rc") &
+busy=$!
+bus_churn() {
+    local round
+    for round in 1 2 3; do
+        wine "$1" pair add --port-names COM13,COM14 | tr -d '\r' | grep -qx "added pair 2" || return 1
+        pair_line 2 A LBKP2A COM13 started || return 1
+        wine "$1" pair remove 2 | tr -d '\r' | grep -qx "removed pair 2" || return 1
+    done
+}
+check "pairs_are_added_and_removed_while_another_carries_data" bus_churn "$bin/lbkctl.exe"
+wait "$busy"
+tr -d '\r' <"$BUILD/bus-busy.out" | grep -v ' passed, '
+[ "$(cat "$BUILD/bus-busy.rc" 2>/dev/null)" = 0 ] || echo "FAIL wine: serialtest bus-busy exited with $(cat "$BUILD/bus-busy.rc" 2>/dev/null)"
+check "a_removed_pair_leaves_no_name_behind" bash -c \
+    '! comdb_claims 13 && ! comdb_claims 14 && ! serialcomm_lists LBKP2A COM13 && ! wine "$0" --probe COM13' "$bin/serialtest.exe"
+suite 60 portfinder.exe absent COM13 bus-removed
+
+# Renamed while open: the end keeps its handle, the new name opens it, the old one is free.
+rename_while_open() {
+    wine "$1" pair rename 1 A COM21 | tr -d '\r' | grep -qx "pair 1 end A: COM21" &&
+        pair_line 1 A LBKP1A COM21 started && serialcomm_lists LBKP1A COM21 && comdb_claims 21 && ! comdb_claims 11 &&
+        ! wine "$2" --probe COM11
+}
+check "pair_rename_moves_the_com_name" rename_while_open "$bin/lbkctl.exe" "$bin/serialtest.exe"
+suite 60 portfinder.exe expect COM21,COM12 bus-renamed
+suite 60 portfinder.exe absent COM11 bus-renamed
+check "pair_rename_to_a_taken_name_is_refused" bash -c \
+    'out=$(wine "$0" pair rename 1 A COM12 2>&1); [ $? -eq 2 ] && grep -q "COM12 is taken: it is .*LBKP1B" <<<"$out"' \
+    "$bin/lbkctl.exe"
+
+# Removed: every trace of its names goes, and the names can be used again at once.
+check "pair_remove" bash -c 'wine "$0" pair remove 1 | tr -d "\r" | grep -qx "removed pair 1"' "$bin/lbkctl.exe"
+check "a_removed_pairs_names_are_released" bash -c \
+    '! comdb_claims 21 && ! comdb_claims 12 && ! serialcomm_lists LBKP1A COM21 && ! wine "$0" --probe COM12' \
+    "$bin/serialtest.exe"
+suite 60 portfinder.exe absent COM21 bus-after-remove
+check "released_names_are_reusable" bash -c \
+    'wine "$0" pair add --port-names COM21,COM12 | tr -d "\r" | grep -qx "added pair 1"' "$bin/lbkctl.exe"
+suite 60 portfinder.exe expect COM21,COM12 bus-reused
+
+# The bus goes, with its pairs and their device nodes; the service, left with no node, unloads.
+check "bus_remove" bash -c 'wine "$0" bus-remove | tr -d "\r" | grep -qx "removed 1 Root.LBKBUS device"' "$bin/lbkctl.exe"
+check "the_bus_pairs_names_are_released" bash -c '! comdb_claims 21 && ! comdb_claims 12 && ! wine "$0" --probe COM21' \
+    "$bin/serialtest.exe"
+suite 60 portfinder.exe absent COM12 bus-gone
+lbkctl stop >/dev/null 2>&1
+unloads=$((unloads + 1))
+check "pool_released_after_the_bus" unloads_clean "$unloads"
+lbkctl uninstall >/dev/null 2>&1
