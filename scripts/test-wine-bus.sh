@@ -76,6 +76,21 @@ check "a_removed_pair_leaves_no_name_behind" bash -c \
     '! comdb_claims 13 && ! comdb_claims 14 && ! serialcomm_lists LBKP2A COM13 && ! wine "$0" --probe COM13' "$bin/serialtest.exe"
 suite 60 portfinder.exe absent COM13 bus-removed
 
+# Removed under a program that has a port open with a read waiting: the read ends (the device is
+# removed), the program sees an error, and the bus goes on.
+removed_under_a_waiting_read() {
+    local reader rc
+    wine "$1" pair add --port-names COM15,COM16 | tr -d '\r' | grep -qx "added pair 2" || return 1
+    (wine "$1" read --device COM16 --bytes 100 --timeout 60000 >"$BUILD/bus-read.out" 2>&1; echo "$?" >"$BUILD/bus-read.rc") &
+    reader=$!
+    sleep 2
+    wine "$1" pair remove 2 | tr -d '\r' | grep -qx "removed pair 2" || return 1
+    timeout 30 tail --pid="$reader" -f /dev/null || { echo "the read still waits"; return 1; }
+    rc=$(cat "$BUILD/bus-read.rc"); cat "$BUILD/bus-read.out"
+    [ "$rc" = 2 ] && ! comdb_claims 16 && pair_line 1 A LBKP1A COM11 started
+}
+check "a_pair_removed_under_a_waiting_read_ends_the_read" removed_under_a_waiting_read "$bin/lbkctl.exe"
+
 # Renamed while open: the end keeps its handle, the new name opens it, the old one is free.
 rename_while_open() {
     wine "$1" pair rename 1 A COM21 | tr -d '\r' | grep -qx "pair 1 end A: COM21" &&
