@@ -107,8 +107,7 @@ NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-/* The end of this driver's pairs that has COM<port>, other than except; NULL for none. Bus lock held. */
-static PLBK_DEVICE_EXTENSION LbkPortOwnerLocked(USHORT port, PLBK_DEVICE_EXTENSION except)
+PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, PLBK_DEVICE_EXTENSION except)
 {
     ULONG n, e;
 
@@ -169,6 +168,11 @@ static VOID LbkSavePairLocked(PLBK_BUS_EXTENSION bus, PLBK_BUS_PAIR pair, BOOLEA
     ZwClose(key);
 }
 
+VOID LbkBusSavePairLocked(PLBK_BUS_PAIR pair)
+{
+    LbkSavePairLocked(pair->Bus, pair, TRUE);
+}
+
 /* Deletes a pair no one else can reach any more: its ends, its unit, itself. */
 static VOID LbkDestroyPair(PLBK_BUS_PAIR pair)
 {
@@ -191,8 +195,8 @@ static NTSTATUS LbkAddPairLocked(PLBK_BUS_EXTENSION bus, ULONG number, const USH
         return STATUS_INVALID_PARAMETER;
     if (LbkBusPairs[number] != NULL)
         return STATUS_OBJECT_NAME_COLLISION;
-    if ((ports[0] != 0 && ports[0] == ports[1]) || LbkPortOwnerLocked(ports[0], NULL) != NULL ||
-        LbkPortOwnerLocked(ports[1], NULL) != NULL)
+    if ((ports[0] != 0 && ports[0] == ports[1]) || LbkBusPortOwnerLocked(ports[0], NULL) != NULL ||
+        LbkBusPortOwnerLocked(ports[1], NULL) != NULL)
         return STATUS_OBJECT_NAME_COLLISION;
     pair = LbkAllocate(sizeof(*pair), LBK_TAG_BUS);
     if (pair == NULL)
@@ -503,7 +507,7 @@ static NTSTATUS LbkSetPortLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_port *req
     if (pair == NULL || pair->Bus != bus || !pair->Present)
         return STATUS_NOT_FOUND;
     end = pair->Unit->Ends[request->end];
-    owner = LbkPortOwnerLocked(request->port, end);
+    owner = LbkBusPortOwnerLocked(request->port, end);
     if (owner != NULL) {
         LbkTrace(LBK_TRACE_ERROR, "lbk: bus: COM%u is %ls's\n", request->port, owner->Name);
         return STATUS_OBJECT_NAME_COLLISION;

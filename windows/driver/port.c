@@ -171,6 +171,36 @@ VOID LbkPortWritePortName(PLBK_DEVICE_EXTENSION ext)
     ZwClose(key);
 }
 
+/*
+ * The COM number in the end's PortName, 0 for none: on Windows the Ports class installer gives
+ * each new port of the class a free number there before START, and the end takes it when the bus
+ * has none for it (lbkctl then renames it to the name asked for, releasing that one).
+ */
+static USHORT LbkPortReadPortName(PLBK_DEVICE_EXTENSION ext)
+{
+    UNICODE_STRING valueName = RTL_CONSTANT_STRING(L"PortName");
+    union {
+        KEY_VALUE_PARTIAL_INFORMATION info;
+        UCHAR bytes[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + 16 * sizeof(WCHAR)];
+    } value;
+    uint16_t port = 0;
+    ULONG bytes = 0;
+    HANDLE key;
+
+    if (!NT_SUCCESS(IoOpenDeviceRegistryKey(ext->DeviceObject, PLUGPLAY_REGKEY_DEVICE, KEY_QUERY_VALUE, &key)))
+        return 0;
+    RtlZeroMemory(&value, sizeof(value));
+    if (NT_SUCCESS(ZwQueryValueKey(key, &valueName, KeyValuePartialInformation, &value, sizeof(value), &bytes)) &&
+        value.info.Type == REG_SZ && value.info.DataLength <= 16 * sizeof(WCHAR) &&
+        lbk_serial_parse_port_names((const uint16_t *)value.info.Data,
+                                    lbk_config_trim((const uint16_t *)value.info.Data,
+                                                    value.info.DataLength / sizeof(WCHAR)),
+                                    &port, 1) != 0)
+        port = 0;
+    ZwClose(key);
+    return port;
+}
+
 static NTSTATUS LbkPortStart(PLBK_DEVICE_EXTENSION ext)
 {
     static const GUID comPort = LBK_COMPORT_INTERFACE_GUID_FIELDS;
@@ -186,6 +216,14 @@ static NTSTATUS LbkPortStart(PLBK_DEVICE_EXTENSION ext)
         }
     }
     LbkBusAcquire();
+    if (ext->Serial.Port == 0) {
+        USHORT given = LbkPortReadPortName(ext);
+
+        if (given != 0 && LbkBusPortOwnerLocked(given, ext) == NULL) {
+            ext->Serial.Port = given;
+            LbkBusSavePairLocked(pair);
+        }
+    }
     LbkSerialUnlinkPort(ext); /* what a START before left, if any */
     (VOID)LbkSerialLinkPort(ext); /* a taken name is logged: the end keeps its own name */
     LbkPortWritePortName(ext);

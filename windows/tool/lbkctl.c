@@ -624,11 +624,56 @@ static int refuse_taken(uint16_t port, const wchar_t *except)
     return EXIT_FAILED;
 }
 
+/* The pair's entry in the bus's list into *info; FALSE when there is none. */
+static BOOL get_pair(HANDLE bus, uint32_t number, lbk_bus_pair_info *info)
+{
+    lbk_bus_list *list = calloc(1, sizeof(*list));
+    BOOL found = FALSE;
+    uint32_t i;
+
+    if (list != NULL && lbk_bus_get_pairs(bus, list) == ERROR_SUCCESS) {
+        for (i = 0; i < list->count && !found; i++) {
+            if (list->pairs[i].pair == number) {
+                *info = list->pairs[i];
+                found = TRUE;
+            }
+        }
+    }
+    free(list);
+    return found;
+}
+
+static uint16_t current_port(HANDLE bus, uint32_t pair, uint32_t end)
+{
+    lbk_bus_pair_info info;
+
+    return get_pair(bus, pair, &info) ? info.end[end].port : 0;
+}
+
+/* Waits until the PnP manager has installed and started both ends of a new pair. */
+static DWORD wait_started(HANDLE bus, uint32_t pair, DWORD timeout_ms)
+{
+    DWORD waited;
+
+    for (waited = 0;; waited += 100) {
+        lbk_bus_pair_info info;
+
+        if (!get_pair(bus, pair, &info))
+            return ERROR_NOT_FOUND;
+        if (info.end[0].pnp_state == 1 && info.end[1].pnp_state == 1)
+            return ERROR_SUCCESS;
+        if (waited >= timeout_ms)
+            return ERROR_TIMEOUT;
+        Sleep(100);
+    }
+}
+
 static int pair_add(HANDLE bus, const options *opts)
 {
-    lbk_bus_pair pair = { LBK_BUS_ANY_PAIR, { 0, 0 } };
+    lbk_bus_pair pair = { LBK_BUS_ANY_PAIR, { 0, 0 } }; /* no names yet: see below */
     uint16_t ports[2] = { 0, 0 };
     DWORD error;
+    BOOL added;
     int e, result;
 
     if (opts->port_names != NULL) {
@@ -658,10 +703,26 @@ static int pair_add(HANDLE bus, const options *opts)
             return fail(L"cannot claim a COM name in", L"the COM name arbiter's database", error);
         }
     }
-    pair.port[0] = ports[0];
-    pair.port[1] = ports[1];
+    /* Added with no COM names: on Windows the Ports class installer gives each new end a free
+       number before it starts, which the end takes; renaming it then to the name asked for
+       releases that one, as setupc does. Under Wine, with no class installer, the ends start
+       with none. */
     error = lbk_bus_add_pair(bus, &pair);
+    added = error == ERROR_SUCCESS;
+    if (added)
+        error = wait_started(bus, pair.pair, 30000);
+    for (e = 0; e < 2 && error == ERROR_SUCCESS; e++) {
+        uint16_t given = current_port(bus, pair.pair, (uint32_t)e);
+
+        if (ports[e] == given)
+            continue;
+        error = lbk_bus_set_port(bus, pair.pair, (uint32_t)e, ports[e]);
+        if (error == ERROR_SUCCESS && given != 0)
+            lbk_comdb_set(given, FALSE);
+    }
     if (error != ERROR_SUCCESS) {
+        if (added)
+            lbk_bus_remove_pair(bus, pair.pair);
         for (e = 0; e < 2; e++) {
             if (ports[e] != 0)
                 lbk_comdb_set(ports[e], FALSE);
