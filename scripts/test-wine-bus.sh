@@ -3,7 +3,7 @@
 # while others carry data. Sourced by test-wine.sh (its bin, check, suite, lbkctl, unloads).
 #
 # Wine's SetupCopyOEMInf refuses an INF whose catalog it cannot add (lbkport.cat is made on
-# Windows only), so the test's copy of lbkport.inf names none (docs/reliability.md, Wine finding 17).
+# Windows only), so the test's copy of lbkport.inf names none (docs/reliability.md, Wine finding 19).
 bus_dir=$BUILD/bus
 mkdir -p "$bus_dir" && cp "$BUILD/package/lbk.sys" "$bus_dir/" &&
     sed -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' -e 's/BufferSize,0x00010001,65536/BufferSize,0x00010001,4096/' \

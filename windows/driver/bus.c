@@ -40,7 +40,7 @@ VOID LbkBusRelease(VOID)
 /*
  * Whether the node's hardware ids include LBK_BUS_HARDWARE_ID. Asked first with room for any
  * root node's ids: Wine answers a short buffer with a Win32 error code, not
- * STATUS_BUFFER_TOO_SMALL and the size (docs/reliability.md, Wine finding 16).
+ * STATUS_BUFFER_TOO_SMALL and the size (docs/reliability.md, Wine finding 18).
  */
 static BOOLEAN LbkIsBusNode(PDEVICE_OBJECT pdo)
 {
