@@ -594,7 +594,6 @@ static void check_install(const char *models)
 {
     char install[MAX_TEXT] = "", name[MAX_TEXT];
     const entry *e;
-    int i;
 
     if (!find_model(models, "Root\\LBK", install, sizeof(install)))
         return;
@@ -612,7 +611,6 @@ static void check_install(const char *models)
     check_hardware_key(install, NULL);
     snprintf(name, sizeof(name), "%.400s.NT", install);
     check_service(name);
-    (void)i;
     check_bus_install(models, service_name);
 }
 

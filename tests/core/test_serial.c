@@ -260,10 +260,10 @@ TEST(serial_port_names_format_what_parse_reads)
 {
     static const uint16_t cases[][2] = { { 5, 6 }, { 0, 256 }, { 1, 0 }, { 0, 0 }, { 99, 100 } };
     uint16_t text[LBK_SERIAL_PAIR_NAMES_CHARS + 1], ports[2], expected[16];
-    size_t i, chars;
+    size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        chars = lbk_serial_format_port_names(cases[i], 2, text, sizeof(text) / sizeof(text[0]));
+        size_t chars = lbk_serial_format_port_names(cases[i], 2, text, sizeof(text) / sizeof(text[0]));
         ASSERT_TRUE(chars > 0 && text[chars] == 0);
         ASSERT_EQ(0, lbk_serial_parse_port_names(text, chars, ports, 2));
         ASSERT_EQ(cases[i][0], ports[0]);

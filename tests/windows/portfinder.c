@@ -223,8 +223,6 @@ static void absent(const wchar_t *name)
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
-    int f;
-
     if (argc < 2 || (wcscmp(argv[1], L"list") != 0 && argc < 3)) {
         fwprintf(stderr, L"usage: portfinder list | expect COMa,COMb [LABEL] | absent COMn [LABEL]\n");
         return 2;
@@ -234,6 +232,8 @@ int wmain(int argc, wchar_t **argv)
     find_by_class();
     find_by_interface();
     if (wcscmp(argv[1], L"list") == 0) {
+        int f;
+
         for (f = 0; f < found_count; f++)
             wprintf(L"%-8ls %-40ls %ls%ls\n", found[f].port_name, found[f].friendly, found[f].instance,
                     found[f].has_interface ? L" (COM port interface)" : L"");

@@ -107,7 +107,7 @@ NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
-PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, PLBK_DEVICE_EXTENSION except)
+PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, const LBK_DEVICE_EXTENSION *except)
 {
     ULONG n, e;
 
@@ -142,12 +142,9 @@ static VOID LbkPairValueName(ULONG number, PWCHAR buffer, PUNICODE_STRING name)
 static VOID LbkSavePairLocked(PLBK_BUS_EXTENSION bus, PLBK_BUS_PAIR pair, BOOLEAN keep)
 {
     WCHAR nameBuffer[8];
-    uint16_t text[LBK_SERIAL_PAIR_NAMES_CHARS + 1];
-    USHORT ports[2] = { 0, 0 };
     UNICODE_STRING name;
     HANDLE key;
     NTSTATUS status;
-    size_t chars;
 
     status = IoOpenDeviceRegistryKey(bus->Pdo, PLUGPLAY_REGKEY_DEVICE, KEY_SET_VALUE, &key);
     if (!NT_SUCCESS(status)) {
@@ -156,9 +153,10 @@ static VOID LbkSavePairLocked(PLBK_BUS_EXTENSION bus, PLBK_BUS_PAIR pair, BOOLEA
     }
     LbkPairValueName(pair->Number, nameBuffer, &name);
     if (keep) {
-        ports[0] = pair->Unit->Ends[0]->Serial.Port;
-        ports[1] = pair->Unit->Ends[1]->Serial.Port;
-        chars = lbk_serial_format_port_names(ports, 2, text, RTL_NUMBER_OF(text));
+        USHORT ports[2] = { pair->Unit->Ends[0]->Serial.Port, pair->Unit->Ends[1]->Serial.Port };
+        uint16_t text[LBK_SERIAL_PAIR_NAMES_CHARS + 1];
+        size_t chars = lbk_serial_format_port_names(ports, 2, text, RTL_NUMBER_OF(text));
+
         status = ZwSetValueKey(key, &name, 0, REG_SZ, text, (ULONG)((chars + 1) * sizeof(WCHAR)));
     } else {
         status = ZwDeleteValueKey(key, &name);
@@ -282,7 +280,7 @@ static VOID LbkLoadPairs(PLBK_BUS_EXTENSION bus)
 }
 
 /* BusRelations: what the lower drivers listed, and the ends of every present pair of the bus. */
-static NTSTATUS LbkBusRelations(PLBK_BUS_EXTENSION bus, PIRP irp)
+static NTSTATUS LbkBusRelations(const LBK_BUS_EXTENSION *bus, PIRP irp)
 {
     PDEVICE_RELATIONS old = (PDEVICE_RELATIONS)irp->IoStatus.Information, relations;
     ULONG count = old != NULL ? old->Count : 0, n, e, k;
@@ -463,7 +461,7 @@ static NTSTATUS LbkBusPnp(PLBK_BUS_EXTENSION bus, PIRP irp)
 }
 
 /* LIST: the bus's pairs and their ends, into a zeroed reply. Bus lock held. */
-static VOID LbkListPairsLocked(PLBK_BUS_EXTENSION bus, lbk_bus_list *list)
+static VOID LbkListPairsLocked(const LBK_BUS_EXTENSION *bus, lbk_bus_list *list)
 {
     ULONG n, e;
 

@@ -587,7 +587,7 @@ NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo);
 NTSTATUS LbkBusDispatch(PDEVICE_OBJECT deviceObject, PIRP irp);
 /* Bus lock held: the end of any bus's pair that has COM<port>, other than except (NULL for none),
    and the pair's Pair<n> value written again in its bus's device key. */
-PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, PLBK_DEVICE_EXTENSION except);
+PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, const LBK_DEVICE_EXTENSION *except);
 VOID LbkBusSavePairLocked(PLBK_BUS_PAIR pair);
 /* port.c: REMOVE_DEVICE of an end the bus no longer has: the pair goes once both ends went. */
 VOID LbkBusEndRemoved(PLBK_DEVICE_EXTENSION ext);

@@ -110,7 +110,7 @@ static BOOL lbk__is_end(const wchar_t *id, uint32_t pair, uint32_t end)
     wchar_t suffix[8];
     size_t id_chars = wcslen(id), suffix_chars, prefix_chars = wcslen(LBK_PORT_DEVICE_ID);
 
-    swprintf(suffix, 8, L"%u%lc", pair, end == 0 ? L'A' : L'B');
+    swprintf(suffix, 8, L"%u%ls", pair, end == 0 ? L"A" : L"B");
     suffix_chars = wcslen(suffix);
     return id_chars > prefix_chars + suffix_chars && _wcsnicmp(id, LBK_PORT_DEVICE_ID, prefix_chars) == 0 &&
            id[prefix_chars] == L'\\' && _wcsicmp(id + id_chars - suffix_chars, suffix) == 0 &&

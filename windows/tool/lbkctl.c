@@ -624,23 +624,28 @@ static int refuse_taken(uint16_t port, const wchar_t *except)
     return EXIT_FAILED;
 }
 
-/* The pair's entry in the bus's list into *info; FALSE when there is none. */
+/* The pair's entry in the bus's list, or NULL. */
+static const lbk_bus_pair_info *find_pair(const lbk_bus_list *list, uint32_t number)
+{
+    uint32_t i;
+
+    for (i = 0; i < list->count; i++) {
+        if (list->pairs[i].pair == number)
+            return &list->pairs[i];
+    }
+    return NULL;
+}
+
+/* The pair's entry, asked of the bus now, into *info; FALSE when there is none. */
 static BOOL get_pair(HANDLE bus, uint32_t number, lbk_bus_pair_info *info)
 {
     lbk_bus_list *list = calloc(1, sizeof(*list));
-    BOOL found = FALSE;
-    uint32_t i;
+    const lbk_bus_pair_info *found = NULL;
 
-    if (list != NULL && lbk_bus_get_pairs(bus, list) == ERROR_SUCCESS) {
-        for (i = 0; i < list->count && !found; i++) {
-            if (list->pairs[i].pair == number) {
-                *info = list->pairs[i];
-                found = TRUE;
-            }
-        }
-    }
+    if (list != NULL && lbk_bus_get_pairs(bus, list) == ERROR_SUCCESS && (found = find_pair(list, number)) != NULL)
+        *info = *found;
     free(list);
-    return found;
+    return found != NULL;
 }
 
 static uint16_t current_port(HANDLE bus, uint32_t pair, uint32_t end)
@@ -674,7 +679,7 @@ static int pair_add(HANDLE bus, const options *opts)
     uint16_t ports[2] = { 0, 0 };
     DWORD error;
     BOOL added;
-    int e, result;
+    int e;
 
     if (opts->port_names != NULL) {
         wchar_t names[64], *comma;
@@ -692,7 +697,9 @@ static int pair_add(HANDLE bus, const options *opts)
         pair.pair = opts->pair;
     }
     for (e = 0; e < 2; e++) {
-        if ((result = refuse_taken(ports[e], L"")) != EXIT_OK)
+        int result = refuse_taken(ports[e], L"");
+
+        if (result != EXIT_OK)
             return result;
     }
     /* Claimed before the pair exists, so that no other port is given the numbers meanwhile. */
@@ -732,7 +739,7 @@ static int pair_add(HANDLE bus, const options *opts)
     for (e = 0; e < 2; e++) {
         error = lbk_port_set_friendly_name(pair.pair, (uint32_t)e, ports[e], 10000);
         if (error != ERROR_SUCCESS)
-            fwprintf(stderr, L"lbkctl: pair %u end %lc: no friendly name: error %lu\n", pair.pair, e ? L'B' : L'A', error);
+            fwprintf(stderr, L"lbkctl: pair %u end %ls: no friendly name: error %lu\n", pair.pair, e ? L"B" : L"A", error);
     }
     wprintf(L"added pair %u\n", pair.pair);
     return EXIT_OK;
@@ -770,7 +777,7 @@ static int pair_list(HANDLE bus)
                 wcscpy(com, L"-");
             else
                 swprintf(com, 16, L"COM%u%ls", info->end[e].port, info->end[e].port_linked ? L"" : L"*");
-            wprintf(L"%-5u %-4lc %-21ls %-7ls %-13ls %u\n", info->pair, e ? L'B' : L'A', (const wchar_t *)info->end[e].name,
+            wprintf(L"%-5u %-4ls %-21ls %-7ls %-13ls %u\n", info->pair, e ? L"B" : L"A", (const wchar_t *)info->end[e].name,
                     com, pnp_state_name(info->end[e].pnp_state), info->end[e].open_handles);
         }
     }
@@ -778,18 +785,6 @@ static int pair_list(HANDLE bus)
             list->count, list->count == 1 ? L"" : L"s");
     free(list);
     return EXIT_OK;
-}
-
-/* The pair's entry in the bus's list, or NULL. */
-static const lbk_bus_pair_info *find_pair(const lbk_bus_list *list, uint32_t number)
-{
-    uint32_t i;
-
-    for (i = 0; i < list->count; i++) {
-        if (list->pairs[i].pair == number)
-            return &list->pairs[i];
-    }
-    return NULL;
 }
 
 static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
@@ -800,7 +795,7 @@ static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
     const lbk_bus_pair_info *info;
     DWORD number, error;
     uint16_t port = 0;
-    uint32_t end = 0, e;
+    uint32_t end = 0;
 
     if (count != (rename ? 3 : 1) || !parse_dword(args[0], &number))
         return bad_usage(rename ? L"pair rename needs N A|B COMn|-" : L"pair remove needs a pair number", L"");
@@ -826,14 +821,17 @@ static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
     }
     if (!rename) {
         error = lbk_bus_remove_pair(bus, number);
-        if (error != ERROR_SUCCESS)
+        if (error != ERROR_SUCCESS) {
             result = fail(L"cannot remove", L"the pair", error);
-        for (e = 0; e < 2 && error == ERROR_SUCCESS; e++) {
-            if (info->end[e].port != 0)
-                lbk_comdb_set(info->end[e].port, FALSE);
-        }
-        if (error == ERROR_SUCCESS)
+        } else {
+            uint32_t e;
+
+            for (e = 0; e < 2; e++) {
+                if (info->end[e].port != 0)
+                    lbk_comdb_set(info->end[e].port, FALSE);
+            }
             wprintf(L"removed pair %lu\n", number);
+        }
     } else if (info->end[end].port != port) {
         if ((result = refuse_taken(port, (const wchar_t *)info->end[end].name)) == EXIT_OK) {
             if (port != 0 && (error = lbk_comdb_set(port, TRUE)) != ERROR_SUCCESS) {
@@ -846,7 +844,7 @@ static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
                 if (info->end[end].port != 0)
                     lbk_comdb_set(info->end[end].port, FALSE);
                 lbk_port_set_friendly_name(number, end, port, 10000);
-                wprintf(L"pair %lu end %lc: %ls\n", number, end ? L'B' : L'A', args[2]);
+                wprintf(L"pair %lu end %ls: %ls\n", number, end ? L"B" : L"A", args[2]);
             }
         }
     }
