@@ -31,7 +31,17 @@ export -f comdb_claims serialcomm_lists pair_line
 
 check "bus_install_makes_a_Root_LBKBUS_device" bash -c \
     'out=$(wine "$0" bus-install "$1") && grep -q "^installed Root.LBKBUS from " <<<"$out"' "$bin/lbkctl.exe" "$bus_inf"
-check "bus_inf_makes_pair_0_with_no_com_names" bash -c 'pair_line 0 A LBKP0A - started && pair_line 0 B LBKP0B - started'
+# The PnP manager starts the bus's ends after the install returns: up to 10 s for them to be started.
+ends_started() { # PAIR COMa COMb
+    local i
+    for i in $(seq 50); do
+        pair_line "$1" A "LBKP$1A" "$2" started && pair_line "$1" B "LBKP$1B" "$3" started && return 0
+        sleep 0.2
+    done
+    return 1
+}
+export -f ends_started
+check "bus_inf_makes_pair_0_with_no_com_names" ends_started 0 - -
 check "pair_add_with_com_names" bash -c \
     'wine "$0" pair add --port-names COM11,COM12 | tr -d "\r" | grep -qx "added pair 1"' "$bin/lbkctl.exe"
 check "pair_list_shows_the_ends_started_with_their_names" bash -c \
@@ -122,4 +132,21 @@ suite 60 portfinder.exe absent COM12 bus-gone
 lbkctl stop >/dev/null 2>&1
 unloads=$((unloads + 1))
 check "pool_released_after_the_bus" unloads_clean "$unloads"
+lbkctl uninstall >/dev/null 2>&1
+
+# The PnP requests Wine never sends to a bus's end (the stops, the queries, their cancels, one it
+# does not handle, power), sent by pnpprobe.sys to LBKP0A, as for pnp-states: the bus's service
+# in the probe's load order group, so that Wine runs both in one winedevice process.
+sed -i 's/^ServiceBinary .*/&\nLoadOrderGroup = LbkPnpTest/' "$bus_dir/lbk.inf"
+wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$(win_path "$BUILD/tests/pnpprobe.sys")" >/dev/null
+check "port_probe_driver_starts" bash -c 'wine sc start LBKPROBE | tr -d "\r" | grep -q "RUNNING"'
+check "bus_install_beside_the_probe" bash -c 'wine "$0" bus-install "$1" >/dev/null && ends_started 0 - -' \
+    "$bin/lbkctl.exe" "$bus_inf"
+suite 300 integration.exe --suite port-states --device LBKP0A --method buffered
+lbkctl bus-remove >/dev/null
+lbkctl stop >/dev/null 2>&1
+unloads=$((unloads + 1))
+check "pool_released_after_port_states" unloads_clean "$unloads"
+wine sc stop LBKPROBE >/dev/null 2>&1
+wine sc delete LBKPROBE >/dev/null 2>&1
 lbkctl uninstall >/dev/null 2>&1

@@ -11,6 +11,8 @@
  *                                      PendingBytesPerHandle 256 KiB, PendingRequestsPerDevice 12)
  *   integration --suite pnp-states --device NAME --method M  (an INF-installed device, with
  *                                      pnpprobe.sys loaded in the same winedevice process)
+ *   integration --suite port-states --device LBKP0A --method M  (a serial port bus's end A, its
+ *                                      peer B, with pnpprobe.sys beside the driver, as for pnp-states)
  *   integration --suite serial-access --device BASE --service S --method M  (a serial pair BASEA/
  *                                      BASEB of service S, with pnpprobe.sys in its winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
@@ -1681,6 +1683,9 @@ TEST(pnp_path_under_the_interface_is_not_found)
 
 /* Sends the device's stack one IRP through pnpprobe; returns its final NTSTATUS, or 0xFFFFFFFF
    when the probe itself could not send it. */
+static const wchar_t *g_probe_device; /* --probe-device: a bus end the probe sends to, by name */
+static DWORD g_probe_id_type = LBK_PROBE_BUS_QUERY_DEVICE_ID;
+
 static DWORD probe(DWORD major, DWORD minor, lbk_probe_result *out)
 {
     lbk_probe_request request;
@@ -1695,8 +1700,10 @@ static DWORD probe(DWORD major, DWORD minor, lbk_probe_result *out)
     memset(&result, 0, sizeof(result));
     request.major = major;
     request.minor = minor;
-    request.id_type = LBK_PROBE_BUS_QUERY_DEVICE_ID;
+    request.id_type = g_probe_id_type;
     wcscpy((wchar_t *)request.service, L"LBK");
+    if (g_probe_device != NULL)
+        swprintf((wchar_t *)request.device, 32, L"\\Device\\%ls", g_probe_device);
     ok = DeviceIoControl(h, IOCTL_LBK_PROBE_SEND, &request, sizeof(request), &result, sizeof(result), &n, NULL);
     CloseHandle(h);
     if (!ok || n != sizeof(result))
@@ -1885,6 +1892,172 @@ static const test_case pnp_state_tests[] = {
     T(pnp_other_requests_go_down_the_stack_untouched),
     T(pnp_power_requests_go_down_the_stack),
 };
+
+/* ---- port-states suite: a serial port bus's end, which answers its PnP requests as a PDO ---- */
+
+static wchar_t g_port_peer[LBK_MAX_NAME_CHARS + 1]; /* the other end: --device with B for A */
+
+/*
+ * Opens a serial end, which takes one handle at a time: under Wine the CLOSE of the handle a test
+ * closed just before may still be on its way (CloseHandle does not wait for it there), and Wine
+ * hands out a handle even for a CREATE the driver refused, whose requests then fail
+ * (ERROR_BAD_COMMAND). So a handle that cannot read the port's settings is closed and the open
+ * tried again, for up to 2 s. INVALID_HANDLE_VALUE if it never opens.
+ */
+static HANDLE open_port(const wchar_t *name)
+{
+    HANDLE h = INVALID_HANDLE_VALUE;
+    int tries;
+
+    for (tries = 0; tries < 40; tries++) {
+        DCB dcb;
+
+        memset(&dcb, 0, sizeof(dcb));
+        dcb.DCBlength = sizeof(dcb);
+        if (lbk_open(name, GENERIC_READ | GENERIC_WRITE, &h) == ERROR_SUCCESS && GetCommState(h, &dcb))
+            return h;
+        if (h != INVALID_HANDLE_VALUE)
+            CloseHandle(h);
+        h = INVALID_HANDLE_VALUE;
+        Sleep(50);
+    }
+    return h;
+}
+
+/* The id the end reports for type (BusQueryDeviceID 0, HardwareIDs 1, CompatibleIDs 2, InstanceID 3). */
+static BOOL port_id_is(DWORD type, const wchar_t *expected)
+{
+    lbk_probe_result result;
+    DWORD status;
+
+    g_probe_id_type = type;
+    status = probe(LBK_PROBE_MJ_PNP, LBK_PROBE_MN_QUERY_ID, &result);
+    g_probe_id_type = LBK_PROBE_BUS_QUERY_DEVICE_ID;
+    if (status != NT_STATUS_SUCCESS || wcscmp((const wchar_t *)result.text, expected) != 0) {
+        fprintf(stderr, "  id type %lu: status 0x%08lx, \"%ls\", expected \"%ls\"\n", type, status,
+                (const wchar_t *)result.text, expected);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+TEST(port_reports_its_ids)
+{
+    wchar_t instance[8];
+
+    swprintf(instance, 8, L"%ls", g_device + wcslen(g_device) - 2); /* LBKP0A: "0A" */
+    ASSERT_TRUE(port_id_is(0, L"LBK\\SerialPort"));
+    ASSERT_TRUE(port_id_is(1, L"LBK\\SerialPort"));
+    ASSERT_TRUE(port_id_is(2, L""));
+    ASSERT_TRUE(port_id_is(3, instance));
+}
+
+/* A one-byte write on from arrives at to. Both ends have default COMMTIMEOUTS: a read waits. */
+static BOOL crosses(HANDLE from, HANDLE to, const char *text)
+{
+    char got[16] = { 0 };
+    DWORD n = 0, len = (DWORD)strlen(text);
+
+    return lbk_write(from, text, len, DEADLINE_MS, &n) == ERROR_SUCCESS && n == len &&
+           lbk_read(to, got, len, DEADLINE_MS, &n) == ERROR_SUCCESS && n == len && memcmp(got, text, len) == 0;
+}
+
+/* Stopping an end holds what its handles ask (its peer goes on); CANCEL_STOP serves it. */
+TEST(port_query_stop_holds_requests_and_cancel_stop_serves_them)
+{
+    HANDLE a = open_port(g_device), b = open_port(g_port_peer);
+    pending_io held;
+    char got[8] = { 0 };
+    DWORD n = 0;
+
+    ASSERT_TRUE(a != INVALID_HANDLE_VALUE && b != INVALID_HANDLE_VALUE);
+    ASSERT_TRUE(crosses(a, b, "ab"));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
+    pending_init(&held, a);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(a, "held", 4, &held.overlapped));
+    ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(held.overlapped.hEvent, 200));
+    ASSERT_OK(lbk_write(b, "ba", 2, DEADLINE_MS, &n)); /* the peer is not stopped */
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_STOP_DEVICE));
+    ASSERT_OK(pending_finish(&held, &n));
+    ASSERT_EQ(4, n);
+    ASSERT_OK(lbk_read(b, got, 4, DEADLINE_MS, &n));
+    ASSERT_EQ(0, memcmp(got, "held", 4));
+    ASSERT_OK(lbk_read(a, got, 2, DEADLINE_MS, &n));
+    ASSERT_EQ(0, memcmp(got, "ba", 2));
+    CloseHandle(b);
+    CloseHandle(a);
+}
+
+/* STOP, then START: what came during the stop is served at START, and the port is a COM port again. */
+TEST(port_stop_then_start_serves_what_was_held)
+{
+    HANDLE a = open_port(g_device), b = open_port(g_port_peer);
+    pending_io held;
+    char got[8] = { 0 };
+    DWORD n = 0;
+
+    ASSERT_TRUE(a != INVALID_HANDLE_VALUE && b != INVALID_HANDLE_VALUE);
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_STOP_DEVICE));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_STOP_DEVICE));
+    pending_init(&held, a);
+    ASSERT_EQ(ERROR_IO_PENDING, lbk_write_async(a, "stop", 4, &held.overlapped));
+    ASSERT_EQ(WAIT_TIMEOUT, WaitForSingleObject(held.overlapped.hEvent, 200));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_START_DEVICE));
+    ASSERT_OK(pending_finish(&held, &n));
+    ASSERT_OK(lbk_read(b, got, 4, DEADLINE_MS, &n));
+    ASSERT_EQ(0, memcmp(got, "stop", 4));
+    ASSERT_TRUE(crosses(a, b, "go"));
+    CloseHandle(b);
+    CloseHandle(a);
+}
+
+/* QUERY_REMOVE refuses a new handle; CANCEL_REMOVE lets it in again. */
+TEST(port_query_remove_refuses_new_handles_and_cancel_remove_restores_them)
+{
+    HANDLE refused, again;
+
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_QUERY_REMOVE_DEVICE));
+    refused = open_refused(ERROR_DELETE_PENDING);
+    ASSERT_TRUE(refused_handle_stays_dead(refused));
+    ASSERT_EQ(NT_STATUS_SUCCESS, PNP(LBK_PROBE_MN_CANCEL_REMOVE_DEVICE));
+    again = open_port(g_device);
+    ASSERT_TRUE(again != INVALID_HANDLE_VALUE);
+    CloseHandle(again);
+}
+
+/* The bottom of its stack: a request it does not handle keeps its status; power succeeds. */
+TEST(port_other_requests_keep_their_status)
+{
+    ASSERT_EQ(NT_STATUS_NOT_SUPPORTED, PNP(LBK_PROBE_MN_QUERY_PNP_DEVICE_STATE));
+    ASSERT_EQ(NT_STATUS_SUCCESS, probe(LBK_PROBE_MJ_POWER, LBK_PROBE_MN_QUERY_POWER, NULL));
+}
+
+static const test_case port_state_tests[] = {
+    T(port_reports_its_ids),
+    T(port_query_stop_holds_requests_and_cancel_stop_serves_them),
+    T(port_stop_then_start_serves_what_was_held),
+    T(port_query_remove_refuses_new_handles_and_cancel_remove_restores_them),
+    T(port_other_requests_keep_their_status),
+};
+
+/* Nothing left in either direction: each end's input purged. */
+static int reset_ports(void)
+{
+    HANDLE a = open_port(g_device), b = open_port(g_port_peer);
+    BOOL ok = a != INVALID_HANDLE_VALUE && b != INVALID_HANDLE_VALUE && PurgeComm(a, PURGE_RXCLEAR) &&
+              PurgeComm(b, PURGE_RXCLEAR);
+
+    if (!ok)
+        fprintf(stderr, "  cannot reset the ends: %ls %s, %ls %s (last error %lu)\n", g_device,
+                a != INVALID_HANDLE_VALUE ? "opened" : "not opened", g_port_peer,
+                b != INVALID_HANDLE_VALUE ? "opened" : "not opened", GetLastError());
+
+    if (b != INVALID_HANDLE_VALUE)
+        CloseHandle(b);
+    if (a != INVALID_HANDLE_VALUE)
+        CloseHandle(a);
+    return ok;
+}
 
 static const test_case pnp_tests[] = {
     T(pnp_device_is_found_by_interface_and_by_name),
@@ -2738,6 +2911,7 @@ int wmain(int argc, wchar_t **argv)
         else if (wcscmp(argv[i], L"--method") == 0) g_method = argv[i + 1];
         else if (wcscmp(argv[i], L"--suite") == 0) suite = argv[i + 1];
         else if (wcscmp(argv[i], L"--inf") == 0) g_inf = argv[i + 1];
+        else if (wcscmp(argv[i], L"--probe-device") == 0) g_probe_device = argv[i + 1];
     }
     setvbuf(stdout, NULL, _IONBF, 0);
     setvbuf(stderr, NULL, _IONBF, 0);
@@ -2749,6 +2923,13 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(suite, L"serial-access") == 0)
         return run_serial_access() != 0;
+    if (wcscmp(suite, L"port-states") == 0) {
+        /* --device is end A of a bus pair (LBKP0A), whose peer ends in B; the probe sends to A */
+        swprintf(g_port_peer, LBK_MAX_NAME_CHARS + 1, L"%.*lsB", (int)wcslen(g_device) - 1, g_device);
+        g_probe_device = g_device;
+        return run_suite(port_state_tests, sizeof(port_state_tests) / sizeof(port_state_tests[0]), reset_ports,
+                         ",port-states") != 0;
+    }
     h = open_device(GENERIC_READ);
     if (h == INVALID_HANDLE_VALUE) {
         printf("FAIL wine[%ls]: cannot open the device: error %lu\n", g_method, GetLastError());

@@ -88,6 +88,8 @@ static PDEVICE_OBJECT ProbeTarget(const lbk_u16 *service, NTSTATUS *status)
     return top;
 }
 
+static PDEVICE_OBJECT ProbeNamedDevice(const lbk_u16 *service, const lbk_u16 *deviceName, NTSTATUS *status);
+
 static NTSTATUS ProbeSend(const lbk_probe_request *request, lbk_probe_result *result)
 {
     IO_STATUS_BLOCK ioStatus;
@@ -101,9 +103,18 @@ static NTSTATUS ProbeSend(const lbk_probe_request *request, lbk_probe_result *re
         return STATUS_INVALID_PARAMETER;
     if (request->major == IRP_MJ_PNP && request->minor == IRP_MN_QUERY_CAPABILITIES)
         return STATUS_INVALID_PARAMETER; /* it needs a buffer of the sender's; not probed */
-    top = ProbeTarget(request->service, &status);
-    if (top == NULL)
-        return status;
+    if (request->device[0] != 0) {
+        PDEVICE_OBJECT named = ProbeNamedDevice(request->service, request->device, &status);
+
+        if (named == NULL)
+            return status;
+        top = IoGetAttachedDeviceReference(named);
+        ObDereferenceObject(named);
+    } else {
+        top = ProbeTarget(request->service, &status);
+        if (top == NULL)
+            return status;
+    }
     KeInitializeEvent(&event, NotificationEvent, FALSE);
     irp = IoBuildSynchronousFsdRequest(request->major, top, NULL, 0, NULL, &event, &ioStatus);
     if (irp == NULL) {
@@ -434,6 +445,7 @@ static NTSTATUS ProbeControlSend(PVOID buffer, ULONG inputLength, ULONG outputLe
         return STATUS_INVALID_PARAMETER;
     RtlCopyMemory(&request, buffer, sizeof(request));
     request.service[31] = 0;
+    request.device[31] = 0;
     RtlZeroMemory(&result, sizeof(result));
     status = ProbeSend(&request, &result);
     if (NT_SUCCESS(status)) {

@@ -44,6 +44,7 @@ typedef struct lbk_probe_request {
     lbk_u32 id_type;        /* IRP_MN_QUERY_ID: BusQueryDeviceID and so on */
     lbk_u32 reserved;
     lbk_u16 service[32];    /* the driver's service name, NUL-terminated: its first device gets the IRP */
+    lbk_u16 device[32];     /* or, when not empty, its device of that kernel name (\Device\LBKP0A, a bus's end) */
 } lbk_probe_request;
 
 typedef struct lbk_probe_result {
