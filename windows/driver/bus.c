@@ -347,28 +347,6 @@ static NTSTATUS LbkBusPassDown(PLBK_BUS_EXTENSION bus, PIRP irp)
     return status;
 }
 
-static IO_COMPLETION_ROUTINE LbkBusLowerDone;
-
-static NTSTATUS LbkBusLowerDone(PDEVICE_OBJECT deviceObject, PIRP irp, PVOID context)
-{
-    UNREFERENCED_PARAMETER(deviceObject);
-    UNREFERENCED_PARAMETER(irp);
-    KeSetEvent((PKEVENT)context, IO_NO_INCREMENT, FALSE);
-    return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
-static NTSTATUS LbkBusForwardAndWait(PLBK_BUS_EXTENSION bus, PIRP irp)
-{
-    KEVENT event;
-
-    KeInitializeEvent(&event, NotificationEvent, FALSE);
-    IoCopyCurrentIrpStackLocationToNext(irp);
-    IoSetCompletionRoutine(irp, LbkBusLowerDone, &event, TRUE, TRUE, TRUE);
-    if (IoCallDriver(bus->LowerDevice, irp) == STATUS_PENDING)
-        KeWaitForSingleObject(&event, Executive, KernelMode, FALSE, NULL);
-    return irp->IoStatus.Status;
-}
-
 static NTSTATUS LbkBusComplete(PLBK_BUS_EXTENSION bus, PIRP irp, NTSTATUS status)
 {
     irp->IoStatus.Status = status;
@@ -421,7 +399,7 @@ static NTSTATUS LbkBusPnp(PLBK_BUS_EXTENSION bus, PIRP irp)
 
     switch (stack->MinorFunction) {
     case IRP_MN_START_DEVICE:
-        status = LbkBusForwardAndWait(bus, irp);
+        status = LbkSendDownAndWait(bus->LowerDevice, irp);
         if (NT_SUCCESS(status)) {
             LbkBusAcquire();
             if (!bus->Started) {

@@ -529,6 +529,8 @@ NTSTATUS LbkRefusedLocked(PLBK_DEVICE_EXTENSION ext, PLBK_FILE_CONTEXT context);
 /* The state after removal (SURPRISE_REMOVAL or REMOVE), and every queued request completed. */
 VOID LbkEndEveryRequest(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event removal);
 NTSTATUS LbkAttachToStack(PLBK_DEVICE_EXTENSION ext, PDEVICE_OBJECT pdo);
+/* Sends the IRP to lower and waits for the drivers there to finish it; the caller completes it. */
+NTSTATUS LbkSendDownAndWait(PDEVICE_OBJECT lower, PIRP irp);
 /* For port.c, which runs a bus end's states by the same rules as a function device's. */
 BOOLEAN LbkApplyStart(PLBK_DEVICE_EXTENSION ext, enum lbk_pnp_event event);
 VOID LbkReplayHeld(PLBK_DEVICE_EXTENSION ext, BOOLEAN pnpThread);

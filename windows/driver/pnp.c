@@ -353,8 +353,7 @@ static NTSTATUS LbkSignalLowerDone(PDEVICE_OBJECT deviceObject, PIRP irp, PVOID 
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
-/* Sends the IRP down and waits for the lower drivers to finish it; the caller completes it. */
-static NTSTATUS LbkForwardAndWait(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+NTSTATUS LbkSendDownAndWait(PDEVICE_OBJECT lower, PIRP irp)
 {
     KEVENT event;
     NTSTATUS status;
@@ -362,12 +361,17 @@ static NTSTATUS LbkForwardAndWait(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     KeInitializeEvent(&event, NotificationEvent, FALSE);
     IoCopyCurrentIrpStackLocationToNext(irp);
     IoSetCompletionRoutine(irp, LbkSignalLowerDone, &event, TRUE, TRUE, TRUE);
-    status = IoCallDriver(ext->LowerDevice, irp);
+    status = IoCallDriver(lower, irp);
     if (status == STATUS_PENDING) {
         KeWaitForSingleObject(&event, Executive, KernelMode, FALSE, NULL);
         status = irp->IoStatus.Status;
     }
     return status;
+}
+
+static NTSTATUS LbkForwardAndWait(PLBK_DEVICE_EXTENSION ext, PIRP irp)
+{
+    return LbkSendDownAndWait(ext->LowerDevice, irp);
 }
 
 /* Passes the IRP down as it is, with the status it carries or the one set here. */

@@ -144,8 +144,6 @@ static NTSTATUS LbkPortBusInformation(PIRP irp)
 VOID LbkPortWritePortName(PLBK_DEVICE_EXTENSION ext)
 {
     UNICODE_STRING valueName = RTL_CONSTANT_STRING(L"PortName");
-    WCHAR port[8] = L"COM";
-    ULONG n = ext->Serial.Port, digits = 0, i;
     HANDLE key;
     NTSTATUS status;
 
@@ -154,17 +152,15 @@ VOID LbkPortWritePortName(PLBK_DEVICE_EXTENSION ext)
         LbkTrace(LBK_TRACE_WARNING, "lbk: %ls: no device key for PortName: 0x%08x\n", ext->Name, status);
         return;
     }
-    if (n == 0) {
+    if (ext->Serial.Port == 0) {
         status = ZwDeleteValueKey(key, &valueName);
         if (status == STATUS_OBJECT_NAME_NOT_FOUND)
             status = STATUS_SUCCESS;
     } else {
-        for (i = n; i != 0; i /= 10)
-            digits++;
-        for (i = 0; i < digits; i++, n /= 10)
-            port[3 + digits - 1 - i] = (WCHAR)(L'0' + n % 10);
-        port[3 + digits] = L'\0';
-        status = ZwSetValueKey(key, &valueName, 0, REG_SZ, port, (3 + digits + 1) * sizeof(WCHAR));
+        uint16_t port[8];
+        size_t chars = lbk_serial_format_port_names(&ext->Serial.Port, 1, port, RTL_NUMBER_OF(port));
+
+        status = ZwSetValueKey(key, &valueName, 0, REG_SZ, port, (ULONG)((chars + 1) * sizeof(WCHAR)));
     }
     if (!NT_SUCCESS(status))
         LbkTrace(LBK_TRACE_WARNING, "lbk: %ls: PortName not written: 0x%08x\n", ext->Name, status);

@@ -607,18 +607,14 @@ Unlock:
  */
 NTSTATUS LbkSerialLinkPort(PLBK_DEVICE_EXTENSION ext)
 {
-    WCHAR port[8] = L"COM";
+    WCHAR port[8];
     UNICODE_STRING deviceName;
-    ULONG n = ext->Serial.Port, digits = 0, i;
+    size_t chars;
     NTSTATUS status;
 
-    if (n == 0)
+    if (ext->Serial.Port == 0)
         return STATUS_SUCCESS;
-    for (i = n; i != 0; i /= 10)
-        digits++;
-    for (i = 0; i < digits; i++, n /= 10)
-        port[3 + digits - 1 - i] = (WCHAR)(L'0' + n % 10);
-    port[3 + digits] = L'\0';
+    chars = lbk_serial_format_port_names(&ext->Serial.Port, 1, (uint16_t *)port, RTL_NUMBER_OF(port));
     status = LbkBuildName(LBK_KERNEL_LINK_PREFIX, port, &ext->Serial.PortLink);
     if (!NT_SUCCESS(status))
         return status;
@@ -634,7 +630,7 @@ NTSTATUS LbkSerialLinkPort(PLBK_DEVICE_EXTENSION ext)
     }
     ext->Serial.PortLinked = TRUE;
     status = RtlWriteRegistryValue(RTL_REGISTRY_DEVICEMAP, LBK_SERIALCOMM, deviceName.Buffer, REG_SZ, port,
-                                   (3 + digits + 1) * sizeof(WCHAR));
+                                   (ULONG)((chars + 1) * sizeof(WCHAR)));
     if (!NT_SUCCESS(status))
         LbkTrace(LBK_TRACE_WARNING, "lbk: %ls: %ls not listed in SERIALCOMM: 0x%08x\n", ext->Name, port, status);
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: serial port %ls\n", ext->Name, port);
