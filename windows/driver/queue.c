@@ -541,6 +541,7 @@ static BOOLEAN LbkWriteDone(PLBK_CHANNEL channel, PIRP write)
 static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read)
 {
     SIZE_T length = LbkTransferLength(channel->Reader, read);
+    SIZE_T consumed;
     PIRP write;
 
     while (read->IoStatus.Information < length && lbk_channel_queued(&channel->Data) == 0 &&
@@ -559,8 +560,14 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
             continue;
         n = LbkSerialPaceAllowedLocked(channel, min(available, length - read->IoStatus.Information));
         if (n == 0)
-            break; /* the line is busy: the timer thread pumps when it is free */
-        n = LbkTakeBudget(pump, n);
+            break; /* the line is busy or held: the timer thread or the handshake pumps again */
+        n = LbkFlowPassLocked(channel, source, LbkTakeBudget(pump, n), &consumed);
+        if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
+            LbkCountMoved(NULL, write, consumed);
+            if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
+                LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+            continue;
+        }
         lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
         LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
@@ -676,6 +683,7 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
 {
     lbk_channel_t *data = &channel->Data;
     BOOLEAN moved = FALSE;
+    SIZE_T consumed;
 
     if (data->message_mode) {
         if (LbkTransferLength(channel->Writer, write) > lbk_channel_room(data) ||
@@ -703,8 +711,19 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
             return TRUE; /* a reader came while the window was refilled: it goes first */
         n = LbkSerialPaceAllowedLocked(channel, min(available, lbk_channel_room(data)));
         if (n == 0)
-            break; /* the line is busy: the timer thread pumps when it is free */
-        n = lbk_channel_write(data, source, LbkTakeBudget(pump, n));
+            break; /* the line is busy or held: the timer thread or the handshake pumps again */
+        n = LbkFlowPassLocked(channel, source, LbkTakeBudget(pump, n), &consumed);
+        if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
+            LbkCountMoved(NULL, write, consumed);
+            moved = TRUE;
+            if (LbkWriteDone(channel, write)) {
+                if (LbkClaimLocked(write, pump->Fresh))
+                    LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+                break;
+            }
+            continue;
+        }
+        n = lbk_channel_write(data, source, n);
         LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(NULL, write, n);
@@ -863,6 +882,7 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
         LbkSerialSendImmediateLocked(unit);
         for (i = 0; i < unit->ChannelCount; i++)
             LbkPumpChannelLocked(pump, &unit->Channels[i]);
+        LbkFlowUpdateLocked(unit); /* a serial pair's handshake: again when a hold ended */
     } while (unit->PumpAgain);
     for (i = 0; i < unit->ChannelCount; i++) {
         LbkEndNonblockingLocked(pump, &unit->Channels[i].Reads, STATUS_PIPE_EMPTY);
