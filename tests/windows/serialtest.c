@@ -954,6 +954,74 @@ static void check_dsr_sensitivity(HANDLE a, HANDLE b)
     restore(a, b);
 }
 
+#define STATUS_SERIAL_MORE_WRITES_ 0x40000008u
+#define STATUS_SERIAL_COUNTER_TIMEOUT_ 0x4000000Cu
+
+/* An overlapped IOCTL_SERIAL_XOFF_COUNTER; ov->hEvent is made here. */
+static BOOL start_xoff_counter(HANDLE port, OVERLAPPED *ov, DWORD timeout, LONG count, UCHAR xoff)
+{
+    xoff_counter counter = { timeout, count, xoff };
+    DWORD bytes;
+
+    memset(ov, 0, sizeof(*ov));
+    ov->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return DeviceIoControl(port, IOCTL_SERIAL_XOFF_COUNTER_, &counter, sizeof(counter), NULL, 0, &bytes, ov) ||
+           GetLastError() == ERROR_IO_PENDING;
+}
+
+/* Its final status (the OVERLAPPED's: informational statuses are successes on Windows, but
+   Wine's GetOverlappedResult fails on them), or STATUS_PENDING after 5 s. */
+static DWORD end_xoff_counter(HANDLE port, OVERLAPPED *ov)
+{
+    DWORD status = wait_done(ov, 5000) ? (DWORD)ov->Internal : STATUS_PENDING;
+
+    if (status == STATUS_PENDING) {
+        CancelIoEx(port, ov);
+        wait_done(ov, 5000);
+    }
+    CloseHandle(ov->hEvent);
+    return status;
+}
+
+/*
+ * IOCTL_SERIAL_XOFF_COUNTER as serial.sys serves it: it sends its XoffChar after the writes
+ * before it, and ends once Counter characters came (STATUS_SUCCESS), a later write came
+ * (STATUS_SERIAL_MORE_WRITES) or its timeout passed (STATUS_SERIAL_COUNTER_TIMEOUT).
+ */
+static void check_xoff_counter(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    OVERLAPPED ov, write;
+    DWORD n = 0, start, status;
+
+    CHECK("xoff_counter_sends_its_char_and_waits", start_xoff_counter(a, &ov, 0, 3, 'X') &&
+                                                       read_exactly(b, got, 1, 2000) && got[0] == 'X' &&
+                                                       still_pending(a, &ov));
+    CHECK("xoff_counter_counts_what_comes", write_all(b, "ab", 2, &n) && still_pending(a, &ov) &&
+                                                write_all(b, "c", 1, &n) && end_xoff_counter(a, &ov) == 0 &&
+                                                read_exactly(a, got, 3, 2000) && memcmp(got, "abc", 3) == 0);
+    start = GetTickCount();
+    CHECK("xoff_counter_times_out", start_xoff_counter(a, &ov, 200, 5, 'Y') &&
+                                        end_xoff_counter(a, &ov) == STATUS_SERIAL_COUNTER_TIMEOUT_ &&
+                                        GetTickCount() - start >= 150 && read_exactly(b, got, 1, 2000) && got[0] == 'Y');
+    CHECK("xoff_counter_ends_at_a_later_write", start_xoff_counter(a, &ov, 0, 5, 'Z') && still_pending(a, &ov) &&
+                                                    write_all(a, "w", 1, &n) &&
+                                                    end_xoff_counter(a, &ov) == STATUS_SERIAL_MORE_WRITES_ &&
+                                                    read_exactly(b, got, 2, 2000) && memcmp(got, "Zw", 2) == 0);
+    /* Behind a held write: its character goes after that write's bytes, a later write after it. */
+    set_dcb(a, cts_flow, TRUE);
+    EscapeCommFunction(b, CLRRTS);
+    start_write(a, &write, "1st", 3);
+    start_xoff_counter(a, &ov, 0, 5, 'C');
+    CHECK("xoff_counter_waits_behind_earlier_writes", still_pending(a, &ov) && in_queue(b) == 0);
+    EscapeCommFunction(b, SETRTS);
+    status = end_write(a, &write, &n) ? 0 : 1;
+    CHECK("xoff_counter_char_after_the_earlier_write", status == 0 && n == 3 && read_exactly(b, got, 4, 2000) &&
+                                                           memcmp(got, "1stC", 4) == 0 && still_pending(a, &ov));
+    CHECK("xoff_counter_can_be_cancelled", CancelIoEx(a, &ov) && end_xoff_counter(a, &ov) == 0xC0000120u);
+    restore(a, b);
+}
+
 /* The serial.sys requests the Win32 API does not send: their sizes and what they do here. */
 static void check_other_requests(HANDLE a)
 {
@@ -979,10 +1047,6 @@ static void check_other_requests(HANDLE a)
     CHECK("xoff_counter_of_0_is_refused",
           !DeviceIoControl(a, IOCTL_SERIAL_XOFF_COUNTER_, &counter, sizeof(counter), NULL, 0, &bytes, NULL) &&
               GetLastError() == ERROR_INVALID_PARAMETER);
-    counter.counter = 10;
-    CHECK("xoff_counter_is_not_supported",
-          !DeviceIoControl(a, IOCTL_SERIAL_XOFF_COUNTER_, &counter, sizeof(counter), NULL, 0, &bytes, NULL) &&
-              GetLastError() == ERROR_NOT_SUPPORTED);
     CHECK("lsrmst_insert_off_is_accepted",
           DeviceIoControl(a, IOCTL_SERIAL_LSRMST_INSERT_, &escape, 1, NULL, 0, &bytes, NULL));
     escape = 0xFF;
@@ -1023,6 +1087,7 @@ static void test_handshake(HANDLE a, HANDLE b)
     check_rts_toggle(a, b);
     check_dsr_sensitivity(a, b);
     check_other_requests(a);
+    check_xoff_counter(a, b);
     restore(a, b);
 }
 

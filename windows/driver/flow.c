@@ -3,7 +3,8 @@
  * and DCD output flow control, XON/XOFF both ways, the RTS and DTR handshake lines at the
  * input's limits, RTS toggle, the wiring of the modem inputs, and the counts of GET_STATS.
  * The rules are the core's (core/lbk_flow.c); this file applies them to an end's channels.
- * Everything here runs under the unit lock, at DISPATCH_LEVEL, and completes nothing.
+ * Everything here runs under the unit lock, at DISPATCH_LEVEL; what it ends (an XOFF counter)
+ * goes to the caller's done list, completed after the lock.
  *
  * Where it meets the pump (queue.c): a writer sends only what LbkFlowAllowedLocked lets it
  * (through LbkSerialPaceAllowedLocked), the bytes cross through LbkFlowPassLocked, and after
@@ -40,6 +41,9 @@ VOID LbkFlowInitialize(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *
 /* An end that opens starts with nothing held or sent, and counts from 0, as serial.sys's open. */
 VOID LbkFlowOpenedLocked(PLBK_DEVICE_EXTENSION ext)
 {
+    ext->Serial.XoffCounterSent = FALSE;
+    ext->Serial.XoffCounterLeft = 0;
+    ext->Serial.XoffCounterDeadline = 0;
     RtlZeroMemory(&ext->Serial.Flow, sizeof(ext->Serial.Flow));
     RtlZeroMemory(&ext->Serial.Stats, sizeof(ext->Serial.Stats));
     ext->Serial.TxHolds = 0;
@@ -76,6 +80,11 @@ SIZE_T LbkFlowAllowedLocked(PLBK_CHANNEL channel, SIZE_T want)
     if (!writer->IsSerial || want == 0)
         return want;
     if (LbkFlowTxHoldsLocked(writer) != 0)
+        return 0;
+    /* Writes after an XOFF counter wait until its XoffChar went, as they would behind it in
+       serial.sys's write queue. */
+    if (writer->Serial.XoffCounters.Count != 0 && !writer->Serial.XoffCounterSent &&
+        !LbkWritesWaitUpToLocked(channel, writer->Serial.XoffCounterAfter))
         return 0;
     /* A closed reader's port controls nothing: its limits apply while it is open. */
     if (!reader->IsSerial || reader->OpenHandles == 0)
@@ -137,28 +146,127 @@ BOOLEAN LbkFlowTakenByPeerLocked(PLBK_DEVICE_EXTENSION sender, UCHAR c)
 }
 
 /*
- * Sends the end's waiting XON or XOFF ahead of its writes, as a UART does: unless a modem line
- * holds its output (an XOFF received does not stop them), and into the peer's input only when
- * it has room, unless the peer's port takes it off the line. Only the pumping thread calls
- * this, between transfers. A peer that is gone hears nothing: the character is dropped.
+ * Puts one character the end sends itself into its peer's input, unless the peer's port takes
+ * it off the line; FALSE when the input has no room (it waits, as the TransmitCommChar byte
+ * does). A peer that is gone hears nothing: the character is dropped. Only the pumping thread
+ * calls this, between transfers.
+ */
+static BOOLEAN LbkFlowPutLocked(PLBK_DEVICE_EXTENSION ext, UCHAR c)
+{
+    if (LbkPeerGoneLocked(ext) || LbkFlowTakenByPeerLocked(ext, c))
+        return TRUE;
+    if (lbk_channel_room(&ext->Out->Data) == 0)
+        return FALSE;
+    lbk_channel_write(&ext->Out->Data, &c, 1);
+    LbkSerialReceivedLocked(ext->Out, &c, 1);
+    return TRUE;
+}
+
+/* The XOFF counter's XoffChar may go: the writes before it have gone, and it has not. */
+static BOOLEAN LbkXoffCounterDueLocked(PLBK_DEVICE_EXTENSION ext)
+{
+    return ext->Serial.XoffCounters.Count != 0 && !ext->Serial.XoffCounterSent &&
+           !LbkWritesWaitUpToLocked(ext->Out, ext->Serial.XoffCounterAfter);
+}
+
+/*
+ * Sends the end's waiting XON or XOFF ahead of its writes, as a UART does, then its XOFF
+ * counter's XoffChar when that is due: unless a modem line holds its output (an XOFF received
+ * does not stop them).
  */
 VOID LbkFlowSendLocked(PLBK_DEVICE_EXTENSION ext)
 {
     PLBK_SERIAL serial = &ext->Serial;
-    UCHAR c;
 
-    if (serial->Flow.send == LBK_FLOW_SEND_NONE || ext->OpenHandles == 0)
+    if (ext->OpenHandles == 0 || (LbkFlowTxHoldsLocked(ext) & LBK_FLOW_LINE_HOLDS))
         return;
-    if (LbkFlowTxHoldsLocked(ext) & LBK_FLOW_LINE_HOLDS)
-        return;
-    c = serial->Flow.send == LBK_FLOW_SEND_XON ? serial->Settings.chars.xon_char : serial->Settings.chars.xoff_char;
-    if (!LbkPeerGoneLocked(ext) && !LbkFlowTakenByPeerLocked(ext, c)) {
-        if (lbk_channel_room(&ext->Out->Data) == 0)
-            return; /* waits for room, as the TransmitCommChar byte does */
-        lbk_channel_write(&ext->Out->Data, &c, 1);
-        LbkSerialReceivedLocked(ext->Out, &c, 1);
+    if (serial->Flow.send != LBK_FLOW_SEND_NONE &&
+        LbkFlowPutLocked(ext, serial->Flow.send == LBK_FLOW_SEND_XON ? serial->Settings.chars.xon_char
+                                                                     : serial->Settings.chars.xoff_char))
+        lbk_flow_sent_char(&serial->Flow);
+    if (LbkXoffCounterDueLocked(ext)) {
+        PIRP irp = CONTAINING_RECORD(serial->XoffCounters.Irps.Flink, IRP, Tail.Overlay.ListEntry);
+        const SERIAL_XOFF_COUNTER *request = irp->AssociatedIrp.SystemBuffer;
+
+        if (LbkFlowPutLocked(ext, request->XoffChar)) {
+            serial->XoffCounterSent = TRUE;
+            serial->XoffCounterDeadline = LbkDeadline(request->Timeout); /* 0: no timeout */
+        }
     }
-    lbk_flow_sent_char(&serial->Flow);
+}
+
+/* Ends the pending XOFF counter, if any, with status. */
+static VOID LbkEndXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, NTSTATUS status, PLIST_ENTRY done)
+{
+    PLBK_QUEUE queue = &ext->Serial.XoffCounters;
+
+    while (!IsListEmpty(&queue->Irps)) {
+        PIRP irp = CONTAINING_RECORD(queue->Irps.Flink, IRP, Tail.Overlay.ListEntry);
+
+        if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
+            LbkFinishLocked(irp, status, done);
+    }
+}
+
+/*
+ * IOCTL_SERIAL_XOFF_COUNTER, as serial.sys serves it: synchronized with the writes, it sends
+ * its XoffChar once those before it have gone, then completes with STATUS_SUCCESS once Counter
+ * characters came, STATUS_SERIAL_MORE_WRITES once a later write (or XOFF counter) came, or
+ * STATUS_SERIAL_COUNTER_TIMEOUT after Timeout ms (0: none). Pending meanwhile, cancellable.
+ */
+NTSTATUS LbkFlowXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN *queued, PLIST_ENTRY done)
+{
+    const SERIAL_XOFF_COUNTER *request = irp->AssociatedIrp.SystemBuffer;
+    PLBK_SERIAL serial = &ext->Serial;
+    NTSTATUS status;
+
+    LbkEndXoffCounterLocked(ext, STATUS_SERIAL_MORE_WRITES, done);
+    status = LbkAdmitLocked(irp);
+    if (!NT_SUCCESS(status))
+        return status;
+    serial->XoffCounterAfter = ext->Out->WriteSequence;
+    serial->XoffCounterLeft = request->Counter;
+    serial->XoffCounterSent = FALSE;
+    serial->XoffCounterDeadline = 0;
+    irp->Tail.Overlay.DriverContext[0] = NULL;
+    LbkSetIrpContext1(irp, 0, 0);
+    LbkInsertLocked(&serial->XoffCounters, irp);
+    *queued = LbkArmLocked(irp, 0); /* no IRP deadline: its timeout starts when the character went */
+    if (!*queued)
+        return STATUS_CANCELLED;
+    LbkHoldLocked(irp);
+    return STATUS_SUCCESS;
+}
+
+VOID LbkFlowCountReceivedLocked(PLBK_DEVICE_EXTENSION ext, SIZE_T count)
+{
+    PLBK_SERIAL serial = &ext->Serial;
+
+    if (serial->XoffCounters.Count == 0 || !serial->XoffCounterSent)
+        return;
+    serial->XoffCounterLeft = count >= (SIZE_T)serial->XoffCounterLeft ? 0 : serial->XoffCounterLeft - (LONG)count;
+}
+
+VOID LbkFlowCheckXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
+{
+    PLBK_SERIAL serial = &ext->Serial;
+    PLBK_UNIT unit = ext->Unit;
+
+    if (serial->XoffCounters.Count == 0 || !serial->XoffCounterSent)
+        return;
+    if (ext->Out->WriteSequence > serial->XoffCounterAfter) {
+        LbkEndXoffCounterLocked(ext, STATUS_SERIAL_MORE_WRITES, done);
+    } else if (serial->XoffCounterLeft <= 0) {
+        LbkEndXoffCounterLocked(ext, STATUS_SUCCESS, done);
+    } else if (serial->XoffCounterDeadline != 0) {
+        if (KeQueryPerformanceCounter(NULL).QuadPart >= serial->XoffCounterDeadline) {
+            LbkEndXoffCounterLocked(ext, STATUS_SERIAL_COUNTER_TIMEOUT, done);
+        } else if (unit->PumpDue == 0 || serial->XoffCounterDeadline < unit->PumpDue) {
+            /* The timer thread pumps then, and this runs again (also after an earlier PumpDue). */
+            unit->PumpDue = serial->XoffCounterDeadline;
+            LbkTimerWake(); /* KeSetEvent: fine at DISPATCH_LEVEL */
+        }
+    }
 }
 
 /*
@@ -204,6 +312,10 @@ VOID LbkFlowUpdateLocked(PLBK_UNIT unit)
             ext->Serial.TxHolds = holds;
             changed = TRUE;
         }
+        /* An XOFF counter's character that can go now goes in the next pass. */
+        if (LbkXoffCounterDueLocked(ext) && !(holds & LBK_FLOW_LINE_HOLDS) &&
+            (lbk_channel_room(&ext->Out->Data) != 0 || LbkPeerGoneLocked(ext)))
+            changed = TRUE;
     }
     if (changed)
         unit->PumpAgain = TRUE;

@@ -128,6 +128,15 @@ typedef struct _LBK_SERIAL {
     ULONG TxHolds;
     struct lbk_serial_perf_stats Stats;
     ULONG ModemControl;   /* SET_MODEM_CONTROL's OUT1, OUT2 and LOOP bits, kept and reported */
+    /* The pending IOCTL_SERIAL_XOFF_COUNTER, at most one: its XoffChar goes once the writes
+       before it (numbered up to XoffCounterAfter) have gone, and later writes wait for it; then
+       it ends when XoffCounterLeft more characters came, a later write came, or its timeout
+       (XoffCounterDeadline, performance-counter ticks, 0 for none) passed. */
+    LBK_QUEUE XoffCounters;
+    ULONG64 XoffCounterAfter;
+    LONGLONG XoffCounterDeadline;
+    LONG XoffCounterLeft;
+    BOOLEAN XoffCounterSent;
     USHORT Port;          /* its COM<n> (PortNames), 0 for none */
     BOOLEAN PortLinked;   /* \DosDevices\COM<n> is ours (the name was free) */
     UNICODE_STRING PortLink; /* \DosDevices\COM<n>; Buffer from pool */
@@ -507,8 +516,14 @@ SIZE_T LbkFlowAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
 SIZE_T LbkFlowPassLocked(PLBK_CHANNEL channel, const UCHAR *source, SIZE_T count, SIZE_T *consumed);
 /* Whether sender's peer takes c off the line (fOutX acting on it, or DSR sensitivity). */
 BOOLEAN LbkFlowTakenByPeerLocked(PLBK_DEVICE_EXTENSION sender, UCHAR c);
-VOID LbkFlowSendLocked(PLBK_DEVICE_EXTENSION ext); /* its waiting XON or XOFF, between transfers */
+VOID LbkFlowSendLocked(PLBK_DEVICE_EXTENSION ext); /* its waiting XON, XOFF or counter's XOFF, between transfers */
 VOID LbkFlowUpdateLocked(PLBK_UNIT unit);
+/* IOCTL_SERIAL_XOFF_COUNTER (its Counter checked): queued, *queued TRUE, or a failure status. */
+NTSTATUS LbkFlowXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN *queued, PLIST_ENTRY done);
+/* At the end of a pump: ends the XOFF counter that is done, or has the timer pump at its timeout. */
+VOID LbkFlowCheckXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
+/* count characters came into ext's input: they count down its XOFF counter. */
+VOID LbkFlowCountReceivedLocked(PLBK_DEVICE_EXTENSION ext, SIZE_T count);
 
 /* driver.c */
 extern struct lbk_config LbkConfig;

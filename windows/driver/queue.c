@@ -924,9 +924,10 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 }
 
 /* The queues that can hold requests issued through ext (the unit's controls: of either end). */
-#define LBK_QUEUES_PER_DEVICE 7
+#define LBK_QUEUES_PER_DEVICE 8
 static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE])
 {
+    queues[7] = &ext->Serial.XoffCounters; /* a serial end's only: LbkSerialInitialize makes it */
     queues[6] = &ext->Held;
     queues[0] = &ext->In->Reads;
     queues[1] = &ext->Out->Writes;
@@ -934,7 +935,7 @@ static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES
     queues[3] = &ext->Unit->Controls;
     queues[4] = &ext->Serial.MaskWaits; /* empty unless a serial end */
     queues[5] = &ext->Flushes;
-    return LBK_QUEUES_PER_DEVICE;
+    return ext->IsSerial ? LBK_QUEUES_PER_DEVICE : LBK_QUEUES_PER_DEVICE - 1;
 }
 
 /*

@@ -51,6 +51,7 @@ C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_SET_XOFF) == IOCTL_SERIAL_SET_XOFF);
 VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced)
 {
     ext->IsSerial = TRUE;
+    LbkQueueInitialize(&ext->Serial.XoffCounters);
     ext->Serial.Paced = paced;
     lbk_serial_default_settings(&ext->Serial.Settings, (uint32_t)lbk_channel_capacity(&ext->In->Data));
     ext->Serial.Port = port;
@@ -126,6 +127,7 @@ static VOID LbkSerialCountLocked(PLBK_CHANNEL channel, SIZE_T count)
         return;
     channel->Writer->Serial.Stats.transmitted_count += (uint32_t)count;
     channel->Reader->Serial.Stats.received_count += (uint32_t)count;
+    LbkFlowCountReceivedLocked(channel->Reader, count);
 }
 
 VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count)
@@ -187,6 +189,7 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
         } else {
             serial->RxAbove80 = FALSE;
         }
+        LbkFlowCheckXoffCounterLocked(ext, done);
         if (serial->Events != 0 && serial->MaskWaits.Count != 0) {
             LbkFinishMaskWaitLocked(ext, serial->Events, done);
             serial->Events = 0;
@@ -494,10 +497,9 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
             return STATUS_INVALID_PARAMETER;
         break;
     case LBK_SERIAL_XOFF_COUNTER:
-        /* A counter of 0 or less is refused, as documented; a valid one is not emulated. */
         if (((PSERIAL_XOFF_COUNTER)buffer)->Counter <= 0)
-            return STATUS_INVALID_PARAMETER;
-        return STATUS_NOT_SUPPORTED;
+            return STATUS_INVALID_PARAMETER; /* as documented */
+        break;
     case LBK_SERIAL_LSRMST_INSERT:
         /* 0 turns the insertion off, which it always is; inserting status bytes is not emulated. */
         if (*(PUCHAR)buffer != 0)
@@ -622,6 +624,9 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
         break;
     case LBK_SERIAL_IMMEDIATE_CHAR:
         status = LbkImmediateCharLocked(ext, *(PUCHAR)buffer);
+        break;
+    case LBK_SERIAL_XOFF_COUNTER:
+        status = LbkFlowXoffCounterLocked(ext, irp, queued, &done);
         break;
     case LBK_SERIAL_GET_COMMSTATUS: {
         SERIAL_STATUS *result = buffer;
