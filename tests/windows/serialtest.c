@@ -808,6 +808,24 @@ static void check_out_x(HANDLE a, HANDLE b)
                                                   in_queue(a) == 0);
     CHECK("xon_by_transmit_comm_char_releases", TransmitCommChar(b, xon) && (Sleep(50), !comstat(a).fXoffHold) &&
                                                     in_queue(a) == 0);
+    /* Many of them among the data, more than the buffer and one hold of the driver's lock: only
+       the data arrives, in order, and the last XON leaves the output free. */
+    {
+        static unsigned char mixed[3 * 30000], data[30000], back[30000];
+        DWORD k;
+
+        for (k = 0; k < 30000; k++) {
+            data[k] = plain[k % sizeof(plain)];
+            mixed[3 * k] = XOFF_CHAR;
+            mixed[3 * k + 1] = data[k];
+            mixed[3 * k + 2] = XON_CHAR;
+        }
+        start_write(b, &ov, mixed, sizeof(mixed));
+        CHECK("many_xon_xoff_among_data_only_the_data_arrives", read_exactly(a, back, sizeof(back), 10000) &&
+                                                                    end_write(b, &ov, &n) && n == sizeof(mixed) &&
+                                                                    memcmp(back, data, sizeof(back)) == 0 &&
+                                                                    in_queue(a) == 0 && !comstat(a).fXoffHold);
+    }
     /* Without fOutX they are plain data. */
     set_dcb(a, out_x, FALSE);
     CHECK("without_fOutX_xon_and_xoff_are_data", write_all(b, &xoff, 1, &n) && write_all(b, &xon, 1, &n) &&

@@ -561,13 +561,14 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
         n = LbkSerialPaceAllowedLocked(channel, min(available, length - read->IoStatus.Information));
         if (n == 0)
             break; /* the line is busy or held: the timer thread or the handshake pumps again */
-        n = LbkFlowPassLocked(channel, source, LbkTakeBudget(pump, n), &consumed);
+        n = LbkFlowPassLocked(channel, source, min(n, pump->Budget), &consumed);
         if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
-            LbkCountMoved(NULL, write, consumed);
+            LbkCountMoved(NULL, write, LbkTakeBudget(pump, consumed));
             if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
                 LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
             continue;
         }
+        n = LbkTakeBudget(pump, n);
         lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
         LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
@@ -712,9 +713,9 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
         n = LbkSerialPaceAllowedLocked(channel, min(available, lbk_channel_room(data)));
         if (n == 0)
             break; /* the line is busy or held: the timer thread or the handshake pumps again */
-        n = LbkFlowPassLocked(channel, source, LbkTakeBudget(pump, n), &consumed);
+        n = LbkFlowPassLocked(channel, source, min(n, pump->Budget), &consumed);
         if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
-            LbkCountMoved(NULL, write, consumed);
+            LbkCountMoved(NULL, write, LbkTakeBudget(pump, consumed));
             moved = TRUE;
             if (LbkWriteDone(channel, write)) {
                 if (LbkClaimLocked(write, pump->Fresh))
@@ -723,7 +724,7 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
             }
             continue;
         }
-        n = lbk_channel_write(data, source, n);
+        n = lbk_channel_write(data, source, LbkTakeBudget(pump, n));
         LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
         LbkCountMoved(NULL, write, n);
