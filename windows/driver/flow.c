@@ -203,8 +203,10 @@ static VOID LbkEndXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, NTSTATUS status, 
     while (!IsListEmpty(&queue->Irps)) {
         PIRP irp = CONTAINING_RECORD(queue->Irps.Flink, IRP, Tail.Overlay.ListEntry);
 
-        if (LbkClaimLocked(irp, NULL)) /* else its cancel routine completes it */
+        if (LbkClaimLocked(irp, NULL)) { /* else its cancel routine completes it */
+            irp->IoStatus.Information = 0; /* no output */
             LbkFinishLocked(irp, status, done);
+        }
     }
 }
 
