@@ -14,6 +14,7 @@
 #include <windows.h>
 #include <winioctl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const wchar_t *label = L"serial";
@@ -682,11 +683,14 @@ static void rts_control(DCB *dcb, DWORD mode) { dcb->fRtsControl = mode; }
 static void dtr_control(DCB *dcb, DWORD mode) { dcb->fDtrControl = mode; }
 static void out_x(DCB *dcb, DWORD on) { dcb->fOutX = on != 0; dcb->XonChar = XON_CHAR; dcb->XoffChar = XOFF_CHAR; }
 static void dsr_sensitivity(DCB *dcb, DWORD on) { dcb->fDsrSensitivity = on != 0; }
-/* The input's limits: XOFF (or the handshake line down) at half the buffer, XON at a quarter. */
+/* The input's limits: XOFF (or the handshake line down) at half the buffer, XON at a quarter
+   (DCB limits are WORDs: at most 65535 for a larger buffer). */
+static DWORD xoff_lim(DWORD size) { return size / 2 > 0xFFFF ? 0xFFFF : size / 2; }
+static DWORD xoff_level(DWORD size) { return size - xoff_lim(size); }
 static void limits(DCB *dcb, DWORD size)
 {
-    dcb->XoffLim = (WORD)(size / 2);
-    dcb->XonLim = (WORD)(size / 4);
+    dcb->XoffLim = (WORD)xoff_lim(size);
+    dcb->XonLim = (WORD)(size / 4 > 0xFFFF ? 0xFFFF : size / 4);
     dcb->XonChar = XON_CHAR;
     dcb->XoffChar = XOFF_CHAR;
     dcb->fTXContinueOnXoff = TRUE;
@@ -701,14 +705,18 @@ static void in_x(DCB *dcb, DWORD size) { limits(dcb, size); dcb->fInX = TRUE; }
 static void check_line_flow(HANDLE a, HANDLE b, const char *name, void (*line_flow)(DCB *, DWORD),
                             void (*peer_line)(DCB *, DWORD), DWORD up_mode, DWORD modem_bit)
 {
-    static unsigned char sent[6000], got[6000];
-    DWORD size = capacity(b), n = 0, events = 0, first;
+    DWORD size = capacity(b), total = size + 2000, n = 0, events = 0, first;
+    unsigned char *sent = malloc(total), *got = malloc(total);
     OVERLAPPED ov, wait;
     char check[96];
     COMSTAT stat;
     BOOL held, hold_shown, intact;
 
-    fill_pattern(sent, sizeof(sent), (DWORD)modem_bit);
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_flow_checks", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, (DWORD)modem_bit);
     set_dcb(a, line_flow, TRUE);
     set_dcb(b, peer_line, 0); /* the peer's line down */
     snprintf(check, sizeof(check), "%s_low_on_the_peer_is_low_here", name);
@@ -736,33 +744,40 @@ static void check_line_flow(HANDLE a, HANDLE b, const char *name, void (*line_fl
     CHECK(check, read_exactly(b, got, 1000, 2000) && memcmp(sent, got, 1000) == 0 && comstat(a).cbOutQue == 0);
     /* A longer write: the ring takes what it can, the line drops, the reader empties the ring,
        the rest waits for the line, and all of it arrives once, in order. */
-    start_write(a, &ov, sent, sizeof(sent));
+    start_write(a, &ov, sent, total);
     Sleep(100);
     first = in_queue(b);
     set_dcb(b, peer_line, 0);
     intact = first == size && read_exactly(b, got, first, 2000);
     Sleep(100);
     snprintf(check, sizeof(check), "%s_dropped_mid_write_holds_the_rest", name);
-    CHECK(check, intact && in_queue(b) == 0 && comstat(a).cbOutQue == sizeof(sent) - first && !request_done(&ov));
+    CHECK(check, intact && in_queue(b) == 0 && comstat(a).cbOutQue == total - first && !request_done(&ov));
     set_dcb(b, peer_line, up_mode);
     snprintf(check, sizeof(check), "%s_no_byte_lost_duplicated_or_reordered", name);
-    CHECK(check, read_exactly(b, got + first, sizeof(sent) - first, 5000) && end_write(a, &ov, &n) &&
-                     n == sizeof(sent) && memcmp(sent, got, sizeof(sent)) == 0 && in_queue(b) == 0);
+    CHECK(check, read_exactly(b, got + first, total - first, 5000) && end_write(a, &ov, &n) && n == total &&
+                     memcmp(sent, got, total) == 0 && in_queue(b) == 0);
+End:
+    free(sent);
+    free(got);
     restore(a, b);
 }
 
 /* A write's timeout keeps counting while the handshake holds it; it ends with what went across. */
 static void check_write_timeout_while_held(HANDLE a, HANDLE b)
 {
-    static unsigned char sent[6000], got[6000];
-    DWORD size = capacity(b), n = 0, start, elapsed;
+    DWORD size = capacity(b), total = size + 2000, n = 0, start, elapsed;
+    unsigned char *sent = malloc(total), *got = malloc(total);
     OVERLAPPED ov;
 
-    fill_pattern(sent, sizeof(sent), 5);
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_write_timeout_check", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, 5);
     set_dcb(a, cts_flow, TRUE);
     set_timeouts(a, 0, 0, 0, 0, 600);
     start = GetTickCount();
-    start_write(a, &ov, sent, sizeof(sent)); /* the ring takes size bytes, the rest waits for room */
+    start_write(a, &ov, sent, total); /* the ring takes size bytes, the rest waits for room */
     Sleep(100);
     EscapeCommFunction(b, CLRRTS);
     read_exactly(b, got, size, 2000); /* room now, but the line holds the rest */
@@ -771,6 +786,9 @@ static void check_write_timeout_while_held(HANDLE a, HANDLE b)
     elapsed = GetTickCount() - start;
     CHECK("write_timeout_counted_while_held", elapsed >= 550 && elapsed < 10000 && in_queue(b) == 0);
     EscapeCommFunction(b, SETRTS);
+End:
+    free(sent);
+    free(got);
     restore(a, b);
 }
 
@@ -857,13 +875,17 @@ static void check_escape_xoff(HANDLE a, HANDLE b)
  */
 static void check_in_x(HANDLE a, HANDLE b)
 {
-    static unsigned char sent[3 * 4096], got[3 * 4096];
-    DWORD size = capacity(b), total = size * 3 > sizeof(sent) ? sizeof(sent) : size * 3, n = 0;
+    DWORD size = capacity(b), total = size * 3, n = 0;
+    unsigned char *sent = malloc(total), *got = malloc(total);
     OVERLAPPED ov;
     COMSTAT stat_a, stat_b;
     perf_stats stats_a = { 0 }, stats_b = { 0 };
     DWORD bytes;
 
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_fInX_checks", FALSE);
+        goto End;
+    }
     fill_pattern(sent, total, 9);
     set_dcb(a, out_x, TRUE);
     set_dcb(b, in_x, size);
@@ -873,9 +895,9 @@ static void check_in_x(HANDLE a, HANDLE b)
     Sleep(150);
     stat_a = comstat(a);
     stat_b = comstat(b);
-    CHECK("fInX_input_stops_at_the_xoff_limit", stat_b.cbInQue == size - size / 2);
+    CHECK("fInX_input_stops_at_the_xoff_limit", stat_b.cbInQue == xoff_level(size));
     CHECK("fInX_receiver_shows_xoff_sent", stat_b.fXoffSent && !stat_b.fXoffHold);
-    CHECK("fInX_sender_holds_on_the_xoff", stat_a.fXoffHold && stat_a.cbOutQue == total - (size - size / 2) &&
+    CHECK("fInX_sender_holds_on_the_xoff", stat_a.fXoffHold && stat_a.cbOutQue == total - xoff_level(size) &&
                                                in_queue(a) == 0 && !request_done(&ov));
     CHECK("fInX_whole_pattern_arrives_in_order", read_exactly(b, got, total, 10000) && end_write(a, &ov, &n) &&
                                                      n == total && memcmp(sent, got, total) == 0);
@@ -894,6 +916,9 @@ static void check_in_x(HANDLE a, HANDLE b)
           DeviceIoControl(b, IOCTL_SERIAL_CLEAR_STATS_, NULL, 0, NULL, 0, &bytes, NULL) &&
               DeviceIoControl(b, IOCTL_SERIAL_GET_STATS_, NULL, 0, &stats_b, sizeof(stats_b), &bytes, NULL) &&
               stats_b.received == 0 && stats_b.transmitted == 0);
+End:
+    free(sent);
+    free(got);
     restore(a, b);
 }
 
@@ -905,12 +930,16 @@ static void check_in_x(HANDLE a, HANDLE b)
 static void check_line_handshake(HANDLE a, HANDLE b, const char *name, void (*line_control)(DCB *, DWORD),
                                  DWORD handshake_mode, void (*line_flow)(DCB *, DWORD), DWORD modem_bit, DWORD event)
 {
-    static unsigned char sent[3 * 4096], got[3 * 4096];
-    DWORD size = capacity(b), total = size * 3 > sizeof(sent) ? sizeof(sent) : size * 3, n = 0, events = 0;
+    DWORD size = capacity(b), total = size * 3, n = 0, events = 0;
+    unsigned char *sent = malloc(total), *got = malloc(total);
     OVERLAPPED ov, wait;
     char check[96];
     COMSTAT stat;
 
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_handshake_line_checks", FALSE);
+        goto End;
+    }
     fill_pattern(sent, total, modem_bit);
     set_dcb(b, limits, size);
     set_dcb(b, line_control, handshake_mode);
@@ -923,17 +952,20 @@ static void check_line_handshake(HANDLE a, HANDLE b, const char *name, void (*li
     Sleep(150);
     stat = comstat(a);
     snprintf(check, sizeof(check), "%s_handshake_line_drops_at_the_limit", name);
-    CHECK(check, (modem(a) & modem_bit) == 0 && in_queue(b) == size - size / 2);
+    CHECK(check, (modem(a) & modem_bit) == 0 && in_queue(b) == xoff_level(size));
     snprintf(check, sizeof(check), "%s_handshake_peer_gets_the_event", name);
     CHECK(check, end_wait(a, &wait, &events) && (events & event));
     snprintf(check, sizeof(check), "%s_handshake_holds_the_sender", name);
     CHECK(check, (modem_bit == MS_CTS_ON ? stat.fCtsHold : stat.fDsrHold) && !request_done(&ov) &&
-                     stat.cbOutQue == total - (size - size / 2));
+                     stat.cbOutQue == total - xoff_level(size));
     snprintf(check, sizeof(check), "%s_handshake_whole_pattern_arrives", name);
     CHECK(check, read_exactly(b, got, total, 10000) && end_write(a, &ov, &n) && n == total &&
                      memcmp(sent, got, total) == 0);
     snprintf(check, sizeof(check), "%s_handshake_line_rises_once_drained", name);
     CHECK(check, (Sleep(20), (modem(a) & modem_bit) != 0));
+End:
+    free(sent);
+    free(got);
     restore(a, b);
 }
 
