@@ -142,7 +142,6 @@ VOID LbkSerialPostReceivedLocked(PLBK_CHANNEL channel, ULONG events)
         LbkSerialEventLocked(channel->Reader, events);
 }
 
-
 /* Completes the pending WaitCommEvent, if any, with events. */
 static VOID LbkFinishMaskWaitLocked(PLBK_DEVICE_EXTENSION ext, ULONG events, PLIST_ENTRY done)
 {
@@ -435,7 +434,7 @@ static BOOLEAN LbkReadsStateOnly(ULONG code)
 
 /*
  * The IOCTL_SERIAL_* requests. Lengths are checked by the core's table first. Returns the status,
- * or with *queued TRUE for a WaitCommEvent left pending.
+ * or with *queued TRUE for a WaitCommEvent or an XOFF counter left pending.
  */
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued)
 {
