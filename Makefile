@@ -103,7 +103,7 @@ sign: setup
 # The INFs (windows/inf/lbk.inf, and lbkport.inf for the bus's ends) are checked at every build,
 # their values by the driver's own core code.
 INF_CHECK := $(BUILD)/tools/inf_check
-INF_CHECK_SRC := tools/inf_check.c core/lbk_config.c core/lbk_security.c core/lbk_serial.c core/lbk_limits.c
+INF_CHECK_SRC := tools/inf_check.c core/lbk_config.c core/lbk_security.c core/lbk_serial.c core/lbk_flow.c core/lbk_limits.c
 
 $(INF_CHECK): $(INF_CHECK_SRC) $(wildcard core/*.h) include/lbk_ioctl.h
 	@mkdir -p $(dir $@)

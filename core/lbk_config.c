@@ -29,6 +29,9 @@ const char *lbk_config_strerror(enum lbk_config_error error)
         return "PortNames is not a comma-separated list of COM1..COM256 or -, each name at most once";
     case LBK_CONFIG_PORTS_NEED_SERIAL:
         return "PortNames and BaudEmulation need Serial for their pairs, and PortNames at most one name per pair end";
+    case LBK_CONFIG_BAD_WIRING:
+        return "Wiring is not a ';'-separated list of null-modem, loopback, - or cts=,dsr=,dcd=,ri= rrts|rdtr|rts|dtr|on|off, "
+               "one per serial pair end";
     case LBK_CONFIG_BAD_PAIR_LIST:
         return "Serial or BaudEmulation is not 0, 1 or a comma-separated list of pair numbers below DeviceCount";
     case LBK_CONFIG_BAD_PENDING_LIMIT:
@@ -166,6 +169,11 @@ enum lbk_config_error lbk_config_check_whole(const struct lbk_config *config)
             (i >= lbk_config_device_total(config) || !lbk_config_pair_is_serial(config, (uint32_t)(i / 2))))
             return LBK_CONFIG_PORTS_NEED_SERIAL;
     }
+    for (i = 0; i < sizeof(config->wiring) / sizeof(config->wiring[0]); i++) {
+        if (!lbk_flow_wiring_is_null_modem(&config->wiring[i]) &&
+            (i >= lbk_config_device_total(config) || !lbk_config_pair_is_serial(config, (uint32_t)(i / 2))))
+            return LBK_CONFIG_BAD_WIRING;
+    }
     if ((uint64_t)lbk_config_device_total(config) * config->buffer_size > LBK_MAX_TOTAL_BUFFER)
         return LBK_CONFIG_TOTAL_TOO_LARGE;
     /* A neither read of the whole buffer holds a bounce of that size: one must be able to wait. */
@@ -259,6 +267,8 @@ enum lbk_config_error lbk_config_init(struct lbk_config *config, const uint16_t 
     config->paced_pairs = 0;
     for (chars = 0; chars < sizeof(config->ports) / sizeof(config->ports[0]); chars++)
         config->ports[chars] = 0;
+    for (chars = 0; chars < sizeof(config->wiring) / sizeof(config->wiring[0]); chars++)
+        lbk_flow_wiring_null_modem(&config->wiring[chars]);
     config->when_peer_closed = LBK_PEER_CLOSED_PEND;
     lbk_limits_default(&config->limits);
     return default_security(config);
@@ -448,6 +458,17 @@ enum lbk_config_error lbk_config_apply(struct lbk_config *config, enum lbk_param
         if (error == LBK_CONFIG_OK)
             lbk__copy(config->ports, ports, sizeof(ports));
         return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_PORT_NAMES : error;
+    }
+    case LBK_PARAM_ID_WIRING: {
+        struct lbk_flow_wiring wiring[sizeof(config->wiring) / sizeof(config->wiring[0])];
+
+        error = decode_text(type, data, bytes, LBK_SDDL_MAX_CHARS, text, &chars);
+        if (error == LBK_CONFIG_OK &&
+            lbk_flow_parse_wiring_list(text, chars, wiring, sizeof(wiring) / sizeof(wiring[0])) != 0)
+            error = LBK_CONFIG_BAD_WIRING;
+        if (error == LBK_CONFIG_OK)
+            lbk__copy(config->wiring, wiring, sizeof(wiring));
+        return error == LBK_CONFIG_TOO_LONG ? LBK_CONFIG_BAD_WIRING : error;
     }
     case LBK_PARAM_ID_PENDING_REQUESTS_PER_HANDLE:
     case LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE:

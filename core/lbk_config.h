@@ -10,6 +10,7 @@
 #include "../include/lbk_ioctl.h"
 #include "lbk_security.h"
 #include "lbk_serial.h"
+#include "lbk_flow.h"
 #include "lbk_limits.h"
 
 enum lbk_config_error {
@@ -34,7 +35,9 @@ enum lbk_config_error {
     LBK_CONFIG_BAD_PORT_NAMES,     /* PortNames outside its grammar (lbk_serial.h), or a name twice */
     LBK_CONFIG_PORTS_NEED_SERIAL,  /* PortNames or BaudEmulation without Serial, or more names than pair ends */
     LBK_CONFIG_BAD_PAIR_LIST,      /* Serial or BaudEmulation lists a pair number at or above DeviceCount, or is not a list */
-    LBK_CONFIG_BAD_PENDING_LIMIT   /* a Pending* value out of its range, or a handle's above its device's */
+    LBK_CONFIG_BAD_PENDING_LIMIT,  /* a Pending* value out of its range, or a handle's above its device's */
+    LBK_CONFIG_BAD_WIRING          /* Wiring outside its grammar (lbk_flow.h), more entries than ends, or
+                                      another wiring than null-modem on an end that is not serial */
 };
 
 #define LBK_CONFIG_MAX_TRACE_LEVEL 3u
@@ -84,6 +87,7 @@ enum lbk_param {
     LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE,
     LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE,
     LBK_PARAM_ID_PENDING_BYTES_PER_DEVICE,
+    LBK_PARAM_ID_WIRING,
     LBK_PARAM_ID_COUNT
 };
 
@@ -108,6 +112,8 @@ struct lbk_config {
     /* The serial pairs whose bytes reach the peer no faster than the sending end's line settings
        would carry them (BaudEmulation, as Serial). */
     uint64_t paced_pairs;
+    /* How each end's modem inputs are wired, by device index (Wiring), null-modem by default. */
+    struct lbk_flow_wiring wiring[2 * LBK_MAX_DEVICE_COUNT];
     /* What pending requests may hold (lbk_limits.h), the Pending* values. */
     struct lbk_limits limits;
     /* Who may open the devices: a self-relative descriptor, LBK_DEFAULT_SDDL unless Security says. */

@@ -174,7 +174,14 @@ static const struct {
     { LBK_SERIAL_GET_COMMSTATUS, 0, LBK_SIZE(struct lbk_serial_status) },
     { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
     { LBK_SERIAL_GET_DTRRTS, 0, LBK_U32_BYTES },
-    /* Not LBK_SERIAL_XOFF_COUNTER: XOFF counters need the flow control this port does not emulate. */
+    { LBK_SERIAL_XOFF_COUNTER, LBK_SIZE(struct lbk_serial_xoff_counter), 0 },
+    { LBK_SERIAL_LSRMST_INSERT, 1, 0 },
+    { LBK_SERIAL_CONFIG_SIZE, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_GET_STATS, 0, LBK_SIZE(struct lbk_serial_perf_stats) },
+    { LBK_SERIAL_CLEAR_STATS, 0, 0 },
+    { LBK_SERIAL_GET_MODEM_CONTROL, 0, LBK_U32_BYTES },
+    { LBK_SERIAL_SET_MODEM_CONTROL, LBK_U32_BYTES, 0 },
+    { LBK_SERIAL_SET_FIFO_CONTROL, LBK_U32_BYTES, 0 },
 };
 
 enum lbk_serial_check lbk_serial_control_check(uint32_t code, uint32_t input_bytes, uint32_t output_bytes)
@@ -204,6 +211,9 @@ enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask
     case LBK_SERIAL_GET_MODEMSTATUS:
     case LBK_SERIAL_GET_PROPERTIES:
     case LBK_SERIAL_GET_DTRRTS:
+    case LBK_SERIAL_CONFIG_SIZE:
+    case LBK_SERIAL_GET_STATS:
+    case LBK_SERIAL_GET_MODEM_CONTROL:
         return LBK_NEEDS_NOTHING;
     case LBK_SERIAL_PURGE: {
         int rx = (purge_mask & (LBK_SERIAL_PURGE_RXABORT | LBK_SERIAL_PURGE_RXCLEAR)) != 0;
@@ -224,8 +234,12 @@ enum lbk_access_need lbk_serial_access_needed(uint32_t code, uint32_t purge_mask
     case LBK_SERIAL_CLR_RTS:
     case LBK_SERIAL_WAIT_ON_MASK:
     case LBK_SERIAL_GET_COMMSTATUS: /* takes the errors it reports; cbOutQue is the sender's */
+    case LBK_SERIAL_CLEAR_STATS:
+    case LBK_SERIAL_SET_MODEM_CONTROL: /* its own DTR and RTS, like SET_DTR */
+    case LBK_SERIAL_SET_FIFO_CONTROL:
+    case LBK_SERIAL_LSRMST_INSERT:
         return LBK_NEEDS_READ_OR_WRITE;
-    default: /* IMMEDIATE_CHAR, BREAK, XON/XOFF, RESET, and codes not served */
+    default: /* IMMEDIATE_CHAR, XOFF_COUNTER, BREAK, XON/XOFF (hold or release its output), RESET, codes not served */
         return LBK_NEEDS_WRITE;
     }
 }

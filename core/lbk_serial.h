@@ -47,7 +47,14 @@ enum lbk_serial_function {
     LBK_SERIAL_GET_COMMSTATUS = 27,
     LBK_SERIAL_XOFF_COUNTER = 28,
     LBK_SERIAL_GET_PROPERTIES = 29,
-    LBK_SERIAL_GET_DTRRTS = 30
+    LBK_SERIAL_GET_DTRRTS = 30,
+    LBK_SERIAL_LSRMST_INSERT = 31,
+    LBK_SERIAL_CONFIG_SIZE = 32,
+    LBK_SERIAL_GET_STATS = 35,
+    LBK_SERIAL_CLEAR_STATS = 36,
+    LBK_SERIAL_GET_MODEM_CONTROL = 37,
+    LBK_SERIAL_SET_MODEM_CONTROL = 38,
+    LBK_SERIAL_SET_FIFO_CONTROL = 39
 };
 
 struct lbk_serial_line_control {
@@ -80,6 +87,22 @@ struct lbk_serial_queue_size { /* SERIAL_QUEUE_SIZE */
     uint32_t out_size;
 };
 
+struct lbk_serial_perf_stats { /* SERIALPERF_STATS */
+    uint32_t received_count;
+    uint32_t transmitted_count;
+    uint32_t frame_error_count;
+    uint32_t serial_overrun_error_count;
+    uint32_t buffer_overrun_error_count;
+    uint32_t parity_error_count;
+};
+
+/* 9 bytes of fields, 12 with the padding that SERIAL_XOFF_COUNTER has too. */
+struct lbk_serial_xoff_counter { /* SERIAL_XOFF_COUNTER */
+    uint32_t timeout;
+    int32_t counter;
+    uint8_t xoff_char;
+};
+
 /* 18 bytes of fields, 20 with the padding that SERIAL_STATUS has too: a reply is all 20. */
 struct lbk_serial_status { /* SERIAL_STATUS */
     uint32_t errors;
@@ -92,7 +115,8 @@ struct lbk_serial_status { /* SERIAL_STATUS */
 _Static_assert(sizeof(struct lbk_serial_status) == 20, "SERIAL_STATUS is 20 bytes, padding included");
 _Static_assert(sizeof(struct lbk_serial_line_control) == 3 && sizeof(struct lbk_serial_chars) == 6 &&
                       sizeof(struct lbk_serial_handflow) == 16 && sizeof(struct lbk_serial_timeouts) == 20 &&
-                      sizeof(struct lbk_serial_queue_size) == 8,
+                      sizeof(struct lbk_serial_queue_size) == 8 && sizeof(struct lbk_serial_perf_stats) == 24 &&
+                      sizeof(struct lbk_serial_xoff_counter) == 12,
                   "the serial structures mirror ntddser.h's sizes");
 
 /* SERIAL_HANDFLOW bits (ntddser.h), the ones this file's rules need. */

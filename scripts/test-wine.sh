@@ -68,6 +68,16 @@ for method in buffered direct neither; do
     lbkctl stop --name SERIAL >/dev/null
     unloads=$((unloads + 1))
     lbkctl uninstall --name SERIAL >/dev/null
+    # Both ends wired as loopback plugs (Parameters\Wiring): each reads its own RTS and DTR.
+    lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
+        --trace-level 2 --pairs 1 --serial 1 >/dev/null &&
+        wine reg add 'HKLM\System\CurrentControlSet\Services\SERIAL\Parameters' /f /v Wiring /t REG_SZ \
+            /d 'loopback;loopback' >/dev/null 2>&1 &&
+        lbkctl start --name SERIAL >/dev/null || echo "FAIL wine[$method]: cannot load a serial pair wired as loopback plugs"
+    suite 60 serialtest.exe '\\.\SERA' '\\.\SERB' "$method,loopback" loopback
+    lbkctl stop --name SERIAL >/dev/null
+    unloads=$((unloads + 1))
+    lbkctl uninstall --name SERIAL >/dev/null
     # The same with baud-rate emulation: bytes cross no faster than 9600 baud would carry them.
     lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
         --trace-level 2 --pairs 1 --serial 1 --baud-emulation 1 >/dev/null &&

@@ -148,7 +148,13 @@ TEST(serial_control_check_knows_the_comm_api_codes_and_their_sizes)
     ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL,
               lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_GET_PROPERTIES), 0, LBK_SERIAL_COMMPROP_BYTES - 1));
     ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_DTR), 0, 0));
-    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_XOFF_COUNTER), 64, 64));
+    ASSERT_EQ(LBK_SERIAL_CHECK_OK, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_XOFF_COUNTER), 12, 0));
+    ASSERT_EQ(LBK_SERIAL_CHECK_TOO_SMALL, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_XOFF_COUNTER), 9, 0));
+    ASSERT_EQ(0x001b008cu, LBK_SERIAL_CODE(LBK_SERIAL_GET_STATS)); /* IOCTL_SERIAL_GET_STATS */
+    ASSERT_EQ(0x001b009cu, LBK_SERIAL_CODE(LBK_SERIAL_SET_FIFO_CONTROL));
+    /* ntddser.h's codes this driver does not serve: GET_COMMCONFIG, SET_COMMCONFIG. */
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(33), 64, 64));
+    ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(34), 64, 64));
     ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(0x40), 64, 64));
     ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(LBK_SERIAL_CODE(LBK_SERIAL_SET_DTR) | 1u, 0, 0));
     ASSERT_EQ(LBK_SERIAL_CHECK_UNKNOWN, lbk_serial_control_check(0x8B4B2000u, 64, 64));
@@ -170,10 +176,20 @@ TEST(serial_control_check_sizes_are_the_structures_sizes)
         { LBK_SERIAL_GET_TIMEOUTS, 0, sizeof(struct lbk_serial_timeouts) },
         { LBK_SERIAL_SET_QUEUE_SIZE, sizeof(struct lbk_serial_queue_size), 0 },
         { LBK_SERIAL_GET_PROPERTIES, 0, LBK_SERIAL_COMMPROP_BYTES },
+        { LBK_SERIAL_XOFF_COUNTER, sizeof(struct lbk_serial_xoff_counter), 0 },
+        { LBK_SERIAL_LSRMST_INSERT, 1, 0 },
+        { LBK_SERIAL_CONFIG_SIZE, 0, 4 },
+        { LBK_SERIAL_GET_STATS, 0, sizeof(struct lbk_serial_perf_stats) },
+        { LBK_SERIAL_CLEAR_STATS, 0, 0 },
+        { LBK_SERIAL_GET_MODEM_CONTROL, 0, 4 },
+        { LBK_SERIAL_SET_MODEM_CONTROL, 4, 0 },
+        { LBK_SERIAL_SET_FIFO_CONTROL, 4, 0 },
     };
     size_t i;
 
     ASSERT_EQ(20, sizeof(struct lbk_serial_status));
+    ASSERT_EQ(24, sizeof(struct lbk_serial_perf_stats)); /* SERIALPERF_STATS: six ULONGs */
+    ASSERT_EQ(12, sizeof(struct lbk_serial_xoff_counter)); /* SERIAL_XOFF_COUNTER, padding included */
     for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         uint32_t code = LBK_SERIAL_CODE(sizes[i].function);
 
@@ -190,14 +206,16 @@ TEST(serial_access_needed_follows_the_table)
 {
     static const uint32_t nothing[] = { LBK_SERIAL_GET_BAUD_RATE, LBK_SERIAL_GET_LINE_CONTROL, LBK_SERIAL_GET_CHARS,
                                         LBK_SERIAL_GET_HANDFLOW, LBK_SERIAL_GET_TIMEOUTS, LBK_SERIAL_GET_WAIT_MASK,
-                                        LBK_SERIAL_GET_MODEMSTATUS, LBK_SERIAL_GET_PROPERTIES, LBK_SERIAL_GET_DTRRTS };
+                                        LBK_SERIAL_GET_MODEMSTATUS, LBK_SERIAL_GET_PROPERTIES, LBK_SERIAL_GET_DTRRTS,
+                                        LBK_SERIAL_CONFIG_SIZE,   LBK_SERIAL_GET_STATS,     LBK_SERIAL_GET_MODEM_CONTROL };
     /* What SetCommState, SetCommTimeouts, SetCommMask, EscapeCommFunction(SETDTR...),
        WaitCommEvent and ClearCommError send: a read-only or a write-only program needs them. */
     static const uint32_t own[] = { LBK_SERIAL_SET_BAUD_RATE, LBK_SERIAL_SET_QUEUE_SIZE, LBK_SERIAL_SET_LINE_CONTROL,
                                     LBK_SERIAL_SET_TIMEOUTS,  LBK_SERIAL_SET_WAIT_MASK,  LBK_SERIAL_SET_CHARS,
                                     LBK_SERIAL_SET_HANDFLOW,  LBK_SERIAL_SET_DTR,        LBK_SERIAL_CLR_DTR,
                                     LBK_SERIAL_SET_RTS,       LBK_SERIAL_CLR_RTS,        LBK_SERIAL_WAIT_ON_MASK,
-                                    LBK_SERIAL_GET_COMMSTATUS };
+                                    LBK_SERIAL_GET_COMMSTATUS, LBK_SERIAL_CLEAR_STATS,   LBK_SERIAL_SET_MODEM_CONTROL,
+                                    LBK_SERIAL_SET_FIFO_CONTROL, LBK_SERIAL_LSRMST_INSERT };
     static const uint32_t to_peer[] = { LBK_SERIAL_SET_BREAK_ON, LBK_SERIAL_SET_BREAK_OFF, LBK_SERIAL_IMMEDIATE_CHAR,
                                         LBK_SERIAL_RESET_DEVICE, LBK_SERIAL_SET_XOFF,      LBK_SERIAL_SET_XON,
                                         LBK_SERIAL_XOFF_COUNTER, 0x7FF };

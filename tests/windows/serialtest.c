@@ -5,6 +5,7 @@
  *
  * Usage: serialtest PORT_A PORT_B LABEL      e.g. serialtest COM5 COM6 buffered
  *        serialtest PORT_A PORT_B LABEL paced (a pair with baud-rate emulation: the pacing checks)
+ *        serialtest PORT_A PORT_B LABEL loopback (both ends wired as loopback plugs: the wiring checks)
  *        serialtest --probe PORT             exit 0 when PORT answers GetCommState, 1 otherwise
  *        serialtest --hold PORT EVENT_NAME   (child) opens PORT, leaves a WaitCommEvent
  *                                            pending, sets EVENT_NAME, and sleeps until killed
@@ -13,6 +14,7 @@
 #include <windows.h>
 #include <winioctl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const wchar_t *label = L"serial";
@@ -559,6 +561,609 @@ static void test_pacing(HANDLE a, HANDLE b)
     drain(b);
 }
 
+/*
+ * The handshake a null-modem cable carries (docs/serial.md, "Handshake"): each check sets the
+ * two ports' DCBs as a program would, and puts them back after (restore).
+ */
+#define XON_CHAR 0x11
+#define XOFF_CHAR 0x13
+/* ntddser.h's codes the Win32 API does not send; winioctl.h has no IOCTL_SERIAL_* of its own. */
+#define SERIAL_CODE(function) CTL_CODE(FILE_DEVICE_SERIAL_PORT, function, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_SERIAL_XOFF_COUNTER_ SERIAL_CODE(28)
+#define IOCTL_SERIAL_LSRMST_INSERT_ SERIAL_CODE(31)
+#define IOCTL_SERIAL_CONFIG_SIZE_ SERIAL_CODE(32)
+#define IOCTL_SERIAL_GET_STATS_ SERIAL_CODE(35)
+#define IOCTL_SERIAL_CLEAR_STATS_ SERIAL_CODE(36)
+#define IOCTL_SERIAL_GET_MODEM_CONTROL_ SERIAL_CODE(37)
+#define IOCTL_SERIAL_SET_MODEM_CONTROL_ SERIAL_CODE(38)
+#define IOCTL_SERIAL_SET_FIFO_CONTROL_ SERIAL_CODE(39)
+
+typedef struct { /* SERIALPERF_STATS */
+    DWORD received, transmitted, frame_errors, serial_overruns, buffer_overruns, parity_errors;
+} perf_stats;
+
+typedef struct { /* SERIAL_XOFF_COUNTER */
+    DWORD timeout;
+    LONG counter;
+    UCHAR xoff_char;
+} xoff_counter;
+
+static DCB saved_a, saved_b;
+
+static void save_state(HANDLE a, HANDLE b)
+{
+    saved_a.DCBlength = saved_b.DCBlength = sizeof(DCB);
+    GetCommState(a, &saved_a);
+    GetCommState(b, &saved_b);
+}
+
+/* Both ports as they were, nothing held, nothing queued. */
+static void restore(HANDLE a, HANDLE b)
+{
+    SetCommState(a, &saved_a);
+    SetCommState(b, &saved_b);
+    EscapeCommFunction(a, SETXON);
+    EscapeCommFunction(b, SETXON);
+    SetCommMask(a, 0);
+    SetCommMask(b, 0);
+    drain(a);
+    drain(b);
+    set_timeouts(a, MAXDWORD, 0, 0, 0, 0);
+    set_timeouts(b, MAXDWORD, 0, 0, 0, 0);
+}
+
+static void fill_pattern(unsigned char *buffer, DWORD length, DWORD seed)
+{
+    DWORD i;
+
+    for (i = 0; i < length; i++)
+        buffer[i] = (unsigned char)((i * 7 + seed + i / 251) & 0xFF); /* every byte value, XON and XOFF too */
+}
+
+static COMSTAT comstat(HANDLE port)
+{
+    COMSTAT stat;
+    DWORD errors;
+
+    memset(&stat, 0xFF, sizeof(stat));
+    if (!ClearCommError(port, &errors, &stat))
+        memset(&stat, 0xFF, sizeof(stat));
+    return stat;
+}
+
+static DWORD capacity(HANDLE port)
+{
+    COMMPROP prop = { 0 };
+
+    return GetCommProperties(port, &prop) ? prop.dwCurrentRxQueue : 0;
+}
+
+/* Reads exactly length bytes, waiting up to ms for them all (a FILL read with a total timeout). */
+static BOOL read_exactly(HANDLE port, void *data, DWORD length, DWORD ms)
+{
+    DWORD got = 0;
+
+    return set_timeouts(port, 0, 0, ms, 0, 0) && read_some(port, data, length, &got) && got == length;
+}
+
+/* Starts an overlapped write; ov->hEvent is made here. */
+static BOOL start_write(HANDLE port, OVERLAPPED *ov, const void *data, DWORD length)
+{
+    memset(ov, 0, sizeof(*ov));
+    ov->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return WriteFile(port, data, length, NULL, ov) || GetLastError() == ERROR_IO_PENDING;
+}
+
+/* Waits for a write started by start_write; TRUE with its count once it completed successfully. */
+static BOOL end_write(HANDLE port, OVERLAPPED *ov, DWORD *written)
+{
+    BOOL ok = wait_done(ov, 10000) && GetOverlappedResult(port, ov, written, FALSE);
+
+    if (!wait_done(ov, 0)) {
+        CancelIoEx(port, ov);
+        wait_done(ov, 5000);
+    }
+    CloseHandle(ov->hEvent);
+    return ok;
+}
+
+static BOOL set_dcb(HANDLE port, void (*change)(DCB *dcb, DWORD arg), DWORD arg)
+{
+    DCB dcb = { .DCBlength = sizeof(dcb) };
+
+    if (!GetCommState(port, &dcb))
+        return FALSE;
+    change(&dcb, arg);
+    return SetCommState(port, &dcb);
+}
+
+static void cts_flow(DCB *dcb, DWORD on) { dcb->fOutxCtsFlow = on != 0; }
+static void dsr_flow(DCB *dcb, DWORD on) { dcb->fOutxDsrFlow = on != 0; }
+static void rts_control(DCB *dcb, DWORD mode) { dcb->fRtsControl = mode; }
+static void dtr_control(DCB *dcb, DWORD mode) { dcb->fDtrControl = mode; }
+static void out_x(DCB *dcb, DWORD on) { dcb->fOutX = on != 0; dcb->XonChar = XON_CHAR; dcb->XoffChar = XOFF_CHAR; }
+static void dsr_sensitivity(DCB *dcb, DWORD on) { dcb->fDsrSensitivity = on != 0; }
+/* The input's limits: XOFF (or the handshake line down) at half the buffer, XON at a quarter
+   (DCB limits are WORDs: at most 65535 for a larger buffer). */
+static DWORD xoff_lim(DWORD size) { return size / 2 > 0xFFFF ? 0xFFFF : size / 2; }
+static DWORD xoff_level(DWORD size) { return size - xoff_lim(size); }
+static void limits(DCB *dcb, DWORD size)
+{
+    dcb->XoffLim = (WORD)xoff_lim(size);
+    dcb->XonLim = (WORD)(size / 4 > 0xFFFF ? 0xFFFF : size / 4);
+    dcb->XonChar = XON_CHAR;
+    dcb->XoffChar = XOFF_CHAR;
+    dcb->fTXContinueOnXoff = TRUE;
+}
+static void in_x(DCB *dcb, DWORD size) { limits(dcb, size); dcb->fInX = TRUE; }
+
+/*
+ * Output flow by a modem line: the sender holds while the line its peer drives is down, no byte
+ * crosses meanwhile, and everything arrives in order once it rises. line_flow sets the
+ * sender's handshake, peer_line the peer's line control (disable / enable).
+ */
+static void check_line_flow(HANDLE a, HANDLE b, const char *name, void (*line_flow)(DCB *, DWORD),
+                            void (*peer_line)(DCB *, DWORD), DWORD up_mode, DWORD modem_bit)
+{
+    DWORD size = capacity(b), total = size + 2000, n = 0, events = 0, first;
+    unsigned char *sent = malloc(total), *got = malloc(total);
+    OVERLAPPED ov, wait;
+    char check[96];
+    COMSTAT stat;
+    BOOL held, hold_shown, intact;
+
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_flow_checks", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, (DWORD)modem_bit);
+    set_dcb(a, line_flow, TRUE);
+    set_dcb(b, peer_line, 0); /* the peer's line down */
+    snprintf(check, sizeof(check), "%s_low_on_the_peer_is_low_here", name);
+    CHECK(check, (modem(a) & modem_bit) == 0);
+    SetCommMask(a, EV_TXEMPTY);
+    start_wait(a, &wait, &events);
+    start_write(a, &ov, sent, 1000);
+    Sleep(100);
+    stat = comstat(a);
+    held = !request_done(&ov) && in_queue(b) == 0;
+    hold_shown = stat.cbOutQue == 1000 && (modem_bit == MS_CTS_ON ? stat.fCtsHold && !stat.fDsrHold
+                                                                   : stat.fDsrHold && !stat.fCtsHold);
+    snprintf(check, sizeof(check), "%s_flow_holds_the_write", name);
+    CHECK(check, held);
+    snprintf(check, sizeof(check), "%s_hold_shows_in_comstat", name);
+    CHECK(check, hold_shown);
+    snprintf(check, sizeof(check), "%s_ev_txempty_waits_for_the_held_bytes", name);
+    CHECK(check, still_pending(a, &wait));
+    set_dcb(b, peer_line, up_mode);
+    snprintf(check, sizeof(check), "%s_raised_releases_the_write", name);
+    CHECK(check, end_write(a, &ov, &n) && n == 1000);
+    snprintf(check, sizeof(check), "%s_ev_txempty_once_they_went", name);
+    CHECK(check, end_wait(a, &wait, &events) && (events & EV_TXEMPTY));
+    snprintf(check, sizeof(check), "%s_released_bytes_arrive_intact", name);
+    CHECK(check, read_exactly(b, got, 1000, 2000) && memcmp(sent, got, 1000) == 0 && comstat(a).cbOutQue == 0);
+    /* A longer write: the ring takes what it can, the line drops, the reader empties the ring,
+       the rest waits for the line, and all of it arrives once, in order. */
+    start_write(a, &ov, sent, total);
+    Sleep(100);
+    first = in_queue(b);
+    set_dcb(b, peer_line, 0);
+    intact = first == size && read_exactly(b, got, first, 2000);
+    Sleep(100);
+    snprintf(check, sizeof(check), "%s_dropped_mid_write_holds_the_rest", name);
+    CHECK(check, intact && in_queue(b) == 0 && comstat(a).cbOutQue == total - first && !request_done(&ov));
+    set_dcb(b, peer_line, up_mode);
+    snprintf(check, sizeof(check), "%s_no_byte_lost_duplicated_or_reordered", name);
+    CHECK(check, read_exactly(b, got + first, total - first, 5000) && end_write(a, &ov, &n) && n == total &&
+                     memcmp(sent, got, total) == 0 && in_queue(b) == 0);
+End:
+    free(sent);
+    free(got);
+    restore(a, b);
+}
+
+/* A write's timeout keeps counting while the handshake holds it; it ends with what went across. */
+static void check_write_timeout_while_held(HANDLE a, HANDLE b)
+{
+    DWORD size = capacity(b), total = size + 2000, n = 0, start, elapsed;
+    unsigned char *sent = malloc(total), *got = malloc(total);
+    OVERLAPPED ov;
+
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_write_timeout_check", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, 5);
+    set_dcb(a, cts_flow, TRUE);
+    set_timeouts(a, 0, 0, 0, 0, 600);
+    start = GetTickCount();
+    start_write(a, &ov, sent, total); /* the ring takes size bytes, the rest waits for room */
+    Sleep(100);
+    EscapeCommFunction(b, CLRRTS);
+    read_exactly(b, got, size, 2000); /* room now, but the line holds the rest */
+    CHECK("write_timeout_expires_while_held_with_the_bytes_that_went",
+          end_write(a, &ov, &n) && n == size && memcmp(sent, got, size) == 0);
+    elapsed = GetTickCount() - start;
+    CHECK("write_timeout_counted_while_held", elapsed >= 550 && elapsed < 10000 && in_queue(b) == 0);
+    EscapeCommFunction(b, SETRTS);
+End:
+    free(sent);
+    free(got);
+    restore(a, b);
+}
+
+/* fOutX: an XOFF the port receives holds its output until an XON; neither reaches its reader. */
+static void check_out_x(HANDLE a, HANDLE b)
+{
+    static unsigned char plain[254], got[300];
+    DWORD i, n = 0;
+    OVERLAPPED ov;
+    COMSTAT stat;
+    unsigned char xoff = XOFF_CHAR, xon = XON_CHAR;
+
+    for (i = 0, n = 0; i < 256; i++) {
+        if (i != XON_CHAR && i != XOFF_CHAR)
+            plain[n++] = (unsigned char)i;
+    }
+    set_dcb(a, out_x, TRUE);
+    CHECK("data_with_neither_char_passes_unchanged", write_all(b, plain, sizeof(plain), &n) &&
+                                                         read_exactly(a, got, sizeof(plain), 2000) &&
+                                                         memcmp(plain, got, sizeof(plain)) == 0 && in_queue(a) == 0);
+    CHECK("xoff_received_is_not_delivered", write_all(b, "ab\x13" "cd", 5, &n) && n == 5 &&
+                                                read_exactly(a, got, 4, 2000) && memcmp(got, "abcd", 4) == 0 &&
+                                                in_queue(a) == 0);
+    stat = comstat(a);
+    CHECK("xoff_received_shows_in_comstat", stat.fXoffHold && !stat.fCtsHold && !stat.fXoffSent);
+    start_write(a, &ov, "held", 4);
+    CHECK("xoff_received_holds_the_output", still_pending(a, &ov) && in_queue(b) == 0 && comstat(a).cbOutQue == 4);
+    CHECK("transmit_comm_char_goes_while_xoff_holds", TransmitCommChar(a, '!') && read_exactly(b, got, 1, 2000) &&
+                                                          got[0] == '!');
+    CHECK("xon_received_releases_the_output", write_all(b, &xon, 1, &n) && end_write(a, &ov, &n) && n == 4 &&
+                                                  read_exactly(b, got, 4, 2000) && memcmp(got, "held", 4) == 0 &&
+                                                  in_queue(a) == 0 && !comstat(a).fXoffHold);
+    /* The same by TransmitCommChar, as programs send XOFF by hand. */
+    CHECK("xoff_by_transmit_comm_char_holds", TransmitCommChar(b, xoff) && (Sleep(50), comstat(a).fXoffHold) &&
+                                                  in_queue(a) == 0);
+    CHECK("xon_by_transmit_comm_char_releases", TransmitCommChar(b, xon) && (Sleep(50), !comstat(a).fXoffHold) &&
+                                                    in_queue(a) == 0);
+    /* Many of them among the data, more than the buffer and one hold of the driver's lock: only
+       the data arrives, in order, and the last XON leaves the output free. */
+    {
+        static unsigned char mixed[3 * 30000], data[30000], back[30000];
+        DWORD k;
+
+        for (k = 0; k < 30000; k++) {
+            data[k] = plain[k % sizeof(plain)];
+            mixed[3 * k] = XOFF_CHAR;
+            mixed[3 * k + 1] = data[k];
+            mixed[3 * k + 2] = XON_CHAR;
+        }
+        start_write(b, &ov, mixed, sizeof(mixed));
+        CHECK("many_xon_xoff_among_data_only_the_data_arrives", read_exactly(a, back, sizeof(back), 10000) &&
+                                                                    end_write(b, &ov, &n) && n == sizeof(mixed) &&
+                                                                    memcmp(back, data, sizeof(back)) == 0 &&
+                                                                    in_queue(a) == 0 && !comstat(a).fXoffHold);
+    }
+    /* Without fOutX they are plain data. */
+    set_dcb(a, out_x, FALSE);
+    CHECK("without_fOutX_xon_and_xoff_are_data", write_all(b, &xoff, 1, &n) && write_all(b, &xon, 1, &n) &&
+                                                     read_exactly(a, got, 2, 2000) && got[0] == XOFF_CHAR &&
+                                                     got[1] == XON_CHAR && !comstat(a).fXoffHold);
+    restore(a, b);
+}
+
+/* EscapeCommFunction(SETXOFF) holds the output as a received XOFF would; SETXON releases it. */
+static void check_escape_xoff(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    OVERLAPPED ov;
+    DWORD n = 0;
+
+    CHECK("escape_setxoff_holds_the_output", EscapeCommFunction(a, SETXOFF) && comstat(a).fXoffHold &&
+                                                 start_write(a, &ov, "abc", 3) && still_pending(a, &ov) &&
+                                                 in_queue(b) == 0);
+    CHECK("escape_setxon_releases_it", EscapeCommFunction(a, SETXON) && end_write(a, &ov, &n) && n == 3 &&
+                                           read_exactly(b, got, 3, 2000) && memcmp(got, "abc", 3) == 0 &&
+                                           !comstat(a).fXoffHold);
+    restore(a, b);
+}
+
+/*
+ * fInX on the receiver, fOutX on the sender: the receiver sends XOFF once its input reaches
+ * the buffer size less XoffLim, the sender holds, and XON once it drains to XonLim; every byte
+ * (XON and XOFF values among them: the receiver does not have fOutX) arrives once, in order.
+ */
+static void check_in_x(HANDLE a, HANDLE b)
+{
+    DWORD size = capacity(b), total = size * 3, n = 0;
+    unsigned char *sent = malloc(total), *got = malloc(total);
+    OVERLAPPED ov;
+    COMSTAT stat_a, stat_b;
+    perf_stats stats_a = { 0 }, stats_b = { 0 };
+    DWORD bytes;
+
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_fInX_checks", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, 9);
+    set_dcb(a, out_x, TRUE);
+    set_dcb(b, in_x, size);
+    DeviceIoControl(a, IOCTL_SERIAL_CLEAR_STATS_, NULL, 0, NULL, 0, &bytes, NULL);
+    DeviceIoControl(b, IOCTL_SERIAL_CLEAR_STATS_, NULL, 0, NULL, 0, &bytes, NULL);
+    start_write(a, &ov, sent, total);
+    Sleep(150);
+    stat_a = comstat(a);
+    stat_b = comstat(b);
+    CHECK("fInX_input_stops_at_the_xoff_limit", stat_b.cbInQue == xoff_level(size));
+    CHECK("fInX_receiver_shows_xoff_sent", stat_b.fXoffSent && !stat_b.fXoffHold);
+    CHECK("fInX_sender_holds_on_the_xoff", stat_a.fXoffHold && stat_a.cbOutQue == total - xoff_level(size) &&
+                                               in_queue(a) == 0 && !request_done(&ov));
+    CHECK("fInX_whole_pattern_arrives_in_order", read_exactly(b, got, total, 10000) && end_write(a, &ov, &n) &&
+                                                     n == total && memcmp(sent, got, total) == 0);
+    Sleep(50);
+    stat_a = comstat(a);
+    stat_b = comstat(b);
+    CHECK("fInX_xon_sent_once_drained", !stat_b.fXoffSent && !stat_a.fXoffHold && stat_a.cbInQue == 0);
+    CHECK("get_stats_counts_both_ways",
+          DeviceIoControl(a, IOCTL_SERIAL_GET_STATS_, NULL, 0, &stats_a, sizeof(stats_a), &bytes, NULL) &&
+              bytes == sizeof(stats_a) &&
+              DeviceIoControl(b, IOCTL_SERIAL_GET_STATS_, NULL, 0, &stats_b, sizeof(stats_b), &bytes, NULL) &&
+              stats_a.transmitted == total && stats_b.received == total && stats_a.received >= 2 &&
+              stats_a.received == stats_b.transmitted && stats_a.received % 2 == 0 && stats_b.frame_errors == 0 &&
+              stats_b.buffer_overruns == 0 && stats_b.parity_errors == 0 && stats_b.serial_overruns == 0);
+    CHECK("clear_stats_zeroes_them",
+          DeviceIoControl(b, IOCTL_SERIAL_CLEAR_STATS_, NULL, 0, NULL, 0, &bytes, NULL) &&
+              DeviceIoControl(b, IOCTL_SERIAL_GET_STATS_, NULL, 0, &stats_b, sizeof(stats_b), &bytes, NULL) &&
+              stats_b.received == 0 && stats_b.transmitted == 0);
+End:
+    free(sent);
+    free(got);
+    restore(a, b);
+}
+
+/*
+ * RTS (or DTR) handshake on the receiver: its line drops once its input reaches the XOFF limit
+ * and rises when it drains to XonLim; the sender sees CTS (DSR) change, gets EV_CTS (EV_DSR),
+ * and its CTS (DSR) flow holds it meanwhile.
+ */
+static void check_line_handshake(HANDLE a, HANDLE b, const char *name, void (*line_control)(DCB *, DWORD),
+                                 DWORD handshake_mode, void (*line_flow)(DCB *, DWORD), DWORD modem_bit, DWORD event)
+{
+    DWORD size = capacity(b), total = size * 3, n = 0, events = 0;
+    unsigned char *sent = malloc(total), *got = malloc(total);
+    OVERLAPPED ov, wait;
+    char check[96];
+    COMSTAT stat;
+
+    if (sent == NULL || got == NULL) {
+        CHECK("buffers_for_the_handshake_line_checks", FALSE);
+        goto End;
+    }
+    fill_pattern(sent, total, modem_bit);
+    set_dcb(b, limits, size);
+    set_dcb(b, line_control, handshake_mode);
+    set_dcb(a, line_flow, TRUE);
+    snprintf(check, sizeof(check), "%s_handshake_line_up_while_input_is_low", name);
+    CHECK(check, (modem(a) & modem_bit) != 0);
+    SetCommMask(a, event);
+    start_wait(a, &wait, &events);
+    start_write(a, &ov, sent, total);
+    Sleep(150);
+    stat = comstat(a);
+    snprintf(check, sizeof(check), "%s_handshake_line_drops_at_the_limit", name);
+    CHECK(check, (modem(a) & modem_bit) == 0 && in_queue(b) == xoff_level(size));
+    snprintf(check, sizeof(check), "%s_handshake_peer_gets_the_event", name);
+    CHECK(check, end_wait(a, &wait, &events) && (events & event));
+    snprintf(check, sizeof(check), "%s_handshake_holds_the_sender", name);
+    CHECK(check, (modem_bit == MS_CTS_ON ? stat.fCtsHold : stat.fDsrHold) && !request_done(&ov) &&
+                     stat.cbOutQue == total - xoff_level(size));
+    snprintf(check, sizeof(check), "%s_handshake_whole_pattern_arrives", name);
+    CHECK(check, read_exactly(b, got, total, 10000) && end_write(a, &ov, &n) && n == total &&
+                     memcmp(sent, got, total) == 0);
+    snprintf(check, sizeof(check), "%s_handshake_line_rises_once_drained", name);
+    CHECK(check, (Sleep(20), (modem(a) & modem_bit) != 0));
+End:
+    free(sent);
+    free(got);
+    restore(a, b);
+}
+
+/* RTS_CONTROL_TOGGLE: RTS up while the port has something to send, down once it went. */
+static void check_rts_toggle(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    OVERLAPPED ov;
+    DWORD n = 0;
+
+    set_dcb(b, rts_control, RTS_CONTROL_DISABLE); /* a's CTS low: a's write waits */
+    set_dcb(a, cts_flow, TRUE);
+    set_dcb(a, rts_control, RTS_CONTROL_TOGGLE);
+    CHECK("rts_toggle_is_down_with_nothing_to_send", (modem(b) & MS_CTS_ON) == 0);
+    CHECK("rts_toggle_rises_with_bytes_to_send", start_write(a, &ov, "tog", 3) && still_pending(a, &ov) &&
+                                                     (modem(b) & MS_CTS_ON) != 0);
+    set_dcb(b, rts_control, RTS_CONTROL_ENABLE);
+    CHECK("rts_toggle_drops_once_they_went", end_write(a, &ov, &n) && n == 3 && (Sleep(20), (modem(b) & MS_CTS_ON) == 0) &&
+                                                 read_exactly(b, got, 3, 2000) && memcmp(got, "tog", 3) == 0);
+    restore(a, b);
+}
+
+/* fDsrSensitivity: what arrives while DSR is low is dropped, as serial.sys does. */
+static void check_dsr_sensitivity(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    DWORD n = 0;
+
+    set_dcb(a, dsr_sensitivity, TRUE);
+    set_dcb(b, dtr_control, DTR_CONTROL_DISABLE);
+    CHECK("dsr_sensitivity_drops_input_while_dsr_is_low", write_all(b, "lost", 4, &n) && n == 4 &&
+                                                              (Sleep(20), in_queue(a) == 0));
+    set_dcb(b, dtr_control, DTR_CONTROL_ENABLE);
+    CHECK("dsr_sensitivity_takes_input_once_dsr_is_up", write_all(b, "kept", 4, &n) && read_exactly(a, got, 4, 2000) &&
+                                                            memcmp(got, "kept", 4) == 0);
+    restore(a, b);
+}
+
+#define STATUS_SERIAL_MORE_WRITES_ 0x40000008u
+#define STATUS_SERIAL_COUNTER_TIMEOUT_ 0x4000000Cu
+
+/* An overlapped IOCTL_SERIAL_XOFF_COUNTER; ov->hEvent is made here. */
+static BOOL start_xoff_counter(HANDLE port, OVERLAPPED *ov, DWORD timeout, LONG count, UCHAR xoff)
+{
+    xoff_counter counter = { timeout, count, xoff };
+    DWORD bytes;
+
+    memset(ov, 0, sizeof(*ov));
+    ov->hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return DeviceIoControl(port, IOCTL_SERIAL_XOFF_COUNTER_, &counter, sizeof(counter), NULL, 0, &bytes, ov) ||
+           GetLastError() == ERROR_IO_PENDING;
+}
+
+/* Its final status (the OVERLAPPED's: informational statuses are successes on Windows, but
+   Wine's GetOverlappedResult fails on them), or STATUS_PENDING after 5 s. */
+static DWORD end_xoff_counter(HANDLE port, OVERLAPPED *ov)
+{
+    DWORD status = wait_done(ov, 5000) ? (DWORD)ov->Internal : STATUS_PENDING;
+
+    if (status == STATUS_PENDING) {
+        CancelIoEx(port, ov);
+        wait_done(ov, 5000);
+    }
+    CloseHandle(ov->hEvent);
+    return status;
+}
+
+/*
+ * IOCTL_SERIAL_XOFF_COUNTER as serial.sys serves it: it sends its XoffChar after the writes
+ * before it, and ends once Counter characters came (STATUS_SUCCESS), a later write came
+ * (STATUS_SERIAL_MORE_WRITES) or its timeout passed (STATUS_SERIAL_COUNTER_TIMEOUT).
+ */
+static void check_xoff_counter(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    OVERLAPPED ov, write;
+    DWORD n = 0, start, status;
+
+    CHECK("xoff_counter_sends_its_char_and_waits", start_xoff_counter(a, &ov, 0, 3, 'X') &&
+                                                       read_exactly(b, got, 1, 2000) && got[0] == 'X' &&
+                                                       still_pending(a, &ov));
+    CHECK("xoff_counter_counts_what_comes", write_all(b, "ab", 2, &n) && still_pending(a, &ov) &&
+                                                write_all(b, "c", 1, &n) && end_xoff_counter(a, &ov) == 0 &&
+                                                read_exactly(a, got, 3, 2000) && memcmp(got, "abc", 3) == 0);
+    start = GetTickCount();
+    CHECK("xoff_counter_times_out", start_xoff_counter(a, &ov, 200, 5, 'Y') &&
+                                        end_xoff_counter(a, &ov) == STATUS_SERIAL_COUNTER_TIMEOUT_ &&
+                                        GetTickCount() - start >= 150 && read_exactly(b, got, 1, 2000) && got[0] == 'Y');
+    CHECK("xoff_counter_ends_at_a_later_write", start_xoff_counter(a, &ov, 0, 5, 'Z') && still_pending(a, &ov) &&
+                                                    write_all(a, "w", 1, &n) &&
+                                                    end_xoff_counter(a, &ov) == STATUS_SERIAL_MORE_WRITES_ &&
+                                                    read_exactly(b, got, 2, 2000) && memcmp(got, "Zw", 2) == 0);
+    /* Behind a held write: its character goes after that write's bytes, a later write after it. */
+    set_dcb(a, cts_flow, TRUE);
+    EscapeCommFunction(b, CLRRTS);
+    start_write(a, &write, "1st", 3);
+    start_xoff_counter(a, &ov, 0, 5, 'C');
+    CHECK("xoff_counter_waits_behind_earlier_writes", still_pending(a, &ov) && in_queue(b) == 0);
+    EscapeCommFunction(b, SETRTS);
+    status = end_write(a, &write, &n) ? 0 : 1;
+    CHECK("xoff_counter_char_after_the_earlier_write", status == 0 && n == 3 && read_exactly(b, got, 4, 2000) &&
+                                                           memcmp(got, "1stC", 4) == 0 && still_pending(a, &ov));
+    CHECK("xoff_counter_can_be_cancelled", CancelIoEx(a, &ov) && end_xoff_counter(a, &ov) == 0xC0000120u);
+    restore(a, b);
+}
+
+/* The serial.sys requests the Win32 API does not send: their sizes and what they do here. */
+static void check_other_requests(HANDLE a)
+{
+    perf_stats stats;
+    xoff_counter counter = { 100, 0, XOFF_CHAR };
+    DWORD bytes = 0, value = 0xFFFFFFFFu, fifo = 0x01;
+    UCHAR escape = 0;
+    char small[23];
+
+    CHECK("get_stats_short_buffer_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_GET_STATS_, NULL, 0, small, sizeof(small), &bytes, NULL) &&
+              GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    CHECK("get_stats_answers", DeviceIoControl(a, IOCTL_SERIAL_GET_STATS_, NULL, 0, &stats, sizeof(stats), &bytes, NULL) &&
+                                   bytes == sizeof(stats));
+    CHECK("config_size_is_0", DeviceIoControl(a, IOCTL_SERIAL_CONFIG_SIZE_, NULL, 0, &value, sizeof(value), &bytes, NULL) &&
+                                  bytes == sizeof(value) && value == 0);
+    CHECK("config_size_short_buffer_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_CONFIG_SIZE_, NULL, 0, small, 2, &bytes, NULL) &&
+              GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    CHECK("xoff_counter_short_buffer_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_XOFF_COUNTER_, &counter, 8, NULL, 0, &bytes, NULL) &&
+              GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    CHECK("xoff_counter_of_0_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_XOFF_COUNTER_, &counter, sizeof(counter), NULL, 0, &bytes, NULL) &&
+              GetLastError() == ERROR_INVALID_PARAMETER);
+    CHECK("lsrmst_insert_off_is_accepted",
+          DeviceIoControl(a, IOCTL_SERIAL_LSRMST_INSERT_, &escape, 1, NULL, 0, &bytes, NULL));
+    escape = 0xFF;
+    CHECK("lsrmst_insert_on_is_not_supported",
+          !DeviceIoControl(a, IOCTL_SERIAL_LSRMST_INSERT_, &escape, 1, NULL, 0, &bytes, NULL) &&
+              GetLastError() == ERROR_NOT_SUPPORTED);
+    CHECK("lsrmst_insert_short_buffer_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_LSRMST_INSERT_, NULL, 0, NULL, 0, &bytes, NULL) &&
+              GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    CHECK("set_fifo_control_is_accepted",
+          DeviceIoControl(a, IOCTL_SERIAL_SET_FIFO_CONTROL_, &fifo, sizeof(fifo), NULL, 0, &bytes, NULL));
+    CHECK("get_modem_control_shows_dtr_and_rts",
+          DeviceIoControl(a, IOCTL_SERIAL_GET_MODEM_CONTROL_, NULL, 0, &value, sizeof(value), &bytes, NULL) &&
+              bytes == sizeof(value) && value == 0x03);
+    value = 0x08 | 0x01; /* OUT2 and DTR, RTS down */
+    CHECK("set_modem_control_drives_the_lines",
+          DeviceIoControl(a, IOCTL_SERIAL_SET_MODEM_CONTROL_, &value, sizeof(value), NULL, 0, &bytes, NULL) &&
+              DeviceIoControl(a, IOCTL_SERIAL_GET_MODEM_CONTROL_, NULL, 0, &value, sizeof(value), &bytes, NULL) &&
+              value == 0x09);
+    CHECK("set_modem_control_short_buffer_is_refused",
+          !DeviceIoControl(a, IOCTL_SERIAL_SET_MODEM_CONTROL_, &value, 2, NULL, 0, &bytes, NULL) &&
+              GetLastError() == ERROR_INSUFFICIENT_BUFFER);
+    EscapeCommFunction(a, SETRTS);
+}
+
+static void test_handshake(HANDLE a, HANDLE b)
+{
+    save_state(a, b);
+    restore(a, b);
+    check_line_flow(a, b, "cts", cts_flow, rts_control, RTS_CONTROL_ENABLE, MS_CTS_ON);
+    check_line_flow(a, b, "dsr", dsr_flow, dtr_control, DTR_CONTROL_ENABLE, MS_DSR_ON);
+    check_write_timeout_while_held(a, b);
+    check_out_x(a, b);
+    check_escape_xoff(a, b);
+    check_in_x(a, b);
+    check_line_handshake(a, b, "rts", rts_control, RTS_CONTROL_HANDSHAKE, cts_flow, MS_CTS_ON, EV_CTS);
+    check_line_handshake(a, b, "dtr", dtr_control, DTR_CONTROL_HANDSHAKE, dsr_flow, MS_DSR_ON, EV_DSR);
+    check_rts_toggle(a, b);
+    check_dsr_sensitivity(a, b);
+    check_other_requests(a);
+    check_xoff_counter(a, b);
+    restore(a, b);
+}
+
+/* Both ends wired as loopback plugs (Wiring "loopback;loopback"): each reads its own lines. */
+static void test_loopback_wiring(HANDLE a, HANDLE b)
+{
+    OVERLAPPED ov;
+    DWORD n = 0;
+    unsigned char got[4];
+
+    save_state(a, b);
+    CHECK("loopback_plug_reads_its_own_lines", modem(a) == (MS_CTS_ON | MS_DSR_ON | MS_RLSD_ON) &&
+                                                   EscapeCommFunction(a, CLRRTS) && modem(a) == (MS_DSR_ON | MS_RLSD_ON) &&
+                                                   modem(b) == (MS_CTS_ON | MS_DSR_ON | MS_RLSD_ON));
+    CHECK("loopback_plug_dtr_gives_dsr_and_dcd", EscapeCommFunction(a, CLRDTR) && modem(a) == 0 &&
+                                                     EscapeCommFunction(a, SETDTR) &&
+                                                     modem(a) == (MS_DSR_ON | MS_RLSD_ON));
+    set_dcb(a, cts_flow, TRUE); /* SetCommState raises RTS again (RTS_CONTROL_ENABLE) */
+    CHECK("loopback_plug_own_rts_holds_own_cts_flow", EscapeCommFunction(a, CLRRTS) && start_write(a, &ov, "own", 3) &&
+                                                          still_pending(a, &ov) &&
+                                                          comstat(a).fCtsHold);
+    CHECK("loopback_plug_own_rts_releases_it", EscapeCommFunction(a, SETRTS) && end_write(a, &ov, &n) && n == 3 &&
+                                                   read_exactly(b, got, 3, 2000) && memcmp(got, "own", 3) == 0);
+    restore(a, b);
+}
+
 static int hold(const wchar_t *port, const wchar_t *event_name)
 {
     HANDLE h = open_port(port), ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, event_name);
@@ -585,8 +1190,8 @@ int wmain(int argc, wchar_t **argv)
         a = open_port(argv[2]);
         return a != INVALID_HANDLE_VALUE && GetCommState(a, &dcb) ? 0 : 1;
     }
-    if (argc != 4 && !(argc == 5 && wcscmp(argv[4], L"paced") == 0)) {
-        fwprintf(stderr, L"usage: serialtest PORT_A PORT_B LABEL [paced]\n");
+    if (argc != 4 && !(argc == 5 && (wcscmp(argv[4], L"paced") == 0 || wcscmp(argv[4], L"loopback") == 0))) {
+        fwprintf(stderr, L"usage: serialtest PORT_A PORT_B LABEL [paced|loopback]\n");
         return 2;
     }
     port_a = argv[1];
@@ -597,8 +1202,11 @@ int wmain(int argc, wchar_t **argv)
     CHECK("both_ports_open", a != INVALID_HANDLE_VALUE && b != INVALID_HANDLE_VALUE);
     if (a == INVALID_HANDLE_VALUE || b == INVALID_HANDLE_VALUE)
         return 1;
-    if (argc == 5) { /* baud-rate emulation: only the pacing checks */
-        test_pacing(a, b);
+    if (argc == 5) { /* baud-rate emulation, or loopback-plug wiring: only their checks */
+        if (wcscmp(argv[4], L"paced") == 0)
+            test_pacing(a, b);
+        else
+            test_loopback_wiring(a, b);
         CloseHandle(a);
         CloseHandle(b);
         wprintf(L"%d passed, %d failed\n", passed, failed);
@@ -611,6 +1219,7 @@ int wmain(int argc, wchar_t **argv)
     test_timeouts(a, b);
     test_events(a, b);
     test_purge(a, b);
+    test_handshake(a, b);
     CloseHandle(a);
     test_killed_holder(b);
     test_peer_close(b);

@@ -38,6 +38,7 @@ static const PCWSTR LbkParameterNames[LBK_PARAM_ID_COUNT] = {
     [LBK_PARAM_ID_PENDING_BYTES_PER_HANDLE] = LBK_PARAM_PENDING_BYTES_PER_HANDLE,
     [LBK_PARAM_ID_PENDING_REQUESTS_PER_DEVICE] = LBK_PARAM_PENDING_REQUESTS_PER_DEVICE,
     [LBK_PARAM_ID_PENDING_BYTES_PER_DEVICE] = LBK_PARAM_PENDING_BYTES_PER_DEVICE,
+    [LBK_PARAM_ID_WIRING] = L"Wiring", /* flow.c: a serial end's modem inputs (docs/serial.md) */
 };
 
 /* Says why Parameters\Security was refused, and where: the core's parser has the details. */

@@ -22,6 +22,7 @@
 #include "../../core/lbk_time.h"
 #include "../../core/lbk_pnp.h"
 #include "../../core/lbk_serial.h"
+#include "../../core/lbk_flow.h"
 
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_
@@ -122,6 +123,22 @@ typedef struct _LBK_SERIAL {
     ULONG Errors;         /* SERIAL_ERROR_* since ClearCommError last took them */
     ULONG ModemStatus;    /* the peer's lines as this end last saw them */
     LBK_QUEUE MaskWaits;  /* the pending WaitCommEvent (IOCTL_SERIAL_WAIT_ON_MASK), at most one */
+    /* The handshake (flow.c): how its modem inputs are wired, its XON/XOFF and input-limit
+       state, the holds of its output at the last look, and GET_STATS's counts since it opened. */
+    struct lbk_flow_wiring Wiring;
+    struct lbk_flow Flow;
+    ULONG TxHolds;
+    struct lbk_serial_perf_stats Stats;
+    ULONG ModemControl;   /* SET_MODEM_CONTROL's OUT1, OUT2 and LOOP bits, kept and reported */
+    /* The pending IOCTL_SERIAL_XOFF_COUNTER, at most one: its XoffChar goes once the writes
+       before it (numbered up to XoffCounterAfter) have gone, and later writes wait for it; then
+       it ends when XoffCounterLeft more characters came, a later write came, or its timeout
+       (XoffCounterDeadline, performance-counter ticks, 0 for none) passed. */
+    LBK_QUEUE XoffCounters;
+    ULONG64 XoffCounterAfter;
+    LONGLONG XoffCounterDeadline;
+    LONG XoffCounterLeft;
+    BOOLEAN XoffCounterSent;
     USHORT Port;          /* its COM<n> (PortNames), 0 for none */
     BOOLEAN PortLinked;   /* \DosDevices\COM<n> is ours (the name was free) */
     UNICODE_STRING PortLink; /* \DosDevices\COM<n>; Buffer from pool */
@@ -477,8 +494,9 @@ extern FAST_MUTEX LbkUnitsLock;
  * it is done, which turns line and queue changes into events and completes a WaitCommEvent.
  */
 VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced);
-/* Baud-rate emulation (Parameters\BaudEmulation): how many of want bytes the writer's line lets
-   through now (want itself when the channel is not paced), and the record of those that went. */
+/* How many of want bytes the writer may send now: none while its handshake holds it or its
+   reader's input is at its XOFF limit (flow.c), then as many as its line lets through under
+   baud-rate emulation (Parameters\BaudEmulation); and the record of those that went. */
 SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
 VOID LbkSerialPaceSentLocked(PLBK_CHANNEL channel, SIZE_T count);
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued);
@@ -495,6 +513,35 @@ VOID LbkSerialPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length,
 BOOLEAN LbkSerialReadGotBytesLocked(PLBK_DEVICE_EXTENSION ext, PIRP read);
 NTSTATUS LbkSerialLinkPort(PLBK_DEVICE_EXTENSION ext);
 VOID LbkSerialUnlinkPort(PLBK_DEVICE_EXTENSION ext);
+
+/*
+ * flow.c: the handshake of a serial end (docs/serial.md, "Handshake"); the rules are the core's
+ * (core/lbk_flow.c). Everything runs under the unit lock. The pump asks LbkSerialPaceAllowedLocked
+ * how much a writer may send, passes what crosses through LbkFlowPassLocked, and calls
+ * LbkFlowUpdateLocked after each pass over the channels, which pumps again when a hold ends.
+ */
+VOID LbkFlowInitialize(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *wiring);
+VOID LbkFlowOpenedLocked(PLBK_DEVICE_EXTENSION ext);
+ULONG LbkFlowLinesLocked(PLBK_DEVICE_EXTENSION ext);       /* LBK_FLOW_DTR | LBK_FLOW_RTS it drives now */
+ULONG LbkFlowModemStatusLocked(PLBK_DEVICE_EXTENSION ext); /* what it reads, through its wiring */
+ULONG LbkFlowTxHoldsLocked(PLBK_DEVICE_EXTENSION ext);
+ULONG LbkFlowHoldReasonsLocked(PLBK_DEVICE_EXTENSION ext); /* SERIAL_STATUS.HoldReasons but break */
+SIZE_T LbkFlowAllowedLocked(PLBK_CHANNEL channel, SIZE_T want);
+/* Of count bytes at source about to cross channel, how many reach the reader as they are: those
+   before its first XON/XOFF when it has fOutX. 0 with *consumed set when the first bytes are
+   taken off the line instead (the XON/XOFF it acts on, or all while DSR sensitivity ignores
+   them): the caller counts them as sent and goes on. */
+SIZE_T LbkFlowPassLocked(PLBK_CHANNEL channel, const UCHAR *source, SIZE_T count, SIZE_T *consumed);
+/* Whether sender's peer takes c off the line (fOutX acting on it, or DSR sensitivity). */
+BOOLEAN LbkFlowTakenByPeerLocked(PLBK_DEVICE_EXTENSION sender, UCHAR c);
+VOID LbkFlowSendLocked(PLBK_DEVICE_EXTENSION ext); /* its waiting XON, XOFF or counter's XOFF, between transfers */
+VOID LbkFlowUpdateLocked(PLBK_UNIT unit);
+/* IOCTL_SERIAL_XOFF_COUNTER (its Counter checked): queued, *queued TRUE, or a failure status. */
+NTSTATUS LbkFlowXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN *queued, PLIST_ENTRY done);
+/* At the end of a pump: ends the XOFF counter that is done, or has the timer pump at its timeout. */
+VOID LbkFlowCheckXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
+/* count characters came into ext's input: they count down its XOFF counter. */
+VOID LbkFlowCountReceivedLocked(PLBK_DEVICE_EXTENSION ext, SIZE_T count);
 
 /* driver.c */
 extern struct lbk_config LbkConfig;

@@ -541,6 +541,7 @@ static BOOLEAN LbkWriteDone(PLBK_CHANNEL channel, PIRP write)
 static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP read)
 {
     SIZE_T length = LbkTransferLength(channel->Reader, read);
+    SIZE_T consumed;
     PIRP write;
 
     while (read->IoStatus.Information < length && lbk_channel_queued(&channel->Data) == 0 &&
@@ -559,7 +560,14 @@ static VOID LbkReadFromWritesLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP r
             continue;
         n = LbkSerialPaceAllowedLocked(channel, min(available, length - read->IoStatus.Information));
         if (n == 0)
-            break; /* the line is busy: the timer thread pumps when it is free */
+            break; /* the line is busy or held: the timer thread or the handshake pumps again */
+        n = LbkFlowPassLocked(channel, source, min(n, pump->Budget), &consumed);
+        if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
+            LbkCountMoved(NULL, write, LbkTakeBudget(pump, consumed));
+            if (LbkWriteDone(channel, write) && LbkClaimLocked(write, pump->Fresh))
+                LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+            continue;
+        }
         n = LbkTakeBudget(pump, n);
         lbk_channel_hand_off(&channel->Data, LBK_IRP_DATA(read) + read->IoStatus.Information, n, source, n, NULL);
         LbkSerialPaceSentLocked(channel, n);
@@ -676,6 +684,7 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
 {
     lbk_channel_t *data = &channel->Data;
     BOOLEAN moved = FALSE;
+    SIZE_T consumed;
 
     if (data->message_mode) {
         if (LbkTransferLength(channel->Writer, write) > lbk_channel_room(data) ||
@@ -703,7 +712,18 @@ static BOOLEAN LbkFillFromWriteLocked(PLBK_PUMP pump, PLBK_CHANNEL channel, PIRP
             return TRUE; /* a reader came while the window was refilled: it goes first */
         n = LbkSerialPaceAllowedLocked(channel, min(available, lbk_channel_room(data)));
         if (n == 0)
-            break; /* the line is busy: the timer thread pumps when it is free */
+            break; /* the line is busy or held: the timer thread or the handshake pumps again */
+        n = LbkFlowPassLocked(channel, source, min(n, pump->Budget), &consumed);
+        if (consumed != 0) { /* the reader's port took them off the line (flow.c) */
+            LbkCountMoved(NULL, write, LbkTakeBudget(pump, consumed));
+            moved = TRUE;
+            if (LbkWriteDone(channel, write)) {
+                if (LbkClaimLocked(write, pump->Fresh))
+                    LbkFinishLocked(write, STATUS_SUCCESS, pump->Done);
+                break;
+            }
+            continue;
+        }
         n = lbk_channel_write(data, source, LbkTakeBudget(pump, n));
         LbkSerialPaceSentLocked(channel, n);
         LbkSerialReceivedLocked(channel, source, n);
@@ -863,6 +883,7 @@ VOID LbkPumpLocked(PLBK_PUMP pump)
         LbkSerialSendImmediateLocked(unit);
         for (i = 0; i < unit->ChannelCount; i++)
             LbkPumpChannelLocked(pump, &unit->Channels[i]);
+        LbkFlowUpdateLocked(unit); /* a serial pair's handshake: again when a hold ended */
     } while (unit->PumpAgain);
     for (i = 0; i < unit->ChannelCount; i++) {
         LbkEndNonblockingLocked(pump, &unit->Channels[i].Reads, STATUS_PIPE_EMPTY);
@@ -904,9 +925,10 @@ NTSTATUS LbkSubmitLocked(PLBK_PUMP pump, PLBK_QUEUE queue, PIRP irp, ULONG timeo
 }
 
 /* The queues that can hold requests issued through ext (the unit's controls: of either end). */
-#define LBK_QUEUES_PER_DEVICE 7
+#define LBK_QUEUES_PER_DEVICE 8
 static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES_PER_DEVICE])
 {
+    queues[7] = &ext->Serial.XoffCounters; /* a serial end's only: LbkSerialInitialize makes it */
     queues[6] = &ext->Held;
     queues[0] = &ext->In->Reads;
     queues[1] = &ext->Out->Writes;
@@ -914,7 +936,7 @@ static ULONG LbkQueuesOf(PLBK_DEVICE_EXTENSION ext, PLBK_QUEUE queues[LBK_QUEUES
     queues[3] = &ext->Unit->Controls;
     queues[4] = &ext->Serial.MaskWaits; /* empty unless a serial end */
     queues[5] = &ext->Flushes;
-    return LBK_QUEUES_PER_DEVICE;
+    return ext->IsSerial ? LBK_QUEUES_PER_DEVICE : LBK_QUEUES_PER_DEVICE - 1;
 }
 
 /*

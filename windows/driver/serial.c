@@ -1,7 +1,8 @@
 /*
  * serial.c - a serial pair's ends as COM ports joined by a null-modem cable (kernel mode).
  * The bytes go through the pair's channels like any pair's; this file keeps each end's line
- * settings, drives the modem lines (DTR -> peer DSR and DCD, RTS -> peer CTS), turns what happens
+ * settings, drives the modem lines (by default DTR -> peer DSR and DCD, RTS -> peer CTS; the
+ * handshake and the wiring are flow.c's), turns what happens
  * into WaitCommEvent events, and serves the IOCTL_SERIAL_* requests of the Win32 communications
  * API. The rules that need no kernel (what is a valid setting, how COMMTIMEOUTS plan a read) are
  * the core's (core/lbk_serial.c). Everything here runs under the unit lock unless it says not.
@@ -27,31 +28,55 @@ C_ASSERT(LBK_SERIAL_EV_RXCHAR == SERIAL_EV_RXCHAR && LBK_SERIAL_EV_EVENT2 == SER
 C_ASSERT(LBK_SERIAL_CTS_STATE == SERIAL_CTS_STATE && LBK_SERIAL_DCD_STATE == SERIAL_DCD_STATE);
 C_ASSERT(LBK_SERIAL_PURGE_RXCLEAR == SERIAL_PURGE_RXCLEAR && LBK_SERIAL_ERROR_BREAK == SERIAL_ERROR_BREAK);
 C_ASSERT(LBK_SERIAL_TX_WAITING_ON_BREAK == SERIAL_TX_WAITING_ON_BREAK);
+C_ASSERT(sizeof(struct lbk_serial_perf_stats) == sizeof(SERIALPERF_STATS));
+C_ASSERT(sizeof(struct lbk_serial_xoff_counter) == sizeof(SERIAL_XOFF_COUNTER));
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_XOFF_COUNTER) == IOCTL_SERIAL_XOFF_COUNTER);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_LSRMST_INSERT) == IOCTL_SERIAL_LSRMST_INSERT);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_CONFIG_SIZE) == IOCTL_SERIAL_CONFIG_SIZE);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_GET_STATS) == IOCTL_SERIAL_GET_STATS);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_CLEAR_STATS) == IOCTL_SERIAL_CLEAR_STATS);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_GET_MODEM_CONTROL) == IOCTL_SERIAL_GET_MODEM_CONTROL);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_SET_MODEM_CONTROL) == IOCTL_SERIAL_SET_MODEM_CONTROL);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_SET_FIFO_CONTROL) == IOCTL_SERIAL_SET_FIFO_CONTROL);
+C_ASSERT(LBK_SERIAL_CODE(LBK_SERIAL_SET_XOFF) == IOCTL_SERIAL_SET_XOFF);
+
+/* The modem control register's bits (the WDK's serial.h; mingw's ntddser.h lacks them). Those
+   other than DTR and RTS (OUT1, OUT2, LOOP) are kept and reported only. */
+#define LBK_MCR_DTR 0x01u
+#define LBK_MCR_RTS 0x02u
+#define LBK_MCR_KEPT 0x1Cu
 
 #define LBK_SERIALCOMM L"SERIALCOMM" /* HKLM\HARDWARE\DEVICEMAP\SERIALCOMM: where programs list COM ports */
 
 VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced)
 {
     ext->IsSerial = TRUE;
+    LbkQueueInitialize(&ext->Serial.XoffCounters);
     ext->Serial.Paced = paced;
     lbk_serial_default_settings(&ext->Serial.Settings, (uint32_t)lbk_channel_capacity(&ext->In->Data));
     ext->Serial.Port = port;
+    /* A legacy pair's end is device index 2 x slot (A) or 2 x slot + 1 (B), as in PortNames. */
+    if (!LbkConfig.plug_and_play && ext->Unit != NULL && ext->Unit->Index < LBK_MAX_DEVICE_COUNT)
+        LbkFlowInitialize(ext, &LbkConfig.wiring[2 * ext->Unit->Index + (ext == ext->Unit->Ends[1] ? 1 : 0)]);
+    else
+        LbkFlowInitialize(ext, NULL);
 }
 
 /* The lines an end drives: only while a handle has it open, as a port's are while it is open. */
 static BOOLEAN LbkDtrOn(PLBK_DEVICE_EXTENSION ext)
 {
-    return ext->OpenHandles != 0 && ext->Serial.Dtr;
+    return (LbkFlowLinesLocked(ext) & LBK_FLOW_DTR) != 0;
 }
 
 static BOOLEAN LbkRtsOn(PLBK_DEVICE_EXTENSION ext)
 {
-    return ext->OpenHandles != 0 && ext->Serial.Rts;
+    return (LbkFlowLinesLocked(ext) & LBK_FLOW_RTS) != 0;
 }
 
+/* What the end reads: its peer's lines and its own, through its wiring (flow.c). */
 static ULONG LbkModemStatusLocked(PLBK_DEVICE_EXTENSION ext)
 {
-    return lbk_serial_modem_status(LbkDtrOn(ext->Peer), LbkRtsOn(ext->Peer));
+    return LbkFlowModemStatusLocked(ext);
 }
 
 /* Records events that happened to ext; those outside its wait mask are not kept. */
@@ -72,6 +97,7 @@ VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext)
     serial->Errors = 0;
     serial->TxBusy = FALSE;
     serial->ImmediatePending = FALSE;
+    LbkFlowOpenedLocked(ext);
     serial->ModemStatus = LbkModemStatusLocked(ext); /* what it finds is no change */
 }
 
@@ -94,8 +120,19 @@ ULONG LbkSerialReceivedEventsLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SI
     return events;
 }
 
+/* GET_STATS: count bytes went from channel's writer into its reader's input (or read). */
+static VOID LbkSerialCountLocked(PLBK_CHANNEL channel, SIZE_T count)
+{
+    if (!channel->Reader->IsSerial)
+        return;
+    channel->Writer->Serial.Stats.transmitted_count += (uint32_t)count;
+    channel->Reader->Serial.Stats.received_count += (uint32_t)count;
+    LbkFlowCountReceivedLocked(channel->Reader, count);
+}
+
 VOID LbkSerialReceivedLocked(PLBK_CHANNEL channel, const UCHAR *bytes, SIZE_T count)
 {
+    LbkSerialCountLocked(channel, count);
     LbkSerialPostReceivedLocked(channel, LbkSerialReceivedEventsLocked(channel, bytes, count));
 }
 
@@ -151,6 +188,7 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
         } else {
             serial->RxAbove80 = FALSE;
         }
+        LbkFlowCheckXoffCounterLocked(ext, done);
         if (serial->Events != 0 && serial->MaskWaits.Count != 0) {
             LbkFinishMaskWaitLocked(ext, serial->Events, done);
             serial->Events = 0;
@@ -242,6 +280,7 @@ SIZE_T LbkSerialPaceAllowedLocked(PLBK_CHANNEL channel, SIZE_T want)
     uint64_t ticks, burst, allowed;
     LONGLONG now;
 
+    want = LbkFlowAllowedLocked(channel, want); /* the handshake first: a held writer sends nothing */
     if (!writer->IsSerial || !writer->Serial.Paced || want == 0)
         return want;
     ticks = LbkLineTicks(writer, &now, &burst);
@@ -339,11 +378,19 @@ VOID LbkSerialSendImmediateLocked(PLBK_UNIT unit)
     for (i = 0; i < RTL_NUMBER_OF(unit->Ends); i++) {
         PLBK_DEVICE_EXTENSION ext = unit->Ends[i];
 
-        if (ext == NULL || !ext->Serial.ImmediatePending || lbk_channel_room(&ext->Out->Data) == 0)
+        if (ext == NULL || !ext->IsSerial)
             continue;
         /* Only the pumping thread gets here, between transfers: nothing is taken or open. */
-        lbk_channel_write(&ext->Out->Data, &ext->Serial.ImmediateChar, 1);
-        LbkSerialReceivedLocked(ext->Out, &ext->Serial.ImmediateChar, 1);
+        LbkFlowSendLocked(ext); /* its XON or XOFF goes first */
+        /* As serial.sys: an XOFF received does not hold it, a modem line does. */
+        if (!ext->Serial.ImmediatePending || (LbkFlowTxHoldsLocked(ext) & LBK_FLOW_LINE_HOLDS))
+            continue;
+        if (!LbkFlowTakenByPeerLocked(ext, ext->Serial.ImmediateChar)) {
+            if (lbk_channel_room(&ext->Out->Data) == 0)
+                continue;
+            lbk_channel_write(&ext->Out->Data, &ext->Serial.ImmediateChar, 1);
+            LbkSerialReceivedLocked(ext->Out, &ext->Serial.ImmediateChar, 1);
+        }
         ext->Serial.ImmediatePending = FALSE;
     }
 }
@@ -376,6 +423,9 @@ static BOOLEAN LbkReadsStateOnly(ULONG code)
     case LBK_SERIAL_GET_DTRRTS:
     case LBK_SERIAL_GET_PROPERTIES:
     case LBK_SERIAL_GET_COMMSTATUS:
+    case LBK_SERIAL_GET_STATS:
+    case LBK_SERIAL_CONFIG_SIZE:
+    case LBK_SERIAL_GET_MODEM_CONTROL:
         return TRUE;
     default:
         return FALSE;
@@ -384,7 +434,7 @@ static BOOLEAN LbkReadsStateOnly(ULONG code)
 
 /*
  * The IOCTL_SERIAL_* requests. Lengths are checked by the core's table first. Returns the status,
- * or with *queued TRUE for a WaitCommEvent left pending.
+ * or with *queued TRUE for a WaitCommEvent or an XOFF counter left pending.
  */
 NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR information, BOOLEAN *queued)
 {
@@ -444,6 +494,15 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
     case LBK_SERIAL_PURGE:
         if (*(PULONG)buffer == 0 || (*(PULONG)buffer & ~LBK_SERIAL_PURGE_VALID) != 0)
             return STATUS_INVALID_PARAMETER;
+        break;
+    case LBK_SERIAL_XOFF_COUNTER:
+        if (((PSERIAL_XOFF_COUNTER)buffer)->Counter <= 0)
+            return STATUS_INVALID_PARAMETER; /* as documented */
+        break;
+    case LBK_SERIAL_LSRMST_INSERT:
+        /* 0 turns the insertion off, which it always is; inserting status bytes is not emulated. */
+        if (*(PUCHAR)buffer != 0)
+            return STATUS_NOT_SUPPORTED;
         break;
     default:
         break;
@@ -530,12 +589,43 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
     case LBK_SERIAL_SET_BREAK_OFF:
         serial->Break = FALSE;
         break;
-    case LBK_SERIAL_SET_XON:
     case LBK_SERIAL_SET_XOFF:
+        serial->Flow.xoff_received = 1; /* as if XOFF came, with or without fOutX, as serial.sys */
+        break;
+    case LBK_SERIAL_SET_XON:
+        serial->Flow.xoff_received = 0;
+        break;
     case LBK_SERIAL_RESET_DEVICE:
-        break; /* no XON/XOFF flow control is emulated (docs/serial.md) */
+    case LBK_SERIAL_SET_FIFO_CONTROL: /* no FIFO: accepted, as a UART without one */
+    case LBK_SERIAL_LSRMST_INSERT:    /* 0 here: off, as it is */
+        break;
+    case LBK_SERIAL_CONFIG_SIZE:
+        *(PULONG)buffer = 0; /* no configuration data, as serial.sys */
+        *information = sizeof(ULONG);
+        break;
+    case LBK_SERIAL_GET_STATS:
+        RtlCopyMemory(buffer, &serial->Stats, sizeof(SERIALPERF_STATS));
+        *information = sizeof(SERIALPERF_STATS);
+        break;
+    case LBK_SERIAL_CLEAR_STATS:
+        RtlZeroMemory(&serial->Stats, sizeof(serial->Stats));
+        break;
+    case LBK_SERIAL_GET_MODEM_CONTROL:
+        *(PULONG)buffer = (serial->Dtr ? LBK_MCR_DTR : 0) | (serial->Rts ? LBK_MCR_RTS : 0) | serial->ModemControl;
+        *information = sizeof(ULONG);
+        break;
+    case LBK_SERIAL_SET_MODEM_CONTROL:
+        /* The register as it is written: DTR and RTS as asked, but a line that the handflow
+           gives to the handshake (or RTS toggle) stays the handshake's, set again by the pump. */
+        serial->Dtr = (*(PULONG)buffer & LBK_MCR_DTR) != 0;
+        serial->Rts = (*(PULONG)buffer & LBK_MCR_RTS) != 0;
+        serial->ModemControl = *(PULONG)buffer & LBK_MCR_KEPT;
+        break;
     case LBK_SERIAL_IMMEDIATE_CHAR:
         status = LbkImmediateCharLocked(ext, *(PUCHAR)buffer);
+        break;
+    case LBK_SERIAL_XOFF_COUNTER:
+        status = LbkFlowXoffCounterLocked(ext, irp, queued, &done);
         break;
     case LBK_SERIAL_GET_COMMSTATUS: {
         SERIAL_STATUS *result = buffer;
@@ -543,7 +633,7 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
         RtlZeroMemory(result, sizeof(*result));
         result->Errors = serial->Errors;
         serial->Errors = 0;
-        result->HoldReasons = serial->Break ? SERIAL_TX_WAITING_ON_BREAK : 0;
+        result->HoldReasons = (serial->Break ? SERIAL_TX_WAITING_ON_BREAK : 0) | LbkFlowHoldReasonsLocked(ext);
         result->AmountInInQueue = (ULONG)lbk_channel_queued(&ext->In->Data);
         result->AmountInOutQueue = LbkOutQueueLocked(ext);
         *information = sizeof(*result);
