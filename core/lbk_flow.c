@@ -136,6 +136,49 @@ int lbk_flow_parse_wiring_list(const uint16_t *text, size_t chars, struct lbk_fl
     return 0;
 }
 
+int lbk_flow_wiring_is_valid(const struct lbk_flow_wiring *wiring)
+{
+    return wiring->cts < LBK_PIN_COUNT && wiring->dsr < LBK_PIN_COUNT && wiring->dcd < LBK_PIN_COUNT &&
+           wiring->ri < LBK_PIN_COUNT;
+}
+
+/* Appends the ASCII word at text[*length], which the caller has sized. */
+static void append(uint16_t *text, size_t *length, const char *word)
+{
+    while (*word != '\0')
+        text[(*length)++] = (uint16_t)(unsigned char)*word++;
+}
+
+size_t lbk_flow_format_wiring(const struct lbk_flow_wiring *wiring, uint16_t *text, size_t capacity)
+{
+    struct lbk_flow_wiring loopback;
+    const uint8_t pins[4] = { wiring->cts, wiring->dsr, wiring->dcd, wiring->ri };
+    size_t length = 0, i;
+
+    if (capacity == 0)
+        return 0;
+    text[0] = 0;
+    if (capacity < LBK_FLOW_WIRING_TEXT_CHARS + 1 || !lbk_flow_wiring_is_valid(wiring))
+        return 0;
+    lbk_flow_wiring_loopback(&loopback);
+    if (lbk_flow_wiring_is_null_modem(wiring)) {
+        append(text, &length, "null-modem");
+    } else if (wiring->cts == loopback.cts && wiring->dsr == loopback.dsr && wiring->dcd == loopback.dcd &&
+               wiring->ri == loopback.ri) {
+        append(text, &length, "loopback");
+    } else {
+        for (i = 0; i < 4; i++) { /* at most 3 x "cts=rrts", "ri=rrts" and 3 commas: 34 */
+            if (i != 0)
+                append(text, &length, ",");
+            append(text, &length, line_names[i]);
+            append(text, &length, "=");
+            append(text, &length, pin_names[pins[i]]);
+        }
+    }
+    text[length] = 0;
+    return length;
+}
+
 static int pin_level(uint8_t pin, uint32_t own_lines, uint32_t peer_lines)
 {
     switch (pin) {

@@ -11,6 +11,7 @@
 
 #include "lbk_base.h"
 #include "lbk_serial.h"
+#include "../include/lbk_ioctl.h"
 
 /* SERIAL_HANDFLOW bits of ntddser.h the handshake reads (ControlHandShake, FlowReplace). */
 #define LBK_SERIAL_CTS_HANDSHAKE 0x08u
@@ -36,13 +37,13 @@
  * Wiring: where each modem input of an end comes from, like a pin map of com0com. The sources
  * are the end's own output lines, its peer's, or a constant.
  */
-enum lbk_pin {
-    LBK_PIN_OFF,
-    LBK_PIN_ON,
-    LBK_PIN_PEER_RTS, /* "rrts" */
-    LBK_PIN_PEER_DTR, /* "rdtr" */
-    LBK_PIN_OWN_RTS,  /* "rts" */
-    LBK_PIN_OWN_DTR,  /* "dtr" */
+enum lbk_pin { /* the contract's LBK_WIRE_* (the bus's requests carry them) */
+    LBK_PIN_OFF = LBK_WIRE_OFF,
+    LBK_PIN_ON = LBK_WIRE_ON,
+    LBK_PIN_PEER_RTS = LBK_WIRE_PEER_RTS, /* "rrts" */
+    LBK_PIN_PEER_DTR = LBK_WIRE_PEER_DTR, /* "rdtr" */
+    LBK_PIN_OWN_RTS = LBK_WIRE_OWN_RTS,   /* "rts" */
+    LBK_PIN_OWN_DTR = LBK_WIRE_OWN_DTR,   /* "dtr" */
     LBK_PIN_COUNT
 };
 
@@ -74,6 +75,17 @@ int lbk_flow_parse_wiring(const uint16_t *text, size_t chars, struct lbk_flow_wi
  */
 int lbk_flow_parse_wiring_list(const uint16_t *text, size_t chars, struct lbk_flow_wiring *ends, size_t max_ends);
 int lbk_flow_wiring_is_null_modem(const struct lbk_flow_wiring *wiring);
+/* Whether each line's source is one of enum lbk_pin (a wiring from a request or the registry). */
+int lbk_flow_wiring_is_valid(const struct lbk_flow_wiring *wiring);
+
+/*
+ * One end's wiring as text lbk_flow_parse_wiring reads back the same: "null-modem", "loopback",
+ * or all four lines, "cts=rrts,dsr=rdtr,dcd=rdtr,ri=off". Writes it NUL-terminated and returns
+ * its length; returns 0 (text[0] NUL when capacity > 0) when capacity is below
+ * LBK_FLOW_WIRING_TEXT_CHARS + 1 or the wiring is not valid.
+ */
+#define LBK_FLOW_WIRING_TEXT_CHARS 34u
+size_t lbk_flow_format_wiring(const struct lbk_flow_wiring *wiring, uint16_t *text, size_t capacity);
 
 /* The modem status (LBK_SERIAL_*_STATE bits) an end reads, from its lines and its peer's. */
 uint32_t lbk_flow_modem_status(const struct lbk_flow_wiring *wiring, uint32_t own_lines, uint32_t peer_lines);

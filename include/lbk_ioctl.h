@@ -348,6 +348,10 @@ typedef struct lbk_wait_result {
 #define LBK_PORTS_CLASS_GUID_TEXT "{4d36e978-e325-11ce-bfc1-08002be10318}"
 /* REG_SZ in the bus's device key, per pair n: "COM5,COM6" ("-" for an end with no COM name). */
 #define LBK_BUS_PAIR_VALUE_PREFIX L"Pair"
+/* Per pair n, only when not the default: REG_SZ Wiring<n> = "<end A's wiring>;<end B's>" (the
+   Wiring parameter's grammar, docs/serial.md), REG_DWORD Paced<n> = bit 0 end A, bit 1 end B. */
+#define LBK_BUS_WIRING_VALUE_PREFIX L"Wiring"
+#define LBK_BUS_PACED_VALUE_PREFIX L"Paced"
 /* How many pairs one bus holds; pair numbers are 0 .. LBK_BUS_MAX_PAIRS - 1. */
 #define LBK_BUS_MAX_PAIRS 32u
 /* The highest COM number a port may have (COM1 .. COM256, as the COM name arbiter counts). */
@@ -367,14 +371,36 @@ typedef struct lbk_bus_port {
     lbk_u16 port; /* 1..LBK_MAX_COM_PORT, or 0 */
 } lbk_bus_port;
 
+/*
+ * An end's wiring: where each of its modem inputs (CTS, DSR, DCD, RI) comes from, as com0com's
+ * pin map: an output line of its peer or of itself, or a constant. Null-modem, the default:
+ * CTS <- peer RTS, DSR and DCD <- peer DTR, RI off.
+ */
+#define LBK_WIRE_OFF 0u
+#define LBK_WIRE_ON 1u
+#define LBK_WIRE_PEER_RTS 2u
+#define LBK_WIRE_PEER_DTR 3u
+#define LBK_WIRE_OWN_RTS 4u
+#define LBK_WIRE_OWN_DTR 5u
+
+/* SET_OPTIONS: one end's options, taking effect at once, while it may be in use. */
+typedef struct lbk_bus_end_options {
+    lbk_u32 pair;
+    lbk_u16 end;       /* 0 A, 1 B */
+    lbk_u8 paced;      /* 1: its writes cross at its baud rate (as BaudEmulation), 0: at once */
+    lbk_u8 reserved;   /* zero */
+    lbk_u8 wiring[4];  /* the sources of its CTS, DSR, DCD, RI: LBK_WIRE_* */
+} lbk_bus_end_options;
+
 /* LIST: each end as the bus sees it. */
 typedef struct lbk_bus_end_info {
     lbk_u16 name[LBK_MAX_NAME_CHARS + 1]; /* its own device name, <Name>P<pair>A; NUL-terminated, zero after */
     lbk_u16 port;          /* its COM number, 0 for none */
-    lbk_u16 port_linked;   /* 1: \DosDevices\COM<port> is its own now (the name was free) */
+    lbk_u8 port_linked;    /* 1: \DosDevices\COM<port> is its own now (the name was free) */
+    lbk_u8 paced;          /* its options, as lbk_bus_end_options */
     lbk_u32 pnp_state;     /* enum lbk_pnp_state (core/lbk_pnp.h): 1 started */
     lbk_u32 open_handles;
-    lbk_u32 reserved;      /* zero */
+    lbk_u8 wiring[4];      /* CTS, DSR, DCD, RI: LBK_WIRE_* */
 } lbk_bus_end_info;
 
 typedef struct lbk_bus_pair_info {
@@ -393,12 +419,15 @@ typedef struct lbk_bus_list {
  * Requests to the bus (METHOD_BUFFERED). ADD: in and out lbk_bus_pair; a COM number another pair
  * of this bus has, or a pair number in use: STATUS_OBJECT_NAME_COLLISION; no free pair number
  * or slot: STATUS_TOO_MANY_NODES. REMOVE: in lbk_u32 pair number; unknown: STATUS_NOT_FOUND.
- * SET_PORT: in lbk_bus_port. LIST: out lbk_bus_list. Short buffers: STATUS_BUFFER_TOO_SMALL.
+ * SET_PORT: in lbk_bus_port. LIST: out lbk_bus_list. SET_OPTIONS: in lbk_bus_end_options; a
+ * source past LBK_WIRE_OWN_DTR, paced above 1 or reserved not zero: STATUS_INVALID_PARAMETER.
+ * Short buffers: STATUS_BUFFER_TOO_SMALL.
  */
 #define IOCTL_LBK_BUS_ADD_PAIR LBK_CTL_CODE(0x840, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
 #define IOCTL_LBK_BUS_REMOVE_PAIR LBK_CTL_CODE(0x841, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
 #define IOCTL_LBK_BUS_SET_PORT LBK_CTL_CODE(0x842, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
 #define IOCTL_LBK_BUS_LIST LBK_CTL_CODE(0x843, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS)
+#define IOCTL_LBK_BUS_SET_OPTIONS LBK_CTL_CODE(0x844, LBK_METHOD_BUFFERED, LBK_WRITE_ACCESS)
 
 #if defined(__cplusplus)
 #define LBK_STATIC_ASSERT static_assert
@@ -413,6 +442,7 @@ LBK_STATIC_ASSERT(sizeof(lbk_wait_request) == 16, "lbk_wait_request layout is pa
 LBK_STATIC_ASSERT(sizeof(lbk_wait_result) == 24, "lbk_wait_result layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_bus_pair) == 8, "lbk_bus_pair layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_bus_port) == 8, "lbk_bus_port layout is part of the contract");
+LBK_STATIC_ASSERT(sizeof(lbk_bus_end_options) == 12, "lbk_bus_end_options layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_bus_end_info) == 144, "lbk_bus_end_info layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_bus_pair_info) == 296, "lbk_bus_pair_info layout is part of the contract");
 LBK_STATIC_ASSERT(sizeof(lbk_bus_list) == 8 + 32 * 296, "lbk_bus_list layout is part of the contract");

@@ -122,13 +122,13 @@ PLBK_DEVICE_EXTENSION LbkBusPortOwnerLocked(USHORT port, const LBK_DEVICE_EXTENS
     return NULL;
 }
 
-/* "Pair<n>" into name, for n < 100; its buffer must hold 7 characters. */
-static VOID LbkPairValueName(ULONG number, PWCHAR buffer, PUNICODE_STRING name)
+/* "<prefix><n>" into name (Pair<n>, Wiring<n>, Paced<n>), for n < 100 and a prefix of at most
+   6 characters; its buffer must hold 9. */
+static VOID LbkPairValueName(PCWSTR prefix, ULONG number, PWCHAR buffer, PUNICODE_STRING name)
 {
-    ULONG chars = 0;
+    ULONG chars = (ULONG)wcslen(prefix);
 
-    RtlCopyMemory(buffer, LBK_BUS_PAIR_VALUE_PREFIX, 4 * sizeof(WCHAR));
-    chars = 4;
+    RtlCopyMemory(buffer, prefix, chars * sizeof(WCHAR));
     if (number >= 10)
         buffer[chars++] = (WCHAR)(L'0' + number / 10);
     buffer[chars++] = (WCHAR)(L'0' + number % 10);
@@ -138,11 +138,29 @@ static VOID LbkPairValueName(ULONG number, PWCHAR buffer, PUNICODE_STRING name)
     name->MaximumLength = (USHORT)((chars + 1) * sizeof(WCHAR));
 }
 
-/* Writes the pair's Pair<n> value (or deletes it) in its bus's device key. Bus lock held. */
+/* Sets value name to data, or deletes it when data is NULL; a failure is logged. */
+static VOID LbkSetPairValue(HANDLE key, ULONG number, PCWSTR prefix, ULONG type, const VOID *data, ULONG bytes)
+{
+    WCHAR nameBuffer[9];
+    UNICODE_STRING name;
+    NTSTATUS status;
+
+    LbkPairValueName(prefix, number, nameBuffer, &name);
+    if (data != NULL)
+        status = ZwSetValueKey(key, &name, 0, type, (PVOID)data, bytes);
+    else
+        status = ZwDeleteValueKey(key, &name);
+    if (!NT_SUCCESS(status) && status != STATUS_OBJECT_NAME_NOT_FOUND)
+        LbkTrace(LBK_TRACE_WARNING, "lbk: bus: %ws not kept: 0x%08x\n", nameBuffer, status);
+}
+
+/*
+ * Writes the pair's values (Pair<n>, and Wiring<n> and Paced<n> when not the default) in its
+ * bus's device key, or deletes them. Bus lock held.
+ */
 static VOID LbkSavePairLocked(PLBK_BUS_EXTENSION bus, PLBK_BUS_PAIR pair, BOOLEAN keep)
 {
-    WCHAR nameBuffer[8];
-    UNICODE_STRING name;
+    PLBK_DEVICE_EXTENSION ends[2] = { pair->Unit->Ends[0], pair->Unit->Ends[1] };
     HANDLE key;
     NTSTATUS status;
 
@@ -151,18 +169,29 @@ static VOID LbkSavePairLocked(PLBK_BUS_EXTENSION bus, PLBK_BUS_PAIR pair, BOOLEA
         LbkTrace(LBK_TRACE_WARNING, "lbk: bus: pair %lu not kept: its device key: 0x%08x\n", pair->Number, status);
         return;
     }
-    LbkPairValueName(pair->Number, nameBuffer, &name);
     if (keep) {
-        USHORT ports[2] = { pair->Unit->Ends[0]->Serial.Port, pair->Unit->Ends[1]->Serial.Port };
+        USHORT ports[2] = { ends[0]->Serial.Port, ends[1]->Serial.Port };
         uint16_t text[LBK_SERIAL_PAIR_NAMES_CHARS + 1];
+        uint16_t wiring[2 * (LBK_FLOW_WIRING_TEXT_CHARS + 1)];
         size_t chars = lbk_serial_format_port_names(ports, 2, text, RTL_NUMBER_OF(text));
+        ULONG paced = (ends[0]->Serial.Paced ? 1u : 0u) | (ends[1]->Serial.Paced ? 2u : 0u);
+        BOOLEAN plain = lbk_flow_wiring_is_null_modem(&ends[0]->Serial.Wiring) &&
+                        lbk_flow_wiring_is_null_modem(&ends[1]->Serial.Wiring);
 
-        status = ZwSetValueKey(key, &name, 0, REG_SZ, text, (ULONG)((chars + 1) * sizeof(WCHAR)));
+        LbkSetPairValue(key, pair->Number, LBK_BUS_PAIR_VALUE_PREFIX, REG_SZ, text, (ULONG)((chars + 1) * sizeof(WCHAR)));
+        /* A's wiring, ';', B's: each at most LBK_FLOW_WIRING_TEXT_CHARS, so the whole fits. */
+        chars = lbk_flow_format_wiring(&ends[0]->Serial.Wiring, wiring, LBK_FLOW_WIRING_TEXT_CHARS + 1);
+        wiring[chars++] = L';';
+        chars += lbk_flow_format_wiring(&ends[1]->Serial.Wiring, wiring + chars, RTL_NUMBER_OF(wiring) - chars);
+        LbkSetPairValue(key, pair->Number, LBK_BUS_WIRING_VALUE_PREFIX, REG_SZ, plain ? NULL : wiring,
+                        (ULONG)((chars + 1) * sizeof(WCHAR)));
+        LbkSetPairValue(key, pair->Number, LBK_BUS_PACED_VALUE_PREFIX, REG_DWORD, paced != 0 ? &paced : NULL,
+                        sizeof(paced));
     } else {
-        status = ZwDeleteValueKey(key, &name);
+        LbkSetPairValue(key, pair->Number, LBK_BUS_PAIR_VALUE_PREFIX, REG_NONE, NULL, 0);
+        LbkSetPairValue(key, pair->Number, LBK_BUS_WIRING_VALUE_PREFIX, REG_NONE, NULL, 0);
+        LbkSetPairValue(key, pair->Number, LBK_BUS_PACED_VALUE_PREFIX, REG_NONE, NULL, 0);
     }
-    if (!NT_SUCCESS(status) && status != STATUS_OBJECT_NAME_NOT_FOUND)
-        LbkTrace(LBK_TRACE_WARNING, "lbk: bus: pair %lu not kept: 0x%08x\n", pair->Number, status);
     ZwClose(key);
 }
 
@@ -223,10 +252,53 @@ static NTSTATUS LbkAddPairLocked(PLBK_BUS_EXTENSION bus, ULONG number, const USH
     return STATUS_SUCCESS;
 }
 
+/*
+ * A kept pair's options (Wiring<n>, Paced<n>), onto its ends, which no one has opened yet.
+ * A value that is not what the bus writes is logged and the default kept.
+ */
+static VOID LbkLoadPairOptions(HANDLE key, PLBK_BUS_PAIR pair, PKEY_VALUE_PARTIAL_INFORMATION info, ULONG infoBytes)
+{
+    struct lbk_flow_wiring wiring[2];
+    WCHAR nameBuffer[9];
+    UNICODE_STRING name;
+    ULONG bytes, paced = 0, e;
+    NTSTATUS status;
+
+    lbk_flow_wiring_null_modem(&wiring[0]);
+    lbk_flow_wiring_null_modem(&wiring[1]);
+    LbkPairValueName(LBK_BUS_WIRING_VALUE_PREFIX, pair->Number, nameBuffer, &name);
+    RtlZeroMemory(info, infoBytes);
+    /* One WCHAR of the buffer kept back and zero: the text always ends. */
+    status = ZwQueryValueKey(key, &name, KeyValuePartialInformation, info, infoBytes - sizeof(WCHAR), &bytes);
+    if (NT_SUCCESS(status) &&
+        (info->Type != REG_SZ ||
+         lbk_flow_parse_wiring_list((const uint16_t *)info->Data,
+                                    lbk_config_trim((const uint16_t *)info->Data, info->DataLength / sizeof(WCHAR)),
+                                    wiring, 2) != 0)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: bus: %ws is not two wirings: pair %lu is null-modem\n", nameBuffer, pair->Number);
+        lbk_flow_wiring_null_modem(&wiring[0]);
+        lbk_flow_wiring_null_modem(&wiring[1]);
+    } else if (status != STATUS_OBJECT_NAME_NOT_FOUND && !NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: bus: %ws unreadable (0x%08x): pair %lu is null-modem\n", nameBuffer, status,
+                 pair->Number);
+    }
+    LbkPairValueName(LBK_BUS_PACED_VALUE_PREFIX, pair->Number, nameBuffer, &name);
+    RtlZeroMemory(info, infoBytes);
+    status = ZwQueryValueKey(key, &name, KeyValuePartialInformation, info, infoBytes, &bytes);
+    if (NT_SUCCESS(status) && info->Type == REG_DWORD && info->DataLength == sizeof(ULONG) &&
+        (*(const ULONG *)info->Data & ~3u) == 0)
+        paced = *(const ULONG *)info->Data;
+    else if (status != STATUS_OBJECT_NAME_NOT_FOUND)
+        LbkTrace(LBK_TRACE_ERROR, "lbk: bus: %ws is not a DWORD of bits 0 and 1: pair %lu not paced\n", nameBuffer,
+                 pair->Number);
+    for (e = 0; e < 2; e++)
+        LbkSerialSetOptions(pair->Unit->Ends[e], &wiring[e], (paced & (1u << e)) != 0);
+}
+
 /* START: the pairs kept in the device key, each value Pair<n> = "COM5,COM6". */
 static VOID LbkLoadPairs(PLBK_BUS_EXTENSION bus)
 {
-    ULONG infoBytes = sizeof(KEY_VALUE_FULL_INFORMATION) + 64 * sizeof(WCHAR);
+    ULONG infoBytes = sizeof(KEY_VALUE_FULL_INFORMATION) + 160 * sizeof(WCHAR); /* Wiring<n> too */
     PKEY_VALUE_FULL_INFORMATION info = LbkAllocate(infoBytes, LBK_TAG_NAME);
     HANDLE key;
     ULONG index, bytes;
@@ -274,6 +346,8 @@ static VOID LbkLoadPairs(PLBK_BUS_EXTENSION bus)
         status = LbkAddPairLocked(bus, number, ports);
         if (!NT_SUCCESS(status))
             LbkTrace(LBK_TRACE_ERROR, "lbk: bus: pair %lu not made: 0x%08x\n", number, status);
+        else
+            LbkLoadPairOptions(key, LbkBusPairs[number], (PKEY_VALUE_PARTIAL_INFORMATION)info, infoBytes);
     }
     ZwClose(key);
     LbkFree(info, LBK_TAG_NAME);
@@ -462,6 +536,11 @@ static VOID LbkListPairsLocked(const LBK_BUS_EXTENSION *bus, lbk_bus_list *list)
             info->end[e].port = end->Serial.Port;
             info->end[e].port_linked = end->Serial.PortLinked;
             KeAcquireInStackQueuedSpinLock(&end->Unit->Lock, &lockHandle);
+            info->end[e].paced = end->Serial.Paced;
+            info->end[e].wiring[0] = end->Serial.Wiring.cts;
+            info->end[e].wiring[1] = end->Serial.Wiring.dsr;
+            info->end[e].wiring[2] = end->Serial.Wiring.dcd;
+            info->end[e].wiring[3] = end->Serial.Wiring.ri;
             info->end[e].pnp_state = end->Pnp.state;
             info->end[e].open_handles = end->OpenHandles;
             KeReleaseInStackQueuedSpinLock(&lockHandle);
@@ -499,6 +578,27 @@ static NTSTATUS LbkSetPortLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_port *req
     LbkSavePairLocked(bus, pair, TRUE);
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: COM name now %u%s\n", end->Name, request->port,
              linked && !end->Serial.PortLinked && request->port != 0 ? " (taken: not linked)" : "");
+    return STATUS_SUCCESS;
+}
+
+/* SET_OPTIONS: an end's wiring and pacing change at once, while it may be in use; kept. */
+static NTSTATUS LbkSetOptionsLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_end_options *request)
+{
+    struct lbk_flow_wiring wiring;
+    PLBK_BUS_PAIR pair;
+
+    wiring.cts = request->wiring[0];
+    wiring.dsr = request->wiring[1];
+    wiring.dcd = request->wiring[2];
+    wiring.ri = request->wiring[3];
+    if (request->pair >= LBK_BUS_MAX_PAIRS || request->end > 1 || request->paced > 1 || request->reserved != 0 ||
+        !lbk_flow_wiring_is_valid(&wiring))
+        return STATUS_INVALID_PARAMETER;
+    pair = LbkBusPairs[request->pair];
+    if (pair == NULL || pair->Bus != bus || !pair->Present)
+        return STATUS_NOT_FOUND;
+    LbkSerialSetOptions(pair->Unit->Ends[request->end], &wiring, request->paced != 0);
+    LbkSavePairLocked(bus, pair, TRUE);
     return STATUS_SUCCESS;
 }
 
@@ -582,6 +682,18 @@ static NTSTATUS LbkBusControl(PLBK_BUS_EXTENSION bus, PIRP irp)
 
             RtlCopyMemory(&request, buffer, sizeof(request));
             status = LbkSetPortLocked(bus, &request);
+        }
+        break;
+    case IOCTL_LBK_BUS_SET_OPTIONS:
+        if (inBytes < sizeof(lbk_bus_end_options)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        {
+            lbk_bus_end_options request;
+
+            RtlCopyMemory(&request, buffer, sizeof(request));
+            status = LbkSetOptionsLocked(bus, &request);
         }
         break;
     case IOCTL_LBK_BUS_LIST:

@@ -62,6 +62,24 @@ VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced)
         LbkFlowInitialize(ext, NULL);
 }
 
+VOID LbkSerialSetOptions(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *wiring, BOOLEAN paced)
+{
+    KLOCK_QUEUE_HANDLE lockHandle;
+    LBK_PUMP pump;
+    LIST_ENTRY done;
+
+    InitializeListHead(&done);
+    LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    ext->Serial.Wiring = *wiring;
+    ext->Serial.Paced = paced;
+    /* The pump compares the inputs with what the end last saw (EV_CTS, EV_DSR, ...) and moves
+       what a hold by the old wiring kept back. */
+    LbkPumpLocked(&pump);
+    KeReleaseInStackQueuedSpinLock(&lockHandle);
+    LbkCompleteList(&done);
+}
+
 /* The lines an end drives: only while a handle has it open, as a port's are while it is open. */
 static BOOLEAN LbkDtrOn(PLBK_DEVICE_EXTENSION ext)
 {

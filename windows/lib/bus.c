@@ -98,6 +98,11 @@ DWORD lbk_bus_set_port(HANDLE bus, uint32_t pair, uint32_t end, uint16_t port)
     return lbk__bus_ioctl(bus, IOCTL_LBK_BUS_SET_PORT, &request, sizeof(request), NULL, 0);
 }
 
+DWORD lbk_bus_set_options(HANDLE bus, const lbk_bus_end_options *options)
+{
+    return lbk__bus_ioctl(bus, IOCTL_LBK_BUS_SET_OPTIONS, options, sizeof(*options), NULL, 0);
+}
+
 DWORD lbk_bus_get_pairs(HANDLE bus, lbk_bus_list *list)
 {
     return lbk__bus_ioctl(bus, IOCTL_LBK_BUS_LIST, NULL, 0, list, sizeof(*list));

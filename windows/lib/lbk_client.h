@@ -215,6 +215,7 @@ DWORD lbk_bus_add_pair(HANDLE bus, lbk_bus_pair *pair); /* pair->pair may be LBK
 DWORD lbk_bus_remove_pair(HANDLE bus, uint32_t pair);
 DWORD lbk_bus_set_port(HANDLE bus, uint32_t pair, uint32_t end, uint16_t port);
 DWORD lbk_bus_get_pairs(HANDLE bus, lbk_bus_list *list);
+DWORD lbk_bus_set_options(HANDLE bus, const lbk_bus_end_options *options); /* an end's wiring and pacing */
 /* Sets an end's friendly name, "LBK virtual serial port (COM<port>)", as the Ports class installer
    does, once the PnP manager has the end (waiting up to timeout_ms); ERROR_NOT_FOUND after that. */
 DWORD lbk_port_set_friendly_name(uint32_t pair, uint32_t end, uint16_t port, DWORD timeout_ms);

@@ -10,6 +10,7 @@
 #include <wchar.h>
 
 #include "../lib/lbk_client.h"
+#include "../../core/lbk_flow.h"
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_FAILED = 2, EXIT_TIMEOUT = 3 };
 
@@ -44,8 +45,13 @@ static void usage(FILE *out)
         L"  bus-remove                    remove every bus, its pairs with it\n"
         L"  pair add [--pair N] [--port-names COMa,COMb]   a new pair (the lowest free number unless\n"
         L"                                --pair), its ends COMa and COMb ('-' for no COM name)\n"
-        L"  pair list                     every pair: its ends, their COM names, state and handles\n"
+        L"        [--wiring WA;WB] [--paced 0|1]  its ends' wirings (null-modem unless given) and\n"
+        L"                                baud-rate pacing (both ends), as pair options sets them\n"
+        L"  pair list                     every pair: its ends, their COM names, state, handles, options\n"
         L"  pair rename N A|B COMn|-      give end A or B of pair N another COM name (or none)\n"
+        L"  pair options N A|B [--wiring W] [--paced 0|1]   change an end's options at once, in use\n"
+        L"                                or not; W: null-modem, loopback or a pin map such as\n"
+        L"                                cts=rrts,dsr=rdtr,dcd=on,ri=off (sources rrts rdtr rts dtr on off)\n"
         L"  pair remove N                 remove pair N; its COM names are free again\n"
         L"\n"
         L"Devices (\\\\.\\D):\n"
@@ -75,7 +81,9 @@ typedef struct options {
     DWORD pending[4]; /* requests and bytes per handle, then per device; 0: the driver's default */
     DWORD pair;       /* --pair, for pair add */
     BOOL has_pair;
-    const wchar_t *port_names, *serial_pairs, *paced_pairs;
+    const wchar_t *port_names, *serial_pairs, *paced_pairs, *wiring;
+    DWORD paced;      /* --paced, for pair add and pair options */
+    BOOL has_paced;
     BOOL has_bytes;
     int first_text, argc;
     wchar_t **argv;
@@ -160,6 +168,8 @@ static int parse_options(int argc, wchar_t **argv, options *opts)
         else if (wcscmp(arg, L"--events") == 0) opts->events = value;
         else if (wcscmp(arg, L"--min-room") == 0) number = &opts->min_room;
         else if (wcscmp(arg, L"--pair") == 0) { number = &opts->pair; opts->has_pair = TRUE; }
+        else if (wcscmp(arg, L"--paced") == 0) { number = &opts->paced; opts->has_paced = TRUE; }
+        else if (wcscmp(arg, L"--wiring") == 0) opts->wiring = value;
         else if (wcscmp(arg, L"--pending-requests-per-handle") == 0) number = &opts->pending[0];
         else if (wcscmp(arg, L"--pending-bytes-per-handle") == 0) number = &opts->pending[1];
         else if (wcscmp(arg, L"--pending-requests-per-device") == 0) number = &opts->pending[2];
@@ -673,8 +683,32 @@ static DWORD wait_started(HANDLE bus, uint32_t pair, DWORD timeout_ms)
     }
 }
 
+/* The request that gives end of pair the wiring and pacing. */
+static lbk_bus_end_options end_options(uint32_t pair, uint32_t end, const struct lbk_flow_wiring *wiring, BOOL paced)
+{
+    lbk_bus_end_options request;
+
+    ZeroMemory(&request, sizeof(request));
+    request.pair = pair;
+    request.end = (uint16_t)end;
+    request.paced = paced ? 1 : 0;
+    request.wiring[0] = wiring->cts;
+    request.wiring[1] = wiring->dsr;
+    request.wiring[2] = wiring->dcd;
+    request.wiring[3] = wiring->ri;
+    return request;
+}
+
+static int bad_wiring(const wchar_t *text)
+{
+    return bad_usage(L"a wiring is null-modem, loopback or line=source items (lines cts dsr dcd ri, sources "
+                     L"rrts rdtr rts dtr on off), one per end, separated by ';' for pair add; not ",
+                     text);
+}
+
 static int pair_add(HANDLE bus, const options *opts)
 {
+    struct lbk_flow_wiring wirings[2];
     lbk_bus_pair pair = { LBK_BUS_ANY_PAIR, { 0, 0 } }; /* no names yet: see below */
     uint16_t ports[2] = { 0, 0 };
     DWORD error;
@@ -696,6 +730,11 @@ static int pair_add(HANDLE bus, const options *opts)
             return bad_usage(L"--pair is a pair number from 0 to 31", L"");
         pair.pair = opts->pair;
     }
+    if (lbk_flow_parse_wiring_list((const uint16_t *)(opts->wiring != NULL ? opts->wiring : L""),
+                                   opts->wiring != NULL ? wcslen(opts->wiring) : 0, wirings, 2) != 0)
+        return bad_wiring(opts->wiring);
+    if (opts->has_paced && opts->paced > 1)
+        return bad_usage(L"--paced is 0 or 1", L"");
     for (e = 0; e < 2; e++) {
         int result = refuse_taken(ports[e], L"");
 
@@ -716,7 +755,14 @@ static int pair_add(HANDLE bus, const options *opts)
        with none. */
     error = lbk_bus_add_pair(bus, &pair);
     added = error == ERROR_SUCCESS;
-    if (added)
+    for (e = 0; e < 2 && added && error == ERROR_SUCCESS; e++) {
+        if (!lbk_flow_wiring_is_null_modem(&wirings[e]) || opts->paced != 0) {
+            lbk_bus_end_options request = end_options(pair.pair, (uint32_t)e, &wirings[e], opts->paced != 0);
+
+            error = lbk_bus_set_options(bus, &request);
+        }
+    }
+    if (added && error == ERROR_SUCCESS)
         error = wait_started(bus, pair.pair, 30000);
     for (e = 0; e < 2 && error == ERROR_SUCCESS; e++) {
         uint16_t given = current_port(bus, pair.pair, (uint32_t)e);
@@ -766,19 +812,24 @@ static int pair_list(HANDLE bus)
         free(list);
         return fail(L"cannot list", L"the pairs", error);
     }
-    wprintf(L"PAIR  END  DEVICE                COM     STATE         HANDLES\n");
+    wprintf(L"PAIR  END  DEVICE                COM     STATE         HANDLES  PACED  WIRING\n");
     for (i = 0; i < list->count; i++) {
         const lbk_bus_pair_info *info = &list->pairs[i];
 
         for (e = 0; e < 2; e++) {
-            wchar_t com[16];
+            const struct lbk_flow_wiring wiring = { info->end[e].wiring[0], info->end[e].wiring[1],
+                                                    info->end[e].wiring[2], info->end[e].wiring[3] };
+            wchar_t com[16], wiring_text[LBK_FLOW_WIRING_TEXT_CHARS + 1];
 
             if (info->end[e].port == 0)
                 wcscpy(com, L"-");
             else
                 swprintf(com, 16, L"COM%u%ls", info->end[e].port, info->end[e].port_linked ? L"" : L"*");
-            wprintf(L"%-5u %-4ls %-21ls %-7ls %-13ls %u\n", info->pair, e ? L"B" : L"A", (const wchar_t *)info->end[e].name,
-                    com, pnp_state_name(info->end[e].pnp_state), info->end[e].open_handles);
+            if (lbk_flow_format_wiring(&wiring, (uint16_t *)wiring_text, LBK_FLOW_WIRING_TEXT_CHARS + 1) == 0)
+                wcscpy(wiring_text, L"?");
+            wprintf(L"%-5u %-4ls %-21ls %-7ls %-13ls %-8u %-6ls %ls\n", info->pair, e ? L"B" : L"A",
+                    (const wchar_t *)info->end[e].name, com, pnp_state_name(info->end[e].pnp_state),
+                    info->end[e].open_handles, info->end[e].paced ? L"yes" : L"no", wiring_text);
         }
     }
     wprintf(L"%u pair%ls; * a COM name that is not linked (taken by another device, or the end is not started)\n",
@@ -852,6 +903,42 @@ static int pair_rename_or_remove(HANDLE bus, BOOL rename, const options *opts)
     return result;
 }
 
+/* pair options N A|B [--wiring W] [--paced 0|1]: what is not given stays as it is. args: N, A|B. */
+static int pair_options(HANDLE bus, const wchar_t *const *args, const options *opts)
+{
+    lbk_bus_pair_info info;
+    lbk_bus_end_options request;
+    struct lbk_flow_wiring wiring;
+    DWORD number, error;
+    uint32_t end;
+
+    if (!parse_dword(args[0], &number))
+        return bad_usage(L"pair options needs N A|B, not ", args[0]);
+    if (wcscmp(args[1], L"A") != 0 && wcscmp(args[1], L"B") != 0)
+        return bad_usage(L"the end is A or B, not ", args[1]);
+    end = args[1][0] == L'B';
+    if (opts->wiring != NULL && lbk_flow_parse_wiring((const uint16_t *)opts->wiring, wcslen(opts->wiring), &wiring) != 0)
+        return bad_wiring(opts->wiring);
+    if (opts->has_paced && opts->paced > 1)
+        return bad_usage(L"--paced is 0 or 1", L"");
+    if (number >= LBK_BUS_MAX_PAIRS || !get_pair(bus, number, &info)) {
+        fwprintf(stderr, L"lbkctl: there is no pair %lu\n", number);
+        return EXIT_FAILED;
+    }
+    if (opts->wiring == NULL) {
+        wiring.cts = info.end[end].wiring[0];
+        wiring.dsr = info.end[end].wiring[1];
+        wiring.dcd = info.end[end].wiring[2];
+        wiring.ri = info.end[end].wiring[3];
+    }
+    request = end_options(number, end, &wiring, opts->has_paced ? opts->paced != 0 : info.end[end].paced != 0);
+    error = lbk_bus_set_options(bus, &request);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot set the options of", (const wchar_t *)info.end[end].name, error);
+    wprintf(L"pair %lu end %ls: options set\n", number, end ? L"B" : L"A");
+    return EXIT_OK;
+}
+
 static int cmd_pair(int argc, wchar_t **argv)
 {
     options opts = { 0 };
@@ -861,16 +948,23 @@ static int cmd_pair(int argc, wchar_t **argv)
     int result;
 
     if (argc < 3)
-        return bad_usage(L"pair needs add, list, rename or remove", L"");
+        return bad_usage(L"pair needs add, list, rename, options or remove", L"");
     sub = argv[2];
-    /* Options after the subcommand: parse as if it were the command. */
-    if ((result = parse_options(argc - 1, argv + 1, &opts)) != EXIT_OK)
+    /* Options after the subcommand (after "options N A|B" for that one): parse as if it were the command. */
+    if (wcscmp(sub, L"options") == 0) {
+        if (argc < 5)
+            return bad_usage(L"pair options needs N A|B", L"");
+        if ((result = parse_options(argc - 3, argv + 3, &opts)) != EXIT_OK)
+            return result;
+    } else if ((result = parse_options(argc - 1, argv + 1, &opts)) != EXIT_OK) {
         return result;
+    }
     /* first_text, argc and argv now count from the subcommand: its arguments start at first_text. */
     if (wcscmp(sub, L"add") != 0 && wcscmp(sub, L"list") != 0 && wcscmp(sub, L"rename") != 0 &&
-        wcscmp(sub, L"remove") != 0)
-        return bad_usage(L"pair needs add, list, rename or remove, not ", sub);
-    if ((wcscmp(sub, L"add") == 0 || wcscmp(sub, L"list") == 0) && opts.first_text < opts.argc)
+        wcscmp(sub, L"remove") != 0 && wcscmp(sub, L"options") != 0)
+        return bad_usage(L"pair needs add, list, rename, options or remove, not ", sub);
+    if ((wcscmp(sub, L"add") == 0 || wcscmp(sub, L"list") == 0 || wcscmp(sub, L"options") == 0) &&
+        opts.first_text < opts.argc)
         return bad_usage(L"unexpected argument ", opts.argv[opts.first_text]);
     error = lbk_bus_open(10000, &bus);
     if (error != ERROR_SUCCESS)
@@ -879,6 +973,8 @@ static int cmd_pair(int argc, wchar_t **argv)
         result = pair_add(bus, &opts);
     else if (wcscmp(sub, L"list") == 0)
         result = pair_list(bus);
+    else if (wcscmp(sub, L"options") == 0)
+        result = pair_options(bus, (const wchar_t *const *)argv + 3, &opts);
     else
         result = pair_rename_or_remove(bus, wcscmp(sub, L"rename") == 0, &opts);
     CloseHandle(bus);
