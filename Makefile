@@ -138,7 +138,12 @@ $(BUILD)/windows/lib/%.o: windows/lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) $(WIN_CFLAGS) -c -o $@ $<
 
-$(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC))
+# The core's wiring grammar too, so that lbkctl reads and prints wirings as the driver does.
+$(BUILD)/windows/lib/lbk_flow.o: core/lbk_flow.c $(wildcard core/*.h) include/lbk_ioctl.h
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(WIN_CFLAGS) -c -o $@ $<
+
+$(LIB): $(patsubst windows/lib/%.c,$(BUILD)/windows/lib/%.o,$(LIB_SRC)) $(BUILD)/windows/lib/lbk_flow.o
 	x86_64-w64-mingw32-ar rcs $@ $^
 
 $(TOOL): windows/tool/lbkctl.c $(LIB) $(LIB_HDR)

@@ -42,6 +42,8 @@ ends_started() { # PAIR COMa COMb
 }
 export -f ends_started
 check "bus_inf_makes_pair_0_with_no_com_names" ends_started 0 - -
+# The bus's own requests with short buffers, values out of range, an unknown pair or code.
+suite 60 integration.exe --suite bus-requests --method buffered
 check "pair_add_with_com_names" bash -c \
     'wine "$0" pair add --port-names COM11,COM12 | tr -d "\r" | grep -qx "added pair 1"' "$bin/lbkctl.exe"
 check "pair_list_shows_the_ends_started_with_their_names" bash -c \
@@ -114,6 +116,53 @@ check "pair_rename_to_a_taken_name_is_refused" bash -c \
     'out=$(wine "$0" pair rename 1 A COM12 2>&1); [ $? -eq 2 ] && grep -q "COM12 is taken: it is .*LBKP1B" <<<"$out"' \
     "$bin/lbkctl.exe"
 
+# Options per end (setupc's "change"): a wiring and pacing given at add, listed, kept in the bus's
+# device key, and changed at once while the end is open.
+bus_values() { # the values under Enum (Wine keeps the bus's device key there), one "NAME TYPE DATA" per line
+    wine reg query 'HKLM\System\CurrentControlSet\Enum' /s 2>/dev/null | tr -d '\r' | sed 's/^ *//'
+}
+export -f bus_values
+check "pair_add_with_a_wiring_per_end" bash -c \
+    'wine "$0" pair add --port-names COM17,COM18 --wiring "loopback;cts=on,ri=rts" | tr -d "\r" | grep -qx "added pair 2" &&
+     wine "$0" pair list | tr -d "\r" | grep -Eq "^2 +A +LBKP2A +COM17 +started +0 +no +loopback\$" &&
+     wine "$0" pair list | tr -d "\r" | grep -Eq "^2 +B +LBKP2B +COM18 +started +0 +no +cts=on,dsr=rdtr,dcd=rdtr,ri=rts\$"' \
+    "$bin/lbkctl.exe"
+check "pair_options_are_kept_in_the_bus_device_key" bash -c \
+    'bus_values | grep -Eqx "Wiring2 +REG_SZ +loopback;cts=on,dsr=rdtr,dcd=rdtr,ri=rts" && ! bus_values | grep -q "^Paced2 "'
+check "pair_options_make_both_ends_loopback_plugs" bash -c \
+    'wine "$0" pair options 2 B --wiring loopback | tr -d "\r" | grep -qx "pair 2 end B: options set" &&
+     bus_values | grep -Eqx "Wiring2 +REG_SZ +loopback;loopback"' "$bin/lbkctl.exe"
+suite 120 serialtest.exe COM17 COM18 bus-loopback loopback
+check "pair_options_set_pacing_and_the_null_modem_wiring" bash -c \
+    'for e in A B; do wine "$0" pair options 2 $e --wiring null-modem --paced 1 >/dev/null || exit 1; done
+     wine "$0" pair list | tr -d "\r" | grep -Eq "^2 +B +LBKP2B +COM18 +started +0 +yes +null-modem\$" &&
+     ! bus_values | grep -q "^Wiring2 " && bus_values | grep -Eqx "Paced2 +REG_DWORD +0x3"' "$bin/lbkctl.exe"
+suite 180 serialtest.exe COM17 COM18 bus-paced paced
+# Rewired while open: COM17 holds a write by CTS flow (COM18 closed, so its CTS is low) until its
+# CTS is wired to "on"; the change acts at once, with EV_CTS, as a line change does.
+rewired_while_open() {
+    local prober i
+    wine "$1" pair options 2 A --paced 0 >/dev/null && wine "$1" pair options 2 B --paced 0 >/dev/null || return 1
+    wine "$2" --rewired COM17 bus-rewired >"$BUILD/bus-rewired.out" 2>&1 &
+    prober=$!
+    for i in $(seq 100); do grep -q ready "$BUILD/bus-rewired.out" && break; sleep 0.1; done
+    wine "$1" pair options 2 A --wiring cts=on | tr -d '\r' | grep -qx "pair 2 end A: options set" || return 1
+    wait "$prober"; local rc=$?
+    tr -d '\r' <"$BUILD/bus-rewired.out" | grep -v ' passed, '
+    [ "$rc" = 0 ]
+}
+check "pair_options_rewire_an_open_end_at_once" rewired_while_open "$bin/lbkctl.exe" "$bin/serialtest.exe"
+check "pair_options_refuses_bad_input" bash -c \
+    'out=$(wine "$0" pair options 2 A --wiring cts=xx 2>&1); [ $? -eq 1 ] && grep -q "a wiring is" <<<"$out" &&
+     out=$(wine "$0" pair options 2 A --paced 2 2>&1); [ $? -eq 1 ] && grep -q "paced is 0 or 1" <<<"$out" &&
+     out=$(wine "$0" pair options 2 C 2>&1); [ $? -eq 1 ] && grep -q "end is A or B" <<<"$out" &&
+     out=$(wine "$0" pair options 9 A 2>&1); [ $? -eq 2 ] && grep -q "there is no pair 9" <<<"$out" &&
+     out=$(wine "$0" pair add --wiring "loopback;loopback;loopback" 2>&1); [ $? -eq 1 ] && grep -q "a wiring is" <<<"$out" &&
+     wine "$0" pair list | tr -d "\r" | grep -Eq "^2 +A +LBKP2A +COM17 +started +0 +no +cts=on,dsr=rdtr,dcd=rdtr,ri=off\$"' \
+    "$bin/lbkctl.exe"
+check "a_removed_pair_leaves_no_options_behind" bash -c \
+    'wine "$0" pair remove 2 >/dev/null && ! bus_values | grep -Eq "^(Pair|Wiring|Paced)2 "' "$bin/lbkctl.exe"
+
 # Removed: every trace of its names goes, and the names can be used again at once.
 check "pair_remove" bash -c 'wine "$0" pair remove 1 | tr -d "\r" | grep -qx "removed pair 1"' "$bin/lbkctl.exe"
 check "a_removed_pairs_names_are_released" bash -c \
@@ -138,10 +187,20 @@ lbkctl uninstall >/dev/null 2>&1
 # does not handle, power), sent by pnpprobe.sys to LBKP0A, as for pnp-states: the bus's service
 # in the probe's load order group, so that Wine runs both in one winedevice process.
 sed -i 's/^ServiceBinary .*/&\nLoadOrderGroup = LbkPnpTest/' "$bus_dir/lbk.inf"
+# Pairs the INF gives with options: pair 3's kept, pair 4's not what the bus writes (ignored).
+sed -i 's/^HKR,,Pair0,.*/&\nHKR,,Pair3,0x00000002,"-,-"\nHKR,,Wiring3,0x00000002,"ri=on;loopback"\nHKR,,Paced3,0x00010001,1\nHKR,,Pair4,0x00000002,"-,-"\nHKR,,Wiring4,0x00000002,"cts=bogus"\nHKR,,Paced4,0x00010001,8/' \
+    "$bus_dir/lbk.inf"
 wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$(win_path "$BUILD/tests/pnpprobe.sys")" >/dev/null
 check "port_probe_driver_starts" bash -c 'wine sc start LBKPROBE | tr -d "\r" | grep -q "RUNNING"'
 check "bus_install_beside_the_probe" bash -c 'wine "$0" bus-install "$1" >/dev/null && ends_started 0 - -' \
     "$bin/lbkctl.exe" "$bus_inf"
+check "pair_options_in_the_device_key_are_applied_at_start" bash -c \
+    'ends_started 3 - - && ends_started 4 - - && out=$(wine "$0" pair list | tr -d "\r") &&
+     grep -Eq "^3 +A +LBKP3A +- +started +0 +yes +cts=rrts,dsr=rdtr,dcd=rdtr,ri=on\$" <<<"$out" &&
+     grep -Eq "^3 +B +LBKP3B +- +started +0 +no +loopback\$" <<<"$out" &&
+     grep -Eq "^4 +A +LBKP4A +- +started +0 +no +null-modem\$" <<<"$out" &&
+     grep -Eq "^4 +B +LBKP4B +- +started +0 +no +null-modem\$" <<<"$out" &&
+     grep -q "Wiring4 is not two wirings" "$1" && grep -q "Paced4 is not a DWORD" "$1"' "$bin/lbkctl.exe" "$LBK_DRIVER_LOG"
 suite 300 integration.exe --suite port-states --device LBKP0A --method buffered
 lbkctl bus-remove >/dev/null
 lbkctl stop >/dev/null 2>&1

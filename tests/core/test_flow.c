@@ -131,6 +131,60 @@ TEST(flow_output_holds_by_line_and_xoff)
     ASSERT_EQ(LBK_SERIAL_RX_WAITING_FOR_DSR, lbk_flow_hold_reasons(&hf, &flow, 0));
 }
 
+/* Every wiring there is (6^4) formats as text that parses back to it, within the stated length. */
+TEST(flow_wiring_text_round_trips_every_wiring)
+{
+    uint16_t text[LBK_FLOW_WIRING_TEXT_CHARS + 2];
+    struct lbk_flow_wiring w, back;
+    size_t length, longest = 0;
+    unsigned n;
+
+    for (n = 0; n < LBK_PIN_COUNT * LBK_PIN_COUNT * LBK_PIN_COUNT * LBK_PIN_COUNT; n++) {
+        w.cts = (uint8_t)(n % LBK_PIN_COUNT);
+        w.dsr = (uint8_t)(n / LBK_PIN_COUNT % LBK_PIN_COUNT);
+        w.dcd = (uint8_t)(n / (LBK_PIN_COUNT * LBK_PIN_COUNT) % LBK_PIN_COUNT);
+        w.ri = (uint8_t)(n / (LBK_PIN_COUNT * LBK_PIN_COUNT * LBK_PIN_COUNT));
+        memset(text, 0xAA, sizeof(text));
+        length = lbk_flow_format_wiring(&w, text, LBK_FLOW_WIRING_TEXT_CHARS + 1);
+        ASSERT_TRUE(length > 0 && length <= LBK_FLOW_WIRING_TEXT_CHARS);
+        ASSERT_EQ(0, text[length]);
+        ASSERT_EQ(0xAAAA, text[LBK_FLOW_WIRING_TEXT_CHARS + 1]); /* nothing past the capacity */
+        memset(&back, 0xFF, sizeof(back));
+        ASSERT_EQ(0, lbk_flow_parse_wiring(text, length, &back));
+        ASSERT_TRUE(same(&back, w.cts, w.dsr, w.dcd, w.ri));
+        if (length > longest)
+            longest = length;
+    }
+    ASSERT_EQ(LBK_FLOW_WIRING_TEXT_CHARS, longest); /* the bound is tight, not a guess */
+    lbk_flow_wiring_null_modem(&w);
+    lbk_flow_format_wiring(&w, text, sizeof(text) / sizeof(text[0]));
+    ASSERT_EQ('n', text[0]);
+    lbk_flow_wiring_loopback(&w);
+    lbk_flow_format_wiring(&w, text, sizeof(text) / sizeof(text[0]));
+    ASSERT_EQ('l', text[0]);
+}
+
+TEST(flow_wiring_text_refuses_small_buffers_and_bad_pins)
+{
+    uint16_t text[LBK_FLOW_WIRING_TEXT_CHARS + 1];
+    struct lbk_flow_wiring w;
+
+    lbk_flow_wiring_null_modem(&w);
+    text[0] = 'x';
+    ASSERT_EQ(0, lbk_flow_format_wiring(&w, text, LBK_FLOW_WIRING_TEXT_CHARS));
+    ASSERT_EQ(0, text[0]);
+    ASSERT_EQ(0, lbk_flow_format_wiring(&w, text, 0));
+    ASSERT_TRUE(lbk_flow_wiring_is_valid(&w));
+    w.ri = LBK_PIN_COUNT;
+    ASSERT_TRUE(!lbk_flow_wiring_is_valid(&w));
+    text[0] = 'x';
+    ASSERT_EQ(0, lbk_flow_format_wiring(&w, text, LBK_FLOW_WIRING_TEXT_CHARS + 1));
+    ASSERT_EQ(0, text[0]);
+    w.ri = LBK_PIN_OFF;
+    w.cts = 0xFF;
+    ASSERT_TRUE(!lbk_flow_wiring_is_valid(&w));
+}
+
 TEST(flow_input_limits_send_xoff_then_xon)
 {
     /* 1000-byte input, XOFF at 1000 - 200 = 800 queued, XON at 100 or fewer. */

@@ -13,6 +13,8 @@
  *                                      pnpprobe.sys loaded in the same winedevice process)
  *   integration --suite port-states --device LBKP0A --method M  (a serial port bus's end A, its
  *                                      peer B, with pnpprobe.sys beside the driver, as for pnp-states)
+ *   integration --suite bus-requests --method M  (a serial port bus with pair 0, as lbk.inf makes
+ *                                      it: the bus's requests with bad buffers and values)
  *   integration --suite serial-access --device BASE --service S --method M  (a serial pair BASEA/
  *                                      BASEB of service S, with pnpprobe.sys in its winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
@@ -20,6 +22,7 @@
  *   integration child-wait NAME      (helper: blocks in a WAIT until killed)
  * Prints one PASS/FAIL line per test; exits non-zero if any failed. Every wait has a deadline.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2817,6 +2820,150 @@ static int reset_pairs(void)
     return ok;
 }
 
+/* ---- bus-requests suite: the serial port bus's own requests, as a careless client sends them ---- */
+
+static HANDLE g_bus = INVALID_HANDLE_VALUE;
+
+static int reset_bus(void)
+{
+    return g_bus != INVALID_HANDLE_VALUE;
+}
+
+/* The Win32 error of a request to the bus with in_len bytes of in (ERROR_SUCCESS when it went). */
+static DWORD bus_request(DWORD code, const void *in, DWORD in_len, void *out, DWORD out_len)
+{
+    DWORD returned = 0;
+
+    return DeviceIoControl(g_bus, code, (void *)in, in_len, out, out_len, &returned, NULL) ? ERROR_SUCCESS
+                                                                                          : GetLastError();
+}
+
+TEST(bus_requests_with_short_buffers_are_refused)
+{
+    unsigned char buffer[sizeof(lbk_bus_end_options)] = { 0 };
+    lbk_bus_list *list = calloc(1, sizeof(*list));
+
+    ASSERT_TRUE(list != NULL);
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, bus_request(IOCTL_LBK_BUS_ADD_PAIR, buffer, sizeof(lbk_bus_pair) - 1, buffer,
+                                                     sizeof(lbk_bus_pair)));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, bus_request(IOCTL_LBK_BUS_REMOVE_PAIR, buffer, 3, NULL, 0));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, bus_request(IOCTL_LBK_BUS_SET_PORT, buffer, sizeof(lbk_bus_port) - 1, NULL, 0));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER,
+              bus_request(IOCTL_LBK_BUS_SET_OPTIONS, buffer, sizeof(lbk_bus_end_options) - 1, NULL, 0));
+    ASSERT_EQ(ERROR_INSUFFICIENT_BUFFER, bus_request(IOCTL_LBK_BUS_LIST, NULL, 0, list, sizeof(*list) - 1));
+    free(list);
+}
+
+TEST(bus_unknown_request_is_refused)
+{
+    unsigned char buffer[16] = { 0 };
+
+    ASSERT_EQ(ERROR_INVALID_FUNCTION,
+              bus_request(LBK_CTL_CODE(0x845, LBK_METHOD_BUFFERED, LBK_ANY_ACCESS), buffer, sizeof(buffer), NULL, 0));
+    ASSERT_EQ(ERROR_INVALID_FUNCTION, bus_request(IOCTL_LBK_GET_STATS, NULL, 0, buffer, sizeof(buffer)));
+}
+
+/* SET_OPTIONS for pair 0 end A with one field changed from a valid request: the error. */
+static DWORD set_options_with(size_t offset, unsigned char value)
+{
+    lbk_bus_end_options request;
+
+    memset(&request, 0, sizeof(request));
+    request.wiring[0] = LBK_WIRE_PEER_RTS;
+    request.wiring[1] = LBK_WIRE_PEER_DTR;
+    request.wiring[2] = LBK_WIRE_PEER_DTR;
+    request.wiring[3] = LBK_WIRE_OFF;
+    ((unsigned char *)&request)[offset] = value;
+    return bus_request(IOCTL_LBK_BUS_SET_OPTIONS, &request, sizeof(request), NULL, 0);
+}
+
+TEST(bus_set_options_refuses_values_out_of_range)
+{
+    size_t i;
+
+    for (i = 0; i < 4; i++) { /* every line, the first source past the last, and the largest */
+        ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, wiring) + i, LBK_WIRE_OWN_DTR + 1));
+        ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, wiring) + i, 0xFF));
+    }
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, paced), 2));
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, reserved), 1));
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, end), 2));
+    ASSERT_EQ(ERROR_INVALID_PARAMETER, set_options_with(offsetof(lbk_bus_end_options, pair), LBK_BUS_MAX_PAIRS));
+    ASSERT_EQ(ERROR_NOT_FOUND, set_options_with(offsetof(lbk_bus_end_options, pair), LBK_BUS_MAX_PAIRS - 1));
+    ASSERT_EQ(ERROR_SUCCESS, set_options_with(0, 0)); /* the valid request itself */
+}
+
+/* Pair 0's end e as LIST reports it, or NULL (list is the caller's). */
+static const lbk_bus_end_info *listed_end(lbk_bus_list *list, uint32_t e)
+{
+    uint32_t i;
+
+    if (bus_request(IOCTL_LBK_BUS_LIST, NULL, 0, list, sizeof(*list)) != ERROR_SUCCESS)
+        return NULL;
+    for (i = 0; i < list->count; i++) {
+        if (list->pairs[i].pair == 0)
+            return &list->pairs[i].end[e];
+    }
+    return NULL;
+}
+
+TEST(bus_set_options_is_listed_per_end)
+{
+    lbk_bus_list *list = calloc(1, sizeof(*list));
+    lbk_bus_end_options request;
+    const lbk_bus_end_info *a, *b;
+
+    ASSERT_TRUE(list != NULL);
+    memset(&request, 0, sizeof(request));
+    request.end = 1;
+    request.paced = 1;
+    request.wiring[0] = LBK_WIRE_ON;
+    request.wiring[1] = LBK_WIRE_OFF;
+    request.wiring[2] = LBK_WIRE_OWN_DTR;
+    request.wiring[3] = LBK_WIRE_OWN_RTS;
+    ASSERT_OK(bus_request(IOCTL_LBK_BUS_SET_OPTIONS, &request, sizeof(request), NULL, 0));
+    a = listed_end(list, 0);
+    b = listed_end(list, 1);
+    ASSERT_TRUE(a != NULL && b != NULL);
+    ASSERT_TRUE(b->paced == 1 && b->wiring[0] == LBK_WIRE_ON && b->wiring[1] == LBK_WIRE_OFF &&
+                b->wiring[2] == LBK_WIRE_OWN_DTR && b->wiring[3] == LBK_WIRE_OWN_RTS);
+    ASSERT_TRUE(a->paced == 0 && a->wiring[0] == LBK_WIRE_PEER_RTS && a->wiring[1] == LBK_WIRE_PEER_DTR &&
+                a->wiring[2] == LBK_WIRE_PEER_DTR && a->wiring[3] == LBK_WIRE_OFF); /* the other end as it was */
+    request.paced = 0; /* back to the default, for the tests after */
+    request.wiring[0] = LBK_WIRE_PEER_RTS;
+    request.wiring[1] = LBK_WIRE_PEER_DTR;
+    request.wiring[2] = LBK_WIRE_PEER_DTR;
+    request.wiring[3] = LBK_WIRE_OFF;
+    ASSERT_OK(bus_request(IOCTL_LBK_BUS_SET_OPTIONS, &request, sizeof(request), NULL, 0));
+    b = listed_end(list, 1);
+    ASSERT_TRUE(b != NULL && b->paced == 0 && b->wiring[0] == LBK_WIRE_PEER_RTS && b->wiring[3] == LBK_WIRE_OFF);
+    free(list);
+}
+
+static const test_case bus_request_tests[] = {
+    T(bus_requests_with_short_buffers_are_refused),
+    T(bus_unknown_request_is_refused),
+    T(bus_set_options_refuses_values_out_of_range),
+    T(bus_set_options_is_listed_per_end),
+};
+
+static int run_suite(const test_case *suite, size_t count, int (*reset)(void), const char *label);
+
+static int run_bus_requests(void)
+{
+    DWORD error = lbk_bus_open(10000, &g_bus);
+    int failed;
+
+    if (error != ERROR_SUCCESS) {
+        printf("FAIL wine[%ls,bus-requests]: cannot open the bus: error %lu\n", g_method, error);
+        return 1;
+    }
+    failed = run_suite(bus_request_tests, sizeof(bus_request_tests) / sizeof(bus_request_tests[0]), reset_bus,
+                       ",bus-requests");
+    CloseHandle(g_bus);
+    return failed;
+}
+
 static int run_suite(const test_case *suite, size_t count, int (*reset)(void), const char *label)
 {
     const char *only = getenv("LBK_TEST_ONLY");
@@ -2923,6 +3070,8 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(suite, L"serial-access") == 0)
         return run_serial_access() != 0;
+    if (wcscmp(suite, L"bus-requests") == 0)
+        return run_bus_requests() != 0;
     if (wcscmp(suite, L"port-states") == 0) {
         /* --device is end A of a bus pair (LBKP0A), whose peer ends in B; the probe sends to A */
         swprintf(g_port_peer, LBK_MAX_NAME_CHARS + 1, L"%.*lsB", (int)wcslen(g_device) - 1, g_device);

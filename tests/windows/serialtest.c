@@ -7,6 +7,10 @@
  *        serialtest PORT_A PORT_B LABEL paced (a pair with baud-rate emulation: the pacing checks)
  *        serialtest PORT_A PORT_B LABEL loopback (both ends wired as loopback plugs: the wiring checks)
  *        serialtest --probe PORT             exit 0 when PORT answers GetCommState, 1 otherwise
+ *        serialtest --rewired PORT LABEL     PORT (its peer closed, so its CTS low) holds a write
+ *                                            by CTS flow; prints "ready" and expects its wiring
+ *                                            changed to cts=on within 30 s (lbkctl pair options):
+ *                                            EV_CTS, CTS on, the write gone
  *        serialtest --hold PORT EVENT_NAME   (child) opens PORT, leaves a WaitCommEvent
  *                                            pending, sets EVENT_NAME, and sleeps until killed
  * Prints one PASS/FAIL line per check and "N passed, N failed"; exits non-zero on a failure.
@@ -1177,6 +1181,45 @@ static int hold(const wchar_t *port, const wchar_t *event_name)
     return 0;
 }
 
+/* --rewired: a port's wiring changed while it is open acts at once, as a line change would. */
+static int rewired(const wchar_t *port)
+{
+    HANDLE h = open_port(port);
+    DCB dcb = { .DCBlength = sizeof(dcb) };
+    COMMTIMEOUTS timeouts = { 0 };
+    OVERLAPPED write_ov = { 0 }, wait_ov;
+    DWORD modem = 0, events = 0, written = 0;
+    BOOL writing;
+    char data[] = "rewired";
+
+    CHECK("rewired_port_opens", h != INVALID_HANDLE_VALUE);
+    if (h == INVALID_HANDLE_VALUE)
+        return 1;
+    dcb.BaudRate = 9600;
+    dcb.ByteSize = 8;
+    dcb.fBinary = TRUE;
+    dcb.fOutxCtsFlow = TRUE;
+    dcb.fRtsControl = RTS_CONTROL_ENABLE;
+    dcb.fDtrControl = DTR_CONTROL_ENABLE;
+    timeouts.WriteTotalTimeoutConstant = 30000;
+    CHECK("rewired_settings", SetCommState(h, &dcb) && SetCommTimeouts(h, &timeouts) && SetCommMask(h, EV_CTS));
+    CHECK("rewired_cts_low_with_the_peer_closed", GetCommModemStatus(h, &modem) && (modem & MS_CTS_ON) == 0);
+    write_ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    writing = WriteFile(h, data, 7, NULL, &write_ov) || GetLastError() == ERROR_IO_PENDING;
+    CHECK("rewired_write_is_held_by_cts", writing && !wait_done(&write_ov, 500));
+    CHECK("rewired_wait_starts", start_wait(h, &wait_ov, &events));
+    wprintf(L"ready\n");
+    fflush(stdout);
+    CHECK("rewired_cts_rises_with_ev_cts", wait_done(&wait_ov, 30000) && GetOverlappedResult(h, &wait_ov, &written, FALSE) &&
+                                               (events & EV_CTS) != 0);
+    CHECK("rewired_cts_reads_on", GetCommModemStatus(h, &modem) && (modem & MS_CTS_ON) != 0);
+    CHECK("rewired_held_write_goes_whole", writing && wait_done(&write_ov, 5000) &&
+                                               GetOverlappedResult(h, &write_ov, &written, FALSE) && written == 7);
+    CloseHandle(h);
+    wprintf(L"%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
+
 int wmain(int argc, wchar_t **argv);
 int wmain(int argc, wchar_t **argv)
 {
@@ -1184,6 +1227,10 @@ int wmain(int argc, wchar_t **argv)
 
     if (argc == 4 && wcscmp(argv[1], L"--hold") == 0)
         return hold(argv[2], argv[3]);
+    if (argc == 4 && wcscmp(argv[1], L"--rewired") == 0) {
+        label = argv[3];
+        return rewired(argv[2]);
+    }
     if (argc == 3 && wcscmp(argv[1], L"--probe") == 0) { /* 0 when PORT opens and answers GetCommState */
         DCB dcb = { .DCBlength = sizeof(dcb) };
 
