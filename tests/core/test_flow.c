@@ -136,10 +136,12 @@ TEST(flow_wiring_text_round_trips_every_wiring)
 {
     uint16_t text[LBK_FLOW_WIRING_TEXT_CHARS + 2];
     struct lbk_flow_wiring w, back;
-    size_t length, longest = 0;
+    size_t longest = 0;
     unsigned n;
 
     for (n = 0; n < LBK_PIN_COUNT * LBK_PIN_COUNT * LBK_PIN_COUNT * LBK_PIN_COUNT; n++) {
+        size_t length;
+
         w.cts = (uint8_t)(n % LBK_PIN_COUNT);
         w.dsr = (uint8_t)(n / LBK_PIN_COUNT % LBK_PIN_COUNT);
         w.dcd = (uint8_t)(n / (LBK_PIN_COUNT * LBK_PIN_COUNT) % LBK_PIN_COUNT);

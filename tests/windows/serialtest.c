@@ -1188,7 +1188,7 @@ static int rewired(const wchar_t *port)
     DCB dcb = { .DCBlength = sizeof(dcb) };
     COMMTIMEOUTS timeouts = { 0 };
     OVERLAPPED write_ov = { 0 }, wait_ov;
-    DWORD modem = 0, events = 0, written = 0;
+    DWORD lines = 0, events = 0, written = 0;
     BOOL writing;
     char data[] = "rewired";
 
@@ -1203,7 +1203,7 @@ static int rewired(const wchar_t *port)
     dcb.fDtrControl = DTR_CONTROL_ENABLE;
     timeouts.WriteTotalTimeoutConstant = 30000;
     CHECK("rewired_settings", SetCommState(h, &dcb) && SetCommTimeouts(h, &timeouts) && SetCommMask(h, EV_CTS));
-    CHECK("rewired_cts_low_with_the_peer_closed", GetCommModemStatus(h, &modem) && (modem & MS_CTS_ON) == 0);
+    CHECK("rewired_cts_low_with_the_peer_closed", GetCommModemStatus(h, &lines) && (lines & MS_CTS_ON) == 0);
     write_ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
     writing = WriteFile(h, data, 7, NULL, &write_ov) || GetLastError() == ERROR_IO_PENDING;
     CHECK("rewired_write_is_held_by_cts", writing && !wait_done(&write_ov, 500));
@@ -1212,7 +1212,7 @@ static int rewired(const wchar_t *port)
     fflush(stdout);
     CHECK("rewired_cts_rises_with_ev_cts", wait_done(&wait_ov, 30000) && GetOverlappedResult(h, &wait_ov, &written, FALSE) &&
                                                (events & EV_CTS) != 0);
-    CHECK("rewired_cts_reads_on", GetCommModemStatus(h, &modem) && (modem & MS_CTS_ON) != 0);
+    CHECK("rewired_cts_reads_on", GetCommModemStatus(h, &lines) && (lines & MS_CTS_ON) != 0);
     CHECK("rewired_held_write_goes_whole", writing && wait_done(&write_ov, 5000) &&
                                                GetOverlappedResult(h, &write_ov, &written, FALSE) && written == 7);
     CloseHandle(h);
