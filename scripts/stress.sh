@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Load, cancellation and bad-input runs of the driver under Wine, for every I/O method, then
-# service cycles; after each unload the driver must hold no pool. Prints PASS/FAIL lines with
-# the figures. Usage: stress.sh BUILD_DIR short|long   (make test runs short, make stress long)
+# Load, cancellation and bad-input runs of the driver under Wine, and a serial pair's handshakes
+# streaming both ways, for every I/O method, then service cycles; after each unload the driver
+# must hold no pool. Prints PASS/FAIL lines with the figures.
+# Usage: stress.sh BUILD_DIR short|long   (make test runs short, make stress long)
 set -uo pipefail
 BUILD=$1
 form=$2
 . "$(dirname "$0")/wine-env.sh"
 . "$(dirname "$0")/wine-checks.sh"
 case $form in
-short) bytes=$((16 << 20)); requests=4000;  kills=10;  cycles=100; codes_after_first=near ;;
-long)  bytes=$((256 << 20)); requests=40000; kills=100; cycles=300; codes_after_first=all ;;
+short) bytes=$((16 << 20)); requests=4000;  kills=10;  cycles=100; codes_after_first=near; serial_bytes=$((1 << 20)) ;;
+long)  bytes=$((256 << 20)); requests=40000; kills=100; cycles=300; codes_after_first=all; serial_bytes=$((8 << 20)) ;;
 *) echo "usage: stress.sh BUILD_DIR short|long" >&2; exit 1 ;;
 esac
 # A run killed by its timeout, or a crash (an exit code above 1), prints no FAIL of its own.
@@ -62,7 +63,7 @@ cancel_storm() { # $1: the I/O method; the device is loaded
 : >"$LBK_DRIVER_LOG"
 wine_up
 image=$(win_path "$bin/lbk.sys")
-remove_stale_services LBK LBKCYCLE
+remove_stale_services LBK LBKCYCLE SERIAL
 unloads=0
 codes=all
 for method in buffered direct neither; do
@@ -78,6 +79,21 @@ for method in buffered direct neither; do
     unloads=$((unloads + 1))
     check "stress_leaves_no_pool[$method]" unloads_clean "$unloads"
     lbkctl uninstall >/dev/null
+    # A serial pair: each handshake holding and releasing both ends' writers, serial_bytes each
+    # way at once (none: no handshake, nothing may be held). rts-handshake and dtr-handshake are
+    # the cts and dsr runs (lbkstress serial says why).
+    if lbkctl install --name SERIAL --device-name SER --image "$image" --io-method "$method" --buffer-size 4096 \
+        --trace-level 2 --pairs 1 --serial 1 >/dev/null && lbkctl start --name SERIAL >/dev/null; then
+        for mode in cts dsr xonxoff none; do
+            stress serial --port-a '\\.\SERA' --port-b '\\.\SERB' --bytes "$serial_bytes" --mode "$mode" --label "$method"
+        done
+        lbkctl stop --name SERIAL >/dev/null
+        unloads=$((unloads + 1))
+        check "serial_stress_leaves_no_pool[$method]" unloads_clean "$unloads"
+    else
+        echo "FAIL stress: cannot load a serial pair[$method]"
+    fi
+    lbkctl uninstall --name SERIAL >/dev/null
 done
 stress cycles --image "$image" --count "$cycles" --label mixed
 unloads=$((unloads + cycles))

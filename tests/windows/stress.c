@@ -9,6 +9,8 @@
  *   lbkstress ioctls  --device NAME [--codes all|near] [--label L]
  *   lbkstress badbuffers --device NAME [--label L]
  *   lbkstress cycles  --image PATH --count N [--seed S] [--label L]
+ *   lbkstress serial  --port-a NAME --port-b NAME --bytes N --mode cts|dsr|xonxoff|rts-handshake|dtr-handshake|none
+ *                     [--seed S] [--label L]   (both ends of a serial pair, N bytes each way under a handshake)
  *   lbkstress child   --device NAME --seed S      (helper of cancel: I/O until it is killed)
  */
 #include <stdarg.h>
@@ -1746,11 +1748,736 @@ static int command_timeouts(uint32_t requests, uint64_t seed)
     return g_failed;
 }
 
+/* ==== serial: a handshake holding and releasing output, both ways at once ================= */
+
+/*
+ * Both ends of a serial pair, one overlapped handle each, set so that the chosen handshake is in
+ * force both ways; a writer and a reader thread per direction stream N bytes each way at once.
+ * Writers issue writes of random lengths (up to three in flight, completed in order); readers
+ * read random lengths in three COMMTIMEOUTS modes and pause at random, so the input fills past
+ * its XOFF limit again and again and the handshake must hold the writer and release it many
+ * times. A monitor thread samples each end's COMSTAT: a run that never saw a writer held, with
+ * bytes waiting, fails (it proved nothing); with no handshake, one that saw a hold fails.
+ *
+ * The data are 16-byte printable cells "<a|b><sequence, 8 hex digits><check, 6 hex digits>\n",
+ * so neither XON (0x11) nor XOFF (0x13) ever occurs in them. Each reader compares every byte
+ * with the byte its stream position must hold; the first mismatch is described, and the next
+ * whole cell in the data says whether bytes were lost, duplicated or reordered before it.
+ *
+ * Modes: cts (fOutxCtsFlow on each end, its RTS by RTS_CONTROL_HANDSHAKE: a reader's RTS drops
+ * at its XOFF limit and the peer's writes wait for CTS), dsr (the same with fOutxDsrFlow and
+ * DTR_CONTROL_HANDSHAKE), xonxoff (fOutX and fInX on each end, fTXContinueOnXoff), none (no
+ * handshake: writers only wait for room). rts-handshake and dtr-handshake are the cts and dsr
+ * runs: an RTS (DTR) handshake holds nothing by itself, it drives the line that the peer's CTS
+ * (DSR) flow obeys, so the pair of them is the one setting in which it holds and releases output.
+ */
+#define SERIAL_CELL 16u
+#define SERIAL_WRITE_DEPTH 3
+#define SERIAL_IO_MS 30000u   /* one read or write, however long the handshake holds it */
+#define SERIAL_STALL_MS 15000u /* nothing moved either way for this long: a hang */
+#define SERIAL_XON 0x11
+#define SERIAL_XOFF 0x13
+/* ntddser.h's SERIAL_GET_STATS and CLEAR_STATS, which the Win32 API does not send. */
+#define SERIAL_IOCTL_GET_STATS CTL_CODE(FILE_DEVICE_SERIAL_PORT, 35, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define SERIAL_IOCTL_CLEAR_STATS CTL_CODE(FILE_DEVICE_SERIAL_PORT, 36, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+enum { SERIAL_NONE, SERIAL_CTS, SERIAL_DSR, SERIAL_XONXOFF };
+static const char *const serial_mode_names[] = { "none", "cts", "dsr", "xonxoff" };
+
+typedef struct { /* SERIALPERF_STATS */
+    DWORD received, transmitted, frame_errors, serial_overruns, buffer_overruns, parity_errors;
+} serial_perf_stats;
+
+/* One direction: the writer's end to the reader's end. */
+typedef struct serial_dir {
+    int index;   /* 0: A to B, 1: B to A */
+    char letter; /* what its cells start with */
+    HANDLE from, to;
+    const wchar_t *from_name, *to_name;
+    uint64_t bytes;
+    volatile LONG64 written, read; /* bytes of completed writes; bytes read */
+    LONG writes, reads, mismatched;
+    LONG held, held_samples;     /* the writer seen held with bytes waiting: episodes, samples (monitor) */
+    LONG xoff_sent;              /* the reader seen with fXoffSent: episodes (monitor) */
+    LONG foreign_samples;        /* samples with a hold the mode does not use (monitor) */
+    DWORD peak_in_queue;         /* the reader end's cbInQue, largest sampled (monitor) */
+} serial_dir;
+
+static struct serial_run {
+    int mode;
+    uint64_t seed;
+    DWORD size, xoff_lim, xon_lim;
+    HANDLE ends[2];
+    const wchar_t *names[2];
+    serial_dir dirs[2];
+    volatile LONG stop, monitor_stop;
+    LONG samples, sample_errors;
+} g_serial;
+
+static const wchar_t *g_port_a, *g_port_b;
+
+static void usage(void);
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static void serial_cell(char letter, uint32_t sequence, uint8_t *cell)
+{
+    uint32_t check = cell_check((uint32_t)(uint8_t)letter, sequence, 3) & 0xFFFFFFu;
+    int i;
+
+    cell[0] = (uint8_t)letter;
+    for (i = 0; i < 8; i++)
+        cell[1 + i] = (uint8_t)hex_digits[(sequence >> (28 - 4 * i)) & 15];
+    for (i = 0; i < 6; i++)
+        cell[9 + i] = (uint8_t)hex_digits[(check >> (20 - 4 * i)) & 15];
+    cell[15] = '\n';
+}
+
+/* The stream's bytes at positions [position, position + length). */
+static void serial_fill(char letter, uint64_t position, uint8_t *buffer, DWORD length)
+{
+    uint8_t cell[SERIAL_CELL];
+    uint64_t sequence = position / SERIAL_CELL;
+    DWORD done = 0, offset = (DWORD)(position % SERIAL_CELL);
+
+    while (done < length) {
+        DWORD take = SERIAL_CELL - offset;
+
+        if (take > length - done)
+            take = length - done;
+        serial_cell(letter, (uint32_t)sequence, cell);
+        memcpy(buffer + done, cell + offset, take);
+        done += take;
+        offset = 0;
+        sequence++;
+    }
+}
+
+static int hex_value(uint8_t c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The sequence of the whole cell of this direction at data[0..16), or -1. */
+static int64_t serial_cell_at(char letter, const uint8_t *data)
+{
+    uint8_t cell[SERIAL_CELL];
+    uint32_t sequence = 0;
+    int i;
+
+    if (data[0] != (uint8_t)letter)
+        return -1;
+    for (i = 1; i <= 8; i++) {
+        int value = hex_value(data[i]);
+
+        if (value < 0)
+            return -1;
+        sequence = sequence << 4 | (uint32_t)value;
+    }
+    serial_cell(letter, sequence, cell);
+    return memcmp(cell, data, SERIAL_CELL) == 0 ? (int64_t)sequence : -1;
+}
+
+/* Up to 24 bytes as C-escaped text, for a mismatch's description. */
+static const char *serial_text(const uint8_t *data, DWORD n, char *out, size_t size)
+{
+    size_t used = 0;
+    DWORD i;
+
+    out[0] = '\0';
+    for (i = 0; i < n && i < 24 && used + 5 < size; i++) {
+        if (data[i] == '\n')
+            used += (size_t)snprintf(out + used, size - used, "\\n");
+        else if (data[i] >= 0x20 && data[i] < 0x7F && data[i] != '\\')
+            out[used++] = (char)data[i], out[used] = '\0';
+        else
+            used += (size_t)snprintf(out + used, size - used, "\\x%02x", data[i]);
+    }
+    return out;
+}
+
+/* The first byte of a read that is not what its position must hold: what went wrong there. */
+static void serial_mismatch(serial_dir *d, uint64_t position, const uint8_t *data, DWORD at, DWORD n,
+                            const uint8_t *expected)
+{
+    uint64_t where = position + at;
+    char got_text[128], want_text[128];
+    DWORD i;
+
+    integrity_error("%ls to %ls: byte %llu (cell %llu, offset %llu) is 0x%02x, not 0x%02x: got \"%s\", want \"%s\"",
+                    d->from_name, d->to_name, (unsigned long long)where, (unsigned long long)(where / SERIAL_CELL),
+                    (unsigned long long)(where % SERIAL_CELL), data[at], expected[at],
+                    serial_text(data + at, n - at, got_text, sizeof(got_text)),
+                    serial_text(expected + at, n - at, want_text, sizeof(want_text)));
+    for (i = at; i + SERIAL_CELL <= n; i++) {
+        int64_t sequence = serial_cell_at(d->letter, data + i);
+
+        if (sequence >= 0) {
+            uint64_t here = position + i, there = (uint64_t)sequence * SERIAL_CELL;
+
+            integrity_error("%ls to %ls: the next whole cell, %lld, is at byte %llu where it belongs at %llu: %s", d->from_name,
+                            d->to_name, (long long)sequence, (unsigned long long)here, (unsigned long long)there,
+                            there > here   ? "bytes lost before it"
+                            : there < here ? "bytes duplicated or reordered before it"
+                                           : "in place (bytes changed, none moved)");
+            return;
+        }
+    }
+    integrity_error("%ls to %ls: no whole cell in the rest of that read (%lu bytes)", d->from_name, d->to_name,
+                    n - at);
+}
+
+/* Each end's queues, holds and lines, on stderr: for a hang or a state that is wrong at the end. */
+static void serial_dump(void)
+{
+    int e;
+
+    for (e = 0; e < 2; e++) {
+        COMSTAT s;
+        DWORD errors = 0, modem_status = 0;
+
+        memset(&s, 0, sizeof(s));
+        if (!ClearCommError(g_serial.ends[e], &errors, &s) || !GetCommModemStatus(g_serial.ends[e], &modem_status)) {
+            fprintf(stderr, "  %ls: ClearCommError or GetCommModemStatus failed: error %lu\n", g_serial.names[e],
+                    GetLastError());
+            continue;
+        }
+        fprintf(stderr,
+                "  %ls: cbInQue %lu, cbOutQue %lu, fCtsHold %u fDsrHold %u fRlsdHold %u fXoffHold %u fXoffSent %u, "
+                "CTS %d DSR %d DCD %d; wrote %lld of %llu, read %lld of %llu\n",
+                g_serial.names[e], s.cbInQue, s.cbOutQue, s.fCtsHold, s.fDsrHold, s.fRlsdHold, s.fXoffHold, s.fXoffSent,
+                (modem_status & MS_CTS_ON) != 0, (modem_status & MS_DSR_ON) != 0, (modem_status & MS_RLSD_ON) != 0,
+                (long long)g_serial.dirs[e].written, (unsigned long long)g_serial.dirs[e].bytes,
+                (long long)g_serial.dirs[1 - e].read, (unsigned long long)g_serial.dirs[1 - e].bytes);
+    }
+}
+
+/* Waits for an overlapped request, in slices, until it ends, the run stops, or ms pass: then it
+   is cancelled. ERROR_SUCCESS with its count, its error, or WAIT_TIMEOUT if it never ended. */
+static DWORD serial_finish(HANDLE h, OVERLAPPED *ov, DWORD ms, DWORD *n, int *timed_out)
+{
+    DWORD start = GetTickCount();
+
+    *n = 0;
+    *timed_out = 0;
+    while (WaitForSingleObject(ov->hEvent, 100) == WAIT_TIMEOUT) {
+        if (g_serial.stop || GetTickCount() - start > ms) {
+            *timed_out = !g_serial.stop;
+            CancelIoEx(h, ov);
+            if (WaitForSingleObject(ov->hEvent, WAIT_MS) == WAIT_TIMEOUT)
+                return WAIT_TIMEOUT;
+            break;
+        }
+    }
+    return GetOverlappedResult(h, ov, n, FALSE) ? ERROR_SUCCESS : GetLastError();
+}
+
+/* A write or read length: often small, mostly within the buffer, now and then up to three buffers. */
+static DWORD serial_length(rng *r, DWORD size)
+{
+    switch (rng_below(r, 4)) {
+    case 0:
+        return 1 + rng_below(r, 64);
+    case 3:
+        return size + rng_below(r, 2 * size);
+    default:
+        return 1 + rng_below(r, size);
+    }
+}
+
+typedef struct serial_write {
+    OVERLAPPED ov;
+    uint8_t *buffer;
+    DWORD length;
+    uint64_t position;
+} serial_write;
+
+static DWORD WINAPI serial_writer(void *param)
+{
+    serial_dir *d = param;
+    rng r = rng_seeded(g_serial.seed, 900 + (uint64_t)d->index);
+    serial_write slots[SERIAL_WRITE_DEPTH];
+    uint64_t next = 0;
+    int head = 0, count = 0, i;
+
+    for (i = 0; i < SERIAL_WRITE_DEPTH; i++) {
+        slots[i].buffer = checked_malloc(3 * (size_t)g_serial.size);
+        slots[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    }
+    while (next < d->bytes || count > 0) {
+        serial_write *slot;
+        DWORD n, error;
+        int timed_out;
+
+        if (g_serial.stop && count == 0)
+            break;
+        if (!g_serial.stop && next < d->bytes && count < 1 + (int)rng_below(&r, SERIAL_WRITE_DEPTH)) {
+            HANDLE event;
+
+            slot = &slots[(head + count) % SERIAL_WRITE_DEPTH];
+            slot->length = serial_length(&r, g_serial.size);
+            if (slot->length > d->bytes - next)
+                slot->length = (DWORD)(d->bytes - next);
+            slot->position = next;
+            serial_fill(d->letter, next, slot->buffer, slot->length);
+            event = slot->ov.hEvent;
+            memset(&slot->ov, 0, sizeof(slot->ov));
+            slot->ov.hEvent = event;
+            ResetEvent(event);
+            if (!WriteFile(d->from, slot->buffer, slot->length, NULL, &slot->ov) && GetLastError() != ERROR_IO_PENDING) {
+                integrity_error("%ls to %ls: WriteFile of %lu bytes at byte %llu failed at once: error %lu", d->from_name,
+                                d->to_name, slot->length, (unsigned long long)next, GetLastError());
+                g_serial.stop = 1;
+                continue;
+            }
+            next += slot->length;
+            count++;
+            d->writes++;
+            continue;
+        }
+        slot = &slots[head];
+        error = serial_finish(d->from, &slot->ov, SERIAL_IO_MS, &n, &timed_out);
+        if (timed_out) {
+            integrity_error("%ls to %ls: a write of %lu bytes at byte %llu did not end in %u s (held, never released?)",
+                            d->from_name, d->to_name, slot->length, (unsigned long long)slot->position,
+                            SERIAL_IO_MS / 1000);
+            serial_dump();
+            g_serial.stop = 1;
+        } else if (error == WAIT_TIMEOUT) {
+            integrity_error("%ls to %ls: a cancelled write never ended", d->from_name, d->to_name);
+            g_serial.stop = 1;
+            break; /* its buffer may still be written: leave it */
+        } else if ((error != ERROR_SUCCESS || n != slot->length) && !g_serial.stop) {
+            integrity_error("%ls to %ls: a write of %lu bytes at byte %llu: %lu went, error %lu", d->from_name, d->to_name,
+                            slot->length, (unsigned long long)slot->position, n, error);
+            g_serial.stop = 1;
+        }
+        InterlockedExchangeAdd64(&d->written, n);
+        head = (head + 1) % SERIAL_WRITE_DEPTH;
+        count--;
+    }
+    for (i = 0; i < SERIAL_WRITE_DEPTH && count == 0; i++) {
+        free(slots[i].buffer);
+        CloseHandle(slots[i].ov.hEvent);
+    }
+    return 0;
+}
+
+/* The reads' COMMTIMEOUTS: what is there (waiting 100 ms for a first byte), all n bytes, or n
+   bytes unless 2 ms pass between two of them. Writes never time out. (Not const: SetCommTimeouts
+   takes a plain pointer.) */
+static COMMTIMEOUTS serial_read_modes[3] = {
+    { MAXDWORD, MAXDWORD, 100, 0, 0 },
+    { 0, 0, 0, 0, 0 },
+    { 2, 0, 0, 0, 0 },
+};
+static const char *const serial_read_mode_names[3] = { "what is there", "all of it", "2 ms interval" };
+
+static DWORD WINAPI serial_reader(void *param)
+{
+    serial_dir *d = param;
+    rng r = rng_seeded(g_serial.seed, 950 + (uint64_t)d->index);
+    uint8_t *buffer = checked_malloc(3 * (size_t)g_serial.size), *expected = checked_malloc(3 * (size_t)g_serial.size);
+    OVERLAPPED ov;
+    HANDLE event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    uint64_t position = 0;
+    int current = -1, lost = 0;
+
+    while (position < d->bytes && !g_serial.stop) {
+        DWORD length = serial_length(&r, g_serial.size), n, error, i;
+        int mode = rng_below(&r, 4) != 0 ? 0 : 1 + (int)rng_below(&r, 2), timed_out;
+
+        if (length > d->bytes - position)
+            length = (DWORD)(d->bytes - position);
+        if (mode != current) {
+            if (!SetCommTimeouts(d->to, &serial_read_modes[mode])) {
+                integrity_error("%ls: SetCommTimeouts: error %lu", d->to_name, GetLastError());
+                g_serial.stop = 1;
+                break;
+            }
+            current = mode;
+        }
+        memset(&ov, 0, sizeof(ov));
+        ov.hEvent = event;
+        ResetEvent(event);
+        if (!ReadFile(d->to, buffer, length, NULL, &ov) && GetLastError() != ERROR_IO_PENDING) {
+            integrity_error("%ls to %ls: ReadFile of %lu bytes failed at once: error %lu", d->from_name, d->to_name,
+                            length, GetLastError());
+            g_serial.stop = 1;
+            break;
+        }
+        error = serial_finish(d->to, &ov, SERIAL_IO_MS, &n, &timed_out);
+        if (timed_out) {
+            integrity_error("%ls to %ls: a read of %lu bytes (%s) at byte %llu did not end in %u s", d->from_name,
+                            d->to_name, length, serial_read_mode_names[mode], (unsigned long long)position,
+                            SERIAL_IO_MS / 1000);
+            serial_dump();
+            g_serial.stop = 1;
+        } else if (error == WAIT_TIMEOUT) {
+            integrity_error("%ls to %ls: a cancelled read never ended", d->from_name, d->to_name);
+            g_serial.stop = 1;
+            free(expected);
+            return 1; /* its buffer may still be written: leave it */
+        } else if ((error != ERROR_SUCCESS || n > length) && !g_serial.stop) {
+            integrity_error("%ls to %ls: a read of %lu bytes (%s) at byte %llu: %lu bytes, error %lu", d->from_name,
+                            d->to_name, length, serial_read_mode_names[mode], (unsigned long long)position, n, error);
+            g_serial.stop = 1;
+        }
+        if (n > length)
+            n = 0;
+        if (mode == 1 && n != length && !g_serial.stop)
+            integrity_error("%ls to %ls: a read of all %lu bytes returned %lu", d->from_name, d->to_name, length, n);
+        if (!lost && n != 0) {
+            serial_fill(d->letter, position, expected, n);
+            if (memcmp(buffer, expected, n) != 0) {
+                for (i = 0; buffer[i] == expected[i]; i++)
+                    ;
+                serial_mismatch(d, position, buffer, i, n, expected);
+                d->mismatched = 1;
+                lost = 1; /* the rest is counted, not compared */
+            }
+        }
+        position += n;
+        InterlockedExchangeAdd64(&d->read, n);
+        d->reads++;
+        /* Pauses: short ones often, so the input fills to its limit and the writer is held;
+           now and then a long one, so the hold lasts. */
+        switch (rng_below(&r, 16)) {
+        case 0: case 1: case 2: case 3:
+            Sleep(1 + rng_below(&r, 4));
+            break;
+        case 4:
+            Sleep(10 + rng_below(&r, 30));
+            break;
+        default:
+            break;
+        }
+    }
+    CloseHandle(event);
+    free(buffer);
+    free(expected);
+    return 0;
+}
+
+/* Samples each end's COMSTAT about once a millisecond: end e writes direction e, reads 1 - e. */
+static DWORD WINAPI serial_monitor(void *unused)
+{
+    int was_held[2] = { 0, 0 }, was_sent[2] = { 0, 0 };
+
+    (void)unused;
+    while (!g_serial.monitor_stop) {
+        int e;
+
+        for (e = 0; e < 2; e++) {
+            serial_dir *out = &g_serial.dirs[e], *in = &g_serial.dirs[1 - e];
+            COMSTAT s;
+            DWORD errors = 0;
+            int hold, foreign, held;
+
+            if (!ClearCommError(g_serial.ends[e], &errors, &s)) {
+                g_serial.sample_errors++;
+                continue;
+            }
+            g_serial.samples++;
+            switch (g_serial.mode) {
+            case SERIAL_CTS:
+                hold = s.fCtsHold;
+                foreign = s.fDsrHold || s.fRlsdHold || s.fXoffHold || s.fXoffSent;
+                break;
+            case SERIAL_DSR:
+                hold = s.fDsrHold;
+                foreign = s.fCtsHold || s.fRlsdHold || s.fXoffHold || s.fXoffSent;
+                break;
+            case SERIAL_XONXOFF:
+                hold = s.fXoffHold;
+                foreign = s.fCtsHold || s.fDsrHold || s.fRlsdHold;
+                break;
+            default:
+                hold = s.fCtsHold || s.fDsrHold || s.fRlsdHold || s.fXoffHold;
+                foreign = hold || s.fXoffSent;
+                break;
+            }
+            held = hold && s.cbOutQue != 0; /* held with bytes of a write waiting */
+            if (held && !was_held[e])
+                out->held++;
+            out->held_samples += held;
+            was_held[e] = held;
+            if (s.fXoffSent && !was_sent[e])
+                in->xoff_sent++;
+            was_sent[e] = s.fXoffSent;
+            out->foreign_samples += foreign;
+            if (s.cbInQue > in->peak_in_queue)
+                in->peak_in_queue = s.cbInQue;
+        }
+        Sleep(1);
+    }
+    return 0;
+}
+
+/* Opens a serial end: see open_port in integration.c. Under Wine the CLOSE of the previous
+   run's handle may still be on its way, and a refused CREATE still gives a handle whose requests
+   fail: a handle that cannot read the settings is closed and the open tried again, for 5 s. */
+static HANDLE serial_open(const wchar_t *name)
+{
+    DWORD error = ERROR_SUCCESS;
+    int tries;
+
+    for (tries = 0; tries < 100; tries++) {
+        HANDLE h;
+        DCB dcb;
+
+        memset(&dcb, 0, sizeof(dcb));
+        dcb.DCBlength = sizeof(dcb);
+        h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+        if (h != INVALID_HANDLE_VALUE && GetCommState(h, &dcb))
+            return h;
+        error = GetLastError();
+        if (h != INVALID_HANDLE_VALUE)
+            CloseHandle(h);
+        Sleep(50);
+    }
+    fprintf(stderr, "lbkstress: cannot open %ls: error %lu\n", name, error);
+    return INVALID_HANDLE_VALUE;
+}
+
+/* The mode's handshake on an end, in both its roles (writer and reader); FALSE if refused or not kept. */
+static BOOL serial_configure(HANDLE h)
+{
+    int mode = g_serial.mode;
+    DCB dcb, back;
+
+    memset(&dcb, 0, sizeof(dcb));
+    dcb.DCBlength = sizeof(dcb);
+    if (!GetCommState(h, &dcb))
+        return FALSE;
+    dcb.BaudRate = CBR_115200;
+    dcb.ByteSize = 8;
+    dcb.Parity = NOPARITY;
+    dcb.StopBits = ONESTOPBIT;
+    dcb.fBinary = TRUE;
+    dcb.fParity = FALSE;
+    dcb.fOutxCtsFlow = mode == SERIAL_CTS;
+    dcb.fOutxDsrFlow = mode == SERIAL_DSR;
+    dcb.fDtrControl = mode == SERIAL_DSR ? DTR_CONTROL_HANDSHAKE : DTR_CONTROL_ENABLE;
+    dcb.fRtsControl = mode == SERIAL_CTS ? RTS_CONTROL_HANDSHAKE : RTS_CONTROL_ENABLE;
+    dcb.fDsrSensitivity = FALSE;
+    dcb.fTXContinueOnXoff = TRUE;
+    dcb.fOutX = mode == SERIAL_XONXOFF;
+    dcb.fInX = mode == SERIAL_XONXOFF;
+    dcb.fErrorChar = FALSE;
+    dcb.fNull = FALSE;
+    dcb.fAbortOnError = FALSE;
+    dcb.XonLim = (WORD)g_serial.xon_lim;
+    dcb.XoffLim = (WORD)g_serial.xoff_lim;
+    dcb.XonChar = SERIAL_XON;
+    dcb.XoffChar = SERIAL_XOFF;
+    if (!SetCommState(h, &dcb))
+        return FALSE;
+    memset(&back, 0, sizeof(back));
+    back.DCBlength = sizeof(back);
+    return GetCommState(h, &back) && back.fOutxCtsFlow == dcb.fOutxCtsFlow && back.fOutxDsrFlow == dcb.fOutxDsrFlow &&
+           back.fDtrControl == dcb.fDtrControl && back.fRtsControl == dcb.fRtsControl && back.fOutX == dcb.fOutX &&
+           back.fInX == dcb.fInX && back.fTXContinueOnXoff == dcb.fTXContinueOnXoff && back.XonLim == dcb.XonLim &&
+           back.XoffLim == dcb.XoffLim && back.XonChar == dcb.XonChar && back.XoffChar == dcb.XoffChar;
+}
+
+static BOOL serial_stats(HANDLE h, serial_perf_stats *stats)
+{
+    DWORD bytes = 0;
+
+    memset(stats, 0, sizeof(*stats));
+    return DeviceIoControl(h, SERIAL_IOCTL_GET_STATS, NULL, 0, stats, sizeof(*stats), &bytes, NULL) &&
+           bytes == sizeof(*stats);
+}
+
+/* Nothing held, nothing sent to be undone, nothing queued, every line up, on both ends. */
+static BOOL serial_settled(void)
+{
+    int e;
+
+    for (e = 0; e < 2; e++) {
+        COMSTAT s;
+        DWORD errors = 0, modem_status = 0;
+
+        if (!ClearCommError(g_serial.ends[e], &errors, &s) || !GetCommModemStatus(g_serial.ends[e], &modem_status))
+            return FALSE;
+        if (s.fCtsHold || s.fDsrHold || s.fRlsdHold || s.fXoffHold || s.fXoffSent || s.cbInQue != 0 || s.cbOutQue != 0 ||
+            (modem_status & (MS_CTS_ON | MS_DSR_ON | MS_RLSD_ON)) != (MS_CTS_ON | MS_DSR_ON | MS_RLSD_ON))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static int command_serial(const wchar_t *mode_name, uint64_t bytes, uint64_t seed)
+{
+    HANDLE threads[4], monitor;
+    COMMPROP properties;
+    LARGE_INTEGER start;
+    serial_perf_stats stats[2];
+    char name[64];
+    const char *mode_text;
+    double elapsed;
+    LONG64 last = -1;
+    DWORD last_change, settle_start, i;
+    BOOL settled, stats_ok, in_limit;
+    int e, ok;
+
+    memset(&g_serial, 0, sizeof(g_serial));
+    if (!wcscmp(mode_name, L"none"))
+        g_serial.mode = SERIAL_NONE;
+    else if (!wcscmp(mode_name, L"cts") || !wcscmp(mode_name, L"rts-handshake"))
+        g_serial.mode = SERIAL_CTS;
+    else if (!wcscmp(mode_name, L"dsr") || !wcscmp(mode_name, L"dtr-handshake"))
+        g_serial.mode = SERIAL_DSR;
+    else if (!wcscmp(mode_name, L"xonxoff"))
+        g_serial.mode = SERIAL_XONXOFF;
+    else
+        usage();
+    if (g_port_a == NULL || g_port_b == NULL || bytes == 0 || bytes / SERIAL_CELL > 0xFFFFFFFFull)
+        usage();
+    mode_text = serial_mode_names[g_serial.mode];
+    g_serial.seed = seed;
+    g_serial.names[0] = g_port_a;
+    g_serial.names[1] = g_port_b;
+    phase("serial_open", 60);
+    for (e = 0; e < 2; e++) {
+        if ((g_serial.ends[e] = serial_open(g_serial.names[e])) == INVALID_HANDLE_VALUE) {
+            snprintf(name, sizeof(name), "serial_%s_ports_open", mode_text);
+            report(0, name, "%ls and %ls: cannot open %ls", g_port_a, g_port_b, g_serial.names[e]);
+            return g_failed;
+        }
+    }
+    /* The limits, from the input buffer's size: hold at three quarters full, go on at an eighth. */
+    memset(&properties, 0, sizeof(properties));
+    if (!GetCommProperties(g_serial.ends[1], &properties) || properties.dwCurrentRxQueue < 64) {
+        fprintf(stderr, "lbkstress: %ls: GetCommProperties: error %lu, input buffer %lu\n", g_port_b, GetLastError(),
+                properties.dwCurrentRxQueue);
+        return 1;
+    }
+    g_serial.size = properties.dwCurrentRxQueue;
+    g_serial.xoff_lim = g_serial.size / 4 > 0xFFFF ? 0xFFFF : g_serial.size / 4;
+    g_serial.xon_lim = g_serial.size / 8 > 0xFFFF ? 0xFFFF : g_serial.size / 8;
+    for (e = 0; e < 2; e++) {
+        serial_dir *d = &g_serial.dirs[e];
+
+        d->index = e;
+        d->letter = e == 0 ? 'a' : 'b';
+        d->from = g_serial.ends[e];
+        d->to = g_serial.ends[1 - e];
+        d->from_name = g_serial.names[e];
+        d->to_name = g_serial.names[1 - e];
+        d->bytes = bytes;
+        if (!serial_configure(g_serial.ends[e]) || !SetCommTimeouts(g_serial.ends[e], &serial_read_modes[0]) ||
+            !PurgeComm(g_serial.ends[e], PURGE_RXCLEAR | PURGE_RXABORT | PURGE_TXABORT) ||
+            !DeviceIoControl(g_serial.ends[e], SERIAL_IOCTL_CLEAR_STATS, NULL, 0, NULL, 0, &i, NULL)) {
+            snprintf(name, sizeof(name), "serial_%s_ports_set", mode_text);
+            report(0, name, "%ls: the DCB, COMMTIMEOUTS, purge or CLEAR_STATS failed: error %lu", g_serial.names[e],
+                   GetLastError());
+            return g_failed;
+        }
+    }
+    g_error_count = 0;
+    phase(g_serial.mode == SERIAL_NONE      ? "serial_none"
+          : g_serial.mode == SERIAL_CTS     ? "serial_cts"
+          : g_serial.mode == SERIAL_DSR     ? "serial_dsr"
+                                            : "serial_xonxoff",
+          (LONG)(60 + bytes / 16384)); /* about 0.6 MB/s each way here: ten times that */
+    QueryPerformanceCounter(&start);
+    monitor = start_thread(serial_monitor, NULL);
+    threads[0] = start_thread(serial_reader, &g_serial.dirs[0]);
+    threads[1] = start_thread(serial_reader, &g_serial.dirs[1]);
+    threads[2] = start_thread(serial_writer, &g_serial.dirs[0]);
+    threads[3] = start_thread(serial_writer, &g_serial.dirs[1]);
+    last_change = GetTickCount();
+    while (WaitForMultipleObjects(4, threads, TRUE, 100) == WAIT_TIMEOUT) {
+        LONG64 now = g_serial.dirs[0].read + g_serial.dirs[1].read + g_serial.dirs[0].written + g_serial.dirs[1].written;
+
+        if (now != last) {
+            last = now;
+            last_change = GetTickCount();
+        } else if (!g_serial.stop && GetTickCount() - last_change > SERIAL_STALL_MS) {
+            integrity_error("nothing moved either way for %u s", SERIAL_STALL_MS / 1000);
+            serial_dump();
+            g_serial.stop = 1;
+        }
+    }
+    elapsed = seconds_since(start);
+    g_serial.monitor_stop = 1;
+    WaitForSingleObject(monitor, WAIT_MS);
+    CloseHandle(monitor);
+    for (i = 0; i < 4; i++)
+        CloseHandle(threads[i]);
+
+    /* Once all was read, the handshake must have let go: within 2 s, on both ends. */
+    settle_start = GetTickCount();
+    while (!(settled = serial_settled()) && GetTickCount() - settle_start < 2000)
+        Sleep(20);
+    if (!settled) {
+        fprintf(stderr, "  after the run:\n");
+        serial_dump();
+    }
+    stats_ok = serial_stats(g_serial.ends[0], &stats[0]) && serial_stats(g_serial.ends[1], &stats[1]);
+
+    ok = g_error_count == 0;
+    for (e = 0; e < 2; e++)
+        ok = ok && (uint64_t)g_serial.dirs[e].read == bytes && (uint64_t)g_serial.dirs[e].written == bytes &&
+             !g_serial.dirs[e].mismatched;
+    snprintf(name, sizeof(name), "serial_%s_data_intact", mode_text);
+    report(ok, name,
+           "%llu bytes each way at once, %ls to %ls and back, as tagged cells: %lld and %lld verified in order (%ld and %ld "
+           "writes, %ld and %ld reads) in %.1f s, %.2f MB/s each way; %ld errors",
+           (unsigned long long)bytes, g_port_a, g_port_b, (long long)g_serial.dirs[0].read,
+           (long long)g_serial.dirs[1].read, g_serial.dirs[0].writes, g_serial.dirs[1].writes, g_serial.dirs[0].reads,
+           g_serial.dirs[1].reads, elapsed, (double)bytes / elapsed / 1e6, g_error_count);
+
+    /* The handshake must have held each writer, and the inputs must not pass the XOFF level where
+       a line stops the writer at once (XON/XOFF takes a character's trip, so only the peak is shown). */
+    in_limit = 1;
+    for (e = 0; e < 2 && (g_serial.mode == SERIAL_CTS || g_serial.mode == SERIAL_DSR); e++)
+        in_limit = in_limit && g_serial.dirs[e].peak_in_queue <= g_serial.size - g_serial.xoff_lim;
+    snprintf(name, sizeof(name), g_serial.mode == SERIAL_NONE ? "serial_%s_nothing_held" : "serial_%s_writers_held_and_released",
+             mode_text);
+    report(settled && in_limit && g_serial.dirs[0].foreign_samples == 0 && g_serial.dirs[1].foreign_samples == 0 &&
+               (g_serial.mode == SERIAL_NONE ? g_serial.dirs[0].held == 0 && g_serial.dirs[1].held == 0
+                                             : g_serial.dirs[0].held > 0 && g_serial.dirs[1].held > 0),
+           name,
+           "writers seen held with bytes waiting %ld and %ld times (%ld and %ld of %ld samples), readers seen with XOFF "
+           "sent %ld and %ld times, holds of another kind in %ld samples; inputs peaked at %lu and %lu bytes (buffer %lu, "
+           "XoffLim %lu: hold at %lu, XonLim %lu); after the run nothing held or queued and every line up: %s",
+           g_serial.dirs[0].held, g_serial.dirs[1].held, g_serial.dirs[0].held_samples, g_serial.dirs[1].held_samples,
+           g_serial.samples, g_serial.dirs[0].xoff_sent, g_serial.dirs[1].xoff_sent,
+           g_serial.dirs[0].foreign_samples + g_serial.dirs[1].foreign_samples, g_serial.dirs[0].peak_in_queue,
+           g_serial.dirs[1].peak_in_queue, g_serial.size, g_serial.xoff_lim, g_serial.size - g_serial.xoff_lim,
+           g_serial.xon_lim, settled ? "yes" : "no");
+
+    /* GET_STATS: what one end sent the other received, and beyond the data only its XON/XOFF
+       (in pairs, each XOFF undone by an XON, none without fInX). */
+    ok = stats_ok;
+    for (e = 0; e < 2 && ok; e++) {
+        DWORD extra = stats[e].transmitted - (DWORD)bytes; /* 32-bit counters */
+
+        ok = stats[e].transmitted == stats[1 - e].received && extra % 2 == 0 && extra < 0x80000000u &&
+             (g_serial.mode == SERIAL_XONXOFF ? extra > 0 : extra == 0);
+    }
+    snprintf(name, sizeof(name), "serial_%s_statistics_exact", mode_text);
+    report(ok, name, "GET_STATS: %ls sent %lu and %ls received %lu, %ls sent %lu and %ls received %lu: "
+           "XON/XOFF characters sent %ld and %ld",
+           g_port_a, stats[0].transmitted, g_port_b, stats[1].received, g_port_b, stats[1].transmitted, g_port_a,
+           stats[0].received, (long)(LONG)(stats[0].transmitted - (DWORD)bytes),
+           (long)(LONG)(stats[1].transmitted - (DWORD)bytes));
+    fprintf(stderr, "lbkstress serial %s: %.1f s\n", mode_text, seconds_since(start));
+    CloseHandle(g_serial.ends[0]);
+    CloseHandle(g_serial.ends[1]);
+    return g_failed;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: lbkstress stream|cancel|timeouts|ioctls|badbuffers|cycles|child [--device NAME] [--bytes N] "
                     "[--writers N] [--readers N] [--requests N] [--kills N] [--count N] [--image PATH] [--seed N] "
-                    "[--label TEXT]\n");
+                    "[--label TEXT]\n"
+                    "       lbkstress serial --port-a NAME --port-b NAME --bytes N "
+                    "--mode cts|dsr|xonxoff|rts-handshake|dtr-handshake|none [--seed N] [--label TEXT]\n");
     ExitProcess(1);
 }
 
@@ -1769,7 +2496,7 @@ int wmain(int argc, wchar_t **argv)
 {
     uint64_t bytes = 16u << 20, seed = GetTickCount(), writers = 4, readers = 3, requests = 4000, kills = 20;
     uint64_t count = 10;
-    const wchar_t *image = NULL;
+    const wchar_t *image = NULL, *mode = NULL;
     int i, codes_all = 1;
 
     if (argc < 2)
@@ -1778,6 +2505,9 @@ int wmain(int argc, wchar_t **argv)
         if (!wcscmp(argv[i], L"--device")) g_device = argv[i + 1];
         else if (!wcscmp(argv[i], L"--label")) g_label = argv[i + 1];
         else if (!wcscmp(argv[i], L"--image")) image = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--port-a")) g_port_a = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--port-b")) g_port_b = argv[i + 1];
+        else if (!wcscmp(argv[i], L"--mode")) mode = argv[i + 1];
         else if (!wcscmp(argv[i], L"--bytes")) bytes = number(argv[i + 1]);
         else if (!wcscmp(argv[i], L"--writers")) writers = number(argv[i + 1]);
         else if (!wcscmp(argv[i], L"--readers")) readers = number(argv[i + 1]);
@@ -1808,6 +2538,8 @@ int wmain(int argc, wchar_t **argv)
         return command_bad_buffers();
     if (wcscmp(argv[1], L"cycles") == 0 && image != NULL)
         return command_cycles(image, (uint32_t)count, seed);
+    if (wcscmp(argv[1], L"serial") == 0 && mode != NULL)
+        return command_serial(mode, bytes, seed);
     usage();
     return 1;
 }
