@@ -249,12 +249,13 @@ uint32_t lbk_flow_hold_reasons(const struct lbk_serial_handflow *handflow, const
     return reasons;
 }
 
-/* The level at which the end starts holding its input: capacity - XoffLim (0 if past it). */
+/* The level at which the end starts holding its input: capacity - XoffLim, at least 1 (at 0
+   an empty input would hold, and could never drain below the level to release). */
 static uint32_t xoff_level(const struct lbk_serial_handflow *handflow, uint32_t capacity)
 {
     uint32_t limit = handflow->xoff_limit < 0 ? 0u : (uint32_t)handflow->xoff_limit;
 
-    return limit >= capacity ? 0u : capacity - limit;
+    return limit + 1u > capacity ? 1u : capacity - limit;
 }
 
 static void stop_holding(struct lbk_flow *flow)
@@ -289,6 +290,24 @@ int lbk_flow_rx_update(struct lbk_flow *flow, const struct lbk_serial_handflow *
         stop_holding(flow);
     }
     return before.rx_holding != flow->rx_holding || before.xoff_sent != flow->xoff_sent || before.send != flow->send;
+}
+
+int lbk_flow_handflow_changed(struct lbk_flow *flow, const struct lbk_serial_handflow *before,
+                              const struct lbk_serial_handflow *after)
+{
+    struct lbk_flow was = *flow;
+
+    if ((before->flow_replace & LBK_SERIAL_AUTO_TRANSMIT) && !(after->flow_replace & LBK_SERIAL_AUTO_TRANSMIT))
+        flow->xoff_received = 0;
+    if (!(after->flow_replace & LBK_SERIAL_AUTO_RECEIVE) && flow->xoff_sent) {
+        if (flow->send == LBK_FLOW_SEND_XOFF) {
+            flow->send = LBK_FLOW_SEND_NONE; /* never went: the peer needs no XON */
+            flow->xoff_sent = 0;
+        } else {
+            flow->send = LBK_FLOW_SEND_XON;
+        }
+    }
+    return was.xoff_received != flow->xoff_received || was.xoff_sent != flow->xoff_sent || was.send != flow->send;
 }
 
 uint32_t lbk_flow_rx_room(const struct lbk_flow *flow, const struct lbk_serial_handflow *handflow, uint32_t queued,

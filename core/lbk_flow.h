@@ -120,7 +120,8 @@ int lbk_flow_rx_ignored(const struct lbk_serial_handflow *handflow, uint32_t mod
 
 /*
  * The input's limits (serial.sys's): with receive flow control the end starts holding once
- * queued reaches capacity - XoffLim, and stops once it drains to XonLim or below (and below
+ * queued reaches capacity - XoffLim (at least 1: an XoffLim of the whole buffer holds from the
+ * first byte and releases when it is empty again), and stops once it drains to XonLim or below (and below
  * the XOFF limit: holding wins where the two meet). Starting to hold queues XOFF (fInX);
  * stopping queues XON if XOFF was sent, or withdraws an XOFF not yet sent. Without receive
  * flow control, an end that held stops (an XOFF sent is followed by XON). Returns 1 when the
@@ -128,6 +129,13 @@ int lbk_flow_rx_ignored(const struct lbk_serial_handflow *handflow, uint32_t mod
  */
 int lbk_flow_rx_update(struct lbk_flow *flow, const struct lbk_serial_handflow *handflow, uint32_t queued,
                        uint32_t capacity);
+/*
+ * SET_HANDFLOW replaced before with after, as serial.sys: fOutX turned off ends an XOFF
+ * received; fInX turned off with its XOFF out sends XON now (or withdraws an XOFF not yet
+ * gone), even while an RTS or DTR handshake keeps holding. Returns 1 when the state changed.
+ */
+int lbk_flow_handflow_changed(struct lbk_flow *flow, const struct lbk_serial_handflow *before,
+                              const struct lbk_serial_handflow *after);
 /*
  * Bytes that may enter the input now before it must stop for the end-of-pass check of its
  * limits: up to the XOFF limit while the end is not yet holding (0 once there), else want.

@@ -242,12 +242,58 @@ TEST(flow_limits_where_they_meet_and_past_the_buffer)
     ASSERT_EQ(0, flow.xoff_sent); /* DTR handshake only: no XOFF */
     ASSERT_EQ(0, lbk_flow_rx_update(&flow, &hf, 500, 1000));
     ASSERT_EQ(1, lbk_flow_rx_update(&flow, &hf, 499, 1000));
-    /* XoffLim = the whole buffer (the check allows it): holding from the first byte. */
+    /* XoffLim = the whole buffer (the check allows it): holding from the first byte, and
+       released once the input is empty again (a level of 0 would hold for ever). */
     hf.xoff_limit = 1000;
     hf.xon_limit = 0;
-    ASSERT_EQ(0u, lbk_flow_rx_room(&flow, &hf, 0, 1000, 10));
+    ASSERT_EQ(0, lbk_flow_rx_update(&flow, &hf, 0, 1000));
+    ASSERT_EQ(1u, lbk_flow_rx_room(&flow, &hf, 0, 1000, 10));
+    ASSERT_EQ(1, lbk_flow_rx_update(&flow, &hf, 1, 1000));
+    ASSERT_EQ(1, flow.rx_holding);
+    ASSERT_EQ(0, lbk_flow_rx_update(&flow, &hf, 1, 1000));
     ASSERT_EQ(1, lbk_flow_rx_update(&flow, &hf, 0, 1000));
+    ASSERT_EQ(0, flow.rx_holding);
     ASSERT_EQ(0, lbk_flow_rx_update(&flow, &hf, 0, 1000)); /* and stays so: no flapping */
+}
+
+TEST(flow_handflow_turned_off_releases_what_it_held)
+{
+    struct lbk_serial_handflow on = { LBK_SERIAL_DTR_CONTROL,
+                                      LBK_SERIAL_RTS_HANDSHAKE | LBK_SERIAL_AUTO_TRANSMIT | LBK_SERIAL_AUTO_RECEIVE,
+                                      100, 200 };
+    struct lbk_serial_handflow off = on;
+    struct lbk_flow flow;
+
+    /* fOutX off: an XOFF received no longer holds the output (serial.sys clears it). */
+    memset(&flow, 0, sizeof(flow));
+    flow.xoff_received = 1;
+    off.flow_replace = on.flow_replace & ~LBK_SERIAL_AUTO_TRANSMIT;
+    ASSERT_EQ(1, lbk_flow_handflow_changed(&flow, &on, &off));
+    ASSERT_EQ(0, flow.xoff_received);
+    ASSERT_EQ(0, lbk_flow_handflow_changed(&flow, &on, &off));
+    /* Without fOutX before, a SET_XOFF hold stays: only its own XOFF is fOutX's. */
+    flow.xoff_received = 1;
+    ASSERT_EQ(0, lbk_flow_handflow_changed(&flow, &off, &off));
+    ASSERT_EQ(1, flow.xoff_received);
+    /* fInX off while its XOFF is out, RTS handshake still on (still holding): XON at once. */
+    memset(&flow, 0, sizeof(flow));
+    ASSERT_EQ(1, lbk_flow_rx_update(&flow, &on, 800, 1000));
+    lbk_flow_sent_char(&flow);
+    off.flow_replace = on.flow_replace & ~LBK_SERIAL_AUTO_RECEIVE;
+    ASSERT_EQ(1, lbk_flow_handflow_changed(&flow, &on, &off));
+    ASSERT_EQ(LBK_FLOW_SEND_XON, flow.send);
+    ASSERT_EQ(1, flow.rx_holding); /* the RTS handshake still holds */
+    ASSERT_EQ(0, lbk_flow_rx_update(&flow, &off, 800, 1000));
+    lbk_flow_sent_char(&flow);
+    ASSERT_EQ(0, flow.xoff_sent);
+    ASSERT_EQ(1, lbk_flow_rx_update(&flow, &off, 100, 1000)); /* drained: the line rises, no second XON */
+    ASSERT_EQ(LBK_FLOW_SEND_NONE, flow.send);
+    /* An XOFF not yet gone is withdrawn instead. */
+    memset(&flow, 0, sizeof(flow));
+    ASSERT_EQ(1, lbk_flow_rx_update(&flow, &on, 800, 1000));
+    ASSERT_EQ(1, lbk_flow_handflow_changed(&flow, &on, &off));
+    ASSERT_EQ(LBK_FLOW_SEND_NONE, flow.send);
+    ASSERT_EQ(0, flow.xoff_sent);
 }
 
 TEST(flow_lines_by_handshake_and_toggle)

@@ -257,6 +257,9 @@ static void test_settings(HANDLE a, HANDLE b)
     CHECK("properties_say_rs232_with_a_receive_queue",
           GetCommProperties(a, &prop) && prop.dwProvSubType == PST_RS232 && prop.dwServiceMask == SP_SERIALCOMM &&
               prop.dwCurrentRxQueue > 0 && (prop.dwProvCapabilities & PCF_RTSCTS) && (prop.dwSettableBaud & BAUD_USER));
+    CHECK("properties_offer_xon_xoff_and_settable_chars",
+          GetCommProperties(a, &prop) && (prop.dwProvCapabilities & (PCF_XONXOFF | PCF_SETXCHAR)) ==
+                                             (PCF_XONXOFF | PCF_SETXCHAR));
     CHECK("mask_round_trips", SetCommMask(a, EV_RXCHAR | EV_BREAK) && GetCommMask(a, &mask) &&
                                   mask == (EV_RXCHAR | EV_BREAK));
     CHECK("unknown_mask_bits_are_refused", !SetCommMask(a, 0x80000000u) && GetLastError() == ERROR_INVALID_PARAMETER);
@@ -1076,6 +1079,132 @@ static void check_xoff_counter(HANDLE a, HANDLE b)
     restore(a, b);
 }
 
+/* An XOFF counter waits in the write queue in serial.sys: an XOFF received holds its character,
+   and PurgeComm(PURGE_TXABORT) ends it with the writes. */
+static void check_xoff_counter_held(HANDLE a, HANDLE b)
+{
+    unsigned char got[4];
+    OVERLAPPED ov;
+
+    EscapeCommFunction(a, SETXOFF);
+    CHECK("xoff_counter_char_waits_while_xoff_holds", start_xoff_counter(a, &ov, 0, 5, 'H') &&
+                                                          still_pending(a, &ov) && in_queue(b) == 0);
+    CHECK("xoff_counter_char_goes_at_xon", EscapeCommFunction(a, SETXON) && read_exactly(b, got, 1, 2000) &&
+                                               got[0] == 'H' && still_pending(a, &ov));
+    CHECK("purge_txabort_ends_the_xoff_counter",
+          PurgeComm(a, PURGE_TXABORT) && end_xoff_counter(a, &ov) == 0xC0000120u);
+    EscapeCommFunction(a, SETXOFF);
+    start_xoff_counter(a, &ov, 0, 5, 'P');
+    CHECK("purge_txabort_ends_a_held_xoff_counter_unsent",
+          PurgeComm(a, PURGE_TXABORT) && end_xoff_counter(a, &ov) == 0xC0000120u &&
+              EscapeCommFunction(a, SETXON) && (Sleep(50), in_queue(b) == 0));
+    restore(a, b);
+}
+
+/*
+ * SetCommState turning flow control off releases what it held, as serial.sys: fOutX off ends
+ * an XOFF received; fInX off with its XOFF out sends XON at once, even while the RTS handshake
+ * it was paired with still holds the line down.
+ */
+static void check_flow_turned_off(HANDLE a, HANDLE b)
+{
+    DWORD size = capacity(b), n = 0;
+    unsigned char *sent = malloc(size), got[4];
+    OVERLAPPED ov;
+    COMSTAT stat;
+
+    if (sent == NULL) {
+        CHECK("buffer_for_the_flow_off_checks", FALSE);
+        return;
+    }
+    set_dcb(a, out_x, TRUE);
+    write_all(b, "\x13", 1, &n);
+    CHECK("fOutX_xoff_holds_before_it_is_turned_off", (Sleep(50), comstat(a).fXoffHold) && start_write(a, &ov, "go", 2) &&
+                                                          still_pending(a, &ov));
+    set_dcb(a, out_x, FALSE);
+    CHECK("fOutX_turned_off_ends_the_xoff_hold", !comstat(a).fXoffHold && end_write(a, &ov, &n) && n == 2 &&
+                                                     read_exactly(b, got, 2, 2000) && memcmp(got, "go", 2) == 0);
+    restore(a, b);
+    /* b: fInX and RTS handshake; a sends plain (no fOutX), so the XOFF and XON arrive as data. */
+    memset(sent, 'd', size);
+    set_dcb(b, in_x, size);
+    set_dcb(b, rts_control, RTS_CONTROL_HANDSHAKE);
+    write_all(a, sent, xoff_level(size), &n);
+    Sleep(100);
+    stat = comstat(b);
+    CHECK("fInX_with_rts_handshake_sends_xoff_at_the_limit",
+          stat.fXoffSent && (modem(a) & MS_CTS_ON) == 0 && read_exactly(a, got, 1, 2000) && got[0] == XOFF_CHAR);
+    {
+        DCB dcb = { .DCBlength = sizeof(dcb) };
+
+        GetCommState(b, &dcb);
+        dcb.fInX = FALSE;
+        SetCommState(b, &dcb);
+    }
+    CHECK("fInX_turned_off_sends_xon_at_once", read_exactly(a, got, 1, 2000) && got[0] == XON_CHAR &&
+                                                   !comstat(b).fXoffSent && (modem(a) & MS_CTS_ON) == 0);
+    drain(b);
+    CHECK("rts_handshake_still_releases_once_drained", (Sleep(50), (modem(a) & MS_CTS_ON) != 0) && in_queue(a) == 0);
+    free(sent);
+    restore(a, b);
+}
+
+/* XoffLim of the whole buffer: holding from the first byte, and released once it is read. */
+static void check_xoff_limit_of_the_whole_buffer(HANDLE a, HANDLE b)
+{
+    DWORD size = capacity(b), n = 0;
+    DCB dcb = { .DCBlength = sizeof(dcb) };
+    unsigned char got[4];
+
+    GetCommState(b, &dcb);
+    dcb.XoffLim = (WORD)(size > 0xFFFF ? 0xFFFF : size);
+    dcb.XonLim = 0;
+    dcb.XonChar = XON_CHAR;
+    dcb.XoffChar = XOFF_CHAR;
+    dcb.fTXContinueOnXoff = TRUE;
+    dcb.fInX = TRUE;
+    if (size > 0xFFFF) { /* a DCB cannot say it: nothing to check */
+        restore(a, b);
+        return;
+    }
+    CHECK("xofflim_of_the_buffer_accepted_and_nothing_held_while_empty",
+          SetCommState(b, &dcb) && (Sleep(50), !comstat(b).fXoffSent) && in_queue(a) == 0);
+    CHECK("xofflim_of_the_buffer_holds_at_the_first_byte", write_all(a, "1", 1, &n) &&
+                                                               (Sleep(50), comstat(b).fXoffSent) &&
+                                                               read_exactly(a, got, 1, 2000) && got[0] == XOFF_CHAR);
+    CHECK("xofflim_of_the_buffer_releases_once_read", read_exactly(b, got, 1, 2000) && got[0] == '1' &&
+                                                          read_exactly(a, got, 1, 2000) && got[0] == XON_CHAR &&
+                                                          !comstat(b).fXoffSent);
+    restore(a, b);
+}
+
+/*
+ * A closed port's settings control nothing: what is written to it while no handle has it open
+ * (writes to a closed end wait in its input) is kept as it came, XON and XOFF among it, though
+ * the port had fOutX when it closed. Returns the port open again.
+ */
+static HANDLE check_closed_port_takes_nothing(HANDLE a, HANDLE b)
+{
+    unsigned char got[8];
+    DWORD n = 0;
+
+    int tries;
+
+    set_dcb(b, out_x, TRUE);
+    CloseHandle(b);
+    /* Wine sends the CLOSE afterwards: closed once its lines are down here. */
+    for (tries = 0; tries < 100 && (modem(a) & (MS_CTS_ON | MS_DSR_ON)) != 0; tries++)
+        Sleep(50);
+    write_all(a, "x\x13y\x11z", 5, &n);
+    b = open_port(port_b);
+    CHECK("closed_port_keeps_xon_and_xoff_as_data", b != INVALID_HANDLE_VALUE && n == 5 &&
+                                                        read_exactly(b, got, 5, 2000) &&
+                                                        memcmp(got, "x\x13y\x11z", 5) == 0 && !comstat(b).fXoffHold);
+    if (b != INVALID_HANDLE_VALUE)
+        set_dcb(b, out_x, FALSE);
+    return b;
+}
+
 /* The serial.sys requests the Win32 API does not send: their sizes and what they do here. */
 static void check_other_requests(HANDLE a)
 {
@@ -1142,6 +1271,9 @@ static void test_handshake(HANDLE a, HANDLE b)
     check_dsr_sensitivity(a, b);
     check_other_requests(a);
     check_xoff_counter(a, b);
+    check_xoff_counter_held(a, b);
+    check_flow_turned_off(a, b);
+    check_xoff_limit_of_the_whole_buffer(a, b);
     restore(a, b);
 }
 
@@ -1267,6 +1399,9 @@ int wmain(int argc, wchar_t **argv)
     test_events(a, b);
     test_purge(a, b);
     test_handshake(a, b);
+    b = check_closed_port_takes_nothing(a, b);
+    if (b == INVALID_HANDLE_VALUE)
+        return 1;
     CloseHandle(a);
     test_killed_holder(b);
     test_peer_close(b);

@@ -110,7 +110,8 @@ static SIZE_T LbkFlowTakeLocked(PLBK_CHANNEL channel, const UCHAR *source, SIZE_
     SIZE_T first;
 
     *consumed = 0;
-    if (!reader->IsSerial || count == 0)
+    /* A closed port's settings control nothing: what reaches it waits as it came. */
+    if (!reader->IsSerial || reader->OpenHandles == 0 || count == 0)
         return count;
     if (lbk_flow_rx_ignored(&serial->Settings.handflow, LbkFlowModemStatusLocked(reader))) {
         *consumed = count; /* DSR sensitivity: what comes while DSR is low is dropped */
@@ -140,8 +141,6 @@ BOOLEAN LbkFlowTakenByPeerLocked(PLBK_DEVICE_EXTENSION sender, UCHAR c)
 {
     SIZE_T consumed;
 
-    if (!sender->Peer->IsSerial || sender->Peer->OpenHandles == 0)
-        return FALSE;
     return LbkFlowTakeLocked(sender->Out, &c, 1, &consumed) == 0;
 }
 
@@ -162,11 +161,12 @@ static BOOLEAN LbkFlowPutLocked(PLBK_DEVICE_EXTENSION ext, UCHAR c)
     return TRUE;
 }
 
-/* The XOFF counter's XoffChar may go: the writes before it have gone, and it has not. */
+/* The XOFF counter's XoffChar may go: the writes before it have gone, it has not, and nothing
+   holds the output (in serial.sys it goes as a write does, so an XOFF received holds it too). */
 static BOOLEAN LbkXoffCounterDueLocked(PLBK_DEVICE_EXTENSION ext)
 {
     return ext->Serial.XoffCounters.Count != 0 && !ext->Serial.XoffCounterSent &&
-           !LbkWritesWaitUpToLocked(ext->Out, ext->Serial.XoffCounterAfter);
+           !LbkWritesWaitUpToLocked(ext->Out, ext->Serial.XoffCounterAfter) && LbkFlowTxHoldsLocked(ext) == 0;
 }
 
 /*
@@ -208,6 +208,12 @@ static VOID LbkEndXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, NTSTATUS status, 
             LbkFinishLocked(irp, status, done);
         }
     }
+}
+
+/* PURGE_TXABORT ends the XOFF counter too: in serial.sys it waits in the write queue. */
+VOID LbkFlowPurgeTxLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done)
+{
+    LbkEndXoffCounterLocked(ext, STATUS_CANCELLED, done);
 }
 
 /*
@@ -315,8 +321,7 @@ VOID LbkFlowUpdateLocked(PLBK_UNIT unit)
             changed = TRUE;
         }
         /* An XOFF counter's character that can go now goes in the next pass. */
-        if (LbkXoffCounterDueLocked(ext) && !(holds & LBK_FLOW_LINE_HOLDS) &&
-            (lbk_channel_room(&ext->Out->Data) != 0 || LbkPeerGoneLocked(ext)))
+        if (LbkXoffCounterDueLocked(ext) && (lbk_channel_room(&ext->Out->Data) != 0 || LbkPeerGoneLocked(ext)))
             changed = TRUE;
     }
     if (changed)

@@ -495,7 +495,7 @@ extern FAST_MUTEX LbkUnitsLock;
  */
 VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced);
 /* A bus end's options (bus.c), at once: events for the inputs its new wiring changes, output
-   a hold kept back goes. Any IRQL <= DISPATCH_LEVEL; takes the unit lock. */
+   a hold kept back goes. PASSIVE_LEVEL (the bus's lock held); takes the unit lock. */
 VOID LbkSerialSetOptions(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *wiring, BOOLEAN paced);
 /* How many of want bytes the writer may send now: none while its handshake holds it or its
    reader's input is at its XOFF limit (flow.c), then as many as its line lets through under
@@ -541,6 +541,7 @@ VOID LbkFlowSendLocked(PLBK_DEVICE_EXTENSION ext); /* its waiting XON, XOFF or c
 VOID LbkFlowUpdateLocked(PLBK_UNIT unit);
 /* IOCTL_SERIAL_XOFF_COUNTER (its Counter checked): queued, *queued TRUE, or a failure status. */
 NTSTATUS LbkFlowXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, BOOLEAN *queued, PLIST_ENTRY done);
+VOID LbkFlowPurgeTxLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done); /* PURGE_TXABORT: ends the XOFF counter */
 /* At the end of a pump: ends the XOFF counter that is done, or has the timer pump at its timeout. */
 VOID LbkFlowCheckXoffCounterLocked(PLBK_DEVICE_EXTENSION ext, PLIST_ENTRY done);
 /* count characters came into ext's input: they count down its XOFF counter. */

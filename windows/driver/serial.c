@@ -70,8 +70,13 @@ VOID LbkSerialSetOptions(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring
 
     InitializeListHead(&done);
     LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
+    /* The bus's caller may be a writer's process: no write's user buffer is read in its
+       context here, under the bus's lock. The writers' own requests or the timer move them. */
+    pump.Context = NULL;
     KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
     ext->Serial.Wiring = *wiring;
+    if (ext->Serial.Paced != paced)
+        ext->Out->PaceLimited = FALSE; /* the pacer's note is for the old rate: start afresh */
     ext->Serial.Paced = paced;
     /* The pump compares the inputs with what the end last saw (EV_CTS, EV_DSR, ...) and moves
        what a hold by the old wiring kept back. */
@@ -354,7 +359,8 @@ static VOID LbkFillProperties(PLBK_DEVICE_EXTENSION ext, PSERIAL_COMMPROP prop)
     prop->MaxBaud = SERIAL_BAUD_USER;
     prop->ProvSubType = SERIAL_SP_RS232;
     prop->ProvCapabilities = SERIAL_PCF_DTRDSR | SERIAL_PCF_RTSCTS | SERIAL_PCF_CD | SERIAL_PCF_TOTALTIMEOUTS |
-                             SERIAL_PCF_INTTIMEOUTS | SERIAL_PCF_SPECIALCHARS;
+                             SERIAL_PCF_INTTIMEOUTS | SERIAL_PCF_SPECIALCHARS | SERIAL_PCF_XONXOFF |
+                             SERIAL_PCF_SETXCHAR;
     prop->SettableParams = SERIAL_SP_PARITY | SERIAL_SP_BAUD | SERIAL_SP_DATABITS | SERIAL_SP_STOPBITS |
                            SERIAL_SP_HANDSHAKING | SERIAL_SP_CARRIER_DETECT;
     prop->SettableBaud = SERIAL_BAUD_USER | 0x7FFFFu; /* every listed rate, and any other */
@@ -418,8 +424,10 @@ static VOID LbkPurgeLocked(PLBK_DEVICE_EXTENSION ext, ULONG mask, PLIST_ENTRY do
 {
     if (mask & (LBK_SERIAL_PURGE_TXABORT | LBK_SERIAL_PURGE_TXCLEAR))
         ext->Serial.ImmediatePending = FALSE; /* a TransmitCommChar byte not sent yet */
-    if (mask & LBK_SERIAL_PURGE_TXABORT)
+    if (mask & LBK_SERIAL_PURGE_TXABORT) {
         LbkFlushQueueLocked(ext, &ext->Out->Writes, NULL, STATUS_CANCELLED, done);
+        LbkFlowPurgeTxLocked(ext, done);
+    }
     if (mask & LBK_SERIAL_PURGE_RXABORT)
         LbkFlushQueueLocked(ext, &ext->In->Reads, NULL, STATUS_CANCELLED, done);
     if (mask & LBK_SERIAL_PURGE_RXCLEAR)
@@ -546,11 +554,15 @@ NTSTATUS LbkSerialControl(PLBK_DEVICE_EXTENSION ext, PIRP irp, PULONG_PTR inform
         RtlCopyMemory(buffer, &serial->Settings.line, sizeof(serial->Settings.line));
         *information = sizeof(SERIAL_LINE_CONTROL);
         break;
-    case LBK_SERIAL_SET_HANDFLOW:
+    case LBK_SERIAL_SET_HANDFLOW: {
+        struct lbk_serial_handflow before = serial->Settings.handflow;
+
         RtlCopyMemory(&serial->Settings.handflow, buffer, sizeof(serial->Settings.handflow));
+        lbk_flow_handflow_changed(&serial->Flow, &before, &serial->Settings.handflow);
         serial->Dtr = (BOOLEAN)lbk_serial_handflow_dtr(&serial->Settings.handflow);
         serial->Rts = (BOOLEAN)lbk_serial_handflow_rts(&serial->Settings.handflow);
         break;
+    }
     case LBK_SERIAL_GET_HANDFLOW:
         RtlCopyMemory(buffer, &serial->Settings.handflow, sizeof(serial->Settings.handflow));
         *information = sizeof(SERIAL_HANDFLOW);
