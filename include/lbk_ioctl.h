@@ -57,9 +57,11 @@ typedef uint64_t lbk_u64;
 #define LBK_INTERFACE_GUID_TEXT "{6a3c1f5e-82d4-4b0a-9e71-3d5b2c8f40a7}"
 #define LBK_INTERFACE_GUID_FIELDS { 0x6a3c1f5eu, 0x82d4u, 0x4b0au, { 0x9eu, 0x71u, 0x3du, 0x5bu, 0x2cu, 0x8fu, 0x40u, 0xa7u } }
 
-/* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\LBK, \\.\LBK. */
+/* Kernel and user names of a device called "LBK": \Device\LBK, \DosDevices\Global\LBK, \\.\LBK.
+   Links are made in the global namespace by name: a bus's requests run in the caller's thread,
+   where \DosDevices alone is that caller's logon session's, seen by no other session. */
 #define LBK_KERNEL_DEVICE_PREFIX L"\\Device\\"
-#define LBK_KERNEL_LINK_PREFIX L"\\DosDevices\\"
+#define LBK_KERNEL_LINK_PREFIX L"\\DosDevices\\Global\\"
 #define LBK_USER_PATH_PREFIX L"\\\\.\\"
 /* Longest device name, in characters, without the terminating NUL. */
 #define LBK_MAX_NAME_CHARS 63u

@@ -187,8 +187,9 @@ lbkctl uninstall >/dev/null 2>&1
 # does not handle, power), sent by pnpprobe.sys to LBKP0A, as for pnp-states: the bus's service
 # in the probe's load order group, so that Wine runs both in one winedevice process.
 sed -i 's/^ServiceBinary .*/&\nLoadOrderGroup = LbkPnpTest/' "$bus_dir/lbk.inf"
-# Pairs the INF gives with options: pair 3's kept, pair 4's not what the bus writes (ignored).
-sed -i 's/^HKR,,Pair0,.*/&\nHKR,,Pair3,0x00000002,"-,-"\nHKR,,Wiring3,0x00000002,"ri=on;loopback"\nHKR,,Paced3,0x00010001,1\nHKR,,Pair4,0x00000002,"-,-"\nHKR,,Wiring4,0x00000002,"cts=bogus"\nHKR,,Paced4,0x00010001,8/' \
+# Pairs the INF gives with options: pair 3's kept, pair 4's not what the bus writes (ignored);
+# pair 5 is not a pair (logged by its name alone: the value's data follows it unterminated).
+sed -i 's/^HKR,,Pair0,.*/&\nHKR,,Pair3,0x00000002,"-,-"\nHKR,,Wiring3,0x00000002,"ri=on;loopback"\nHKR,,Paced3,0x00010001,1\nHKR,,Pair4,0x00000002,"-,-"\nHKR,,Wiring4,0x00000002,"cts=bogus"\nHKR,,Paced4,0x00010001,8\nHKR,,Pair5,0x00000002,"COM1,bogus"/' \
     "$bus_dir/lbk.inf"
 wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$(win_path "$BUILD/tests/pnpprobe.sys")" >/dev/null
 check "port_probe_driver_starts" bash -c 'wine sc start LBKPROBE | tr -d "\r" | grep -q "RUNNING"'
@@ -201,6 +202,9 @@ check "pair_options_in_the_device_key_are_applied_at_start" bash -c \
      grep -Eq "^4 +A +LBKP4A +- +started +0 +no +null-modem\$" <<<"$out" &&
      grep -Eq "^4 +B +LBKP4B +- +started +0 +no +null-modem\$" <<<"$out" &&
      grep -q "Wiring4 is not two wirings" "$1" && grep -q "Paced4 is not a DWORD" "$1"' "$bin/lbkctl.exe" "$LBK_DRIVER_LOG"
+check "a_bad_pair_value_in_the_device_key_is_logged_by_its_name" bash -c \
+    '! wine "$0" pair list | tr -d "\r" | grep -Eq "^5 " && grep -q "bus: Pair5 is not \"COM<n>,COM<m>\"" "$1"' \
+    "$bin/lbkctl.exe" "$LBK_DRIVER_LOG"
 suite 300 integration.exe --suite port-states --device LBKP0A --method buffered
 lbkctl bus-remove >/dev/null
 lbkctl stop >/dev/null 2>&1

@@ -42,31 +42,31 @@ VOID LbkBusRelease(VOID)
  * root node's ids: Wine answers a short buffer with a Win32 error code, not
  * STATUS_BUFFER_TOO_SMALL and the size (docs/reliability.md, Wine finding 18).
  */
-static BOOLEAN LbkIsBusNode(PDEVICE_OBJECT pdo)
+static NTSTATUS LbkIsBusNode(PDEVICE_OBJECT pdo, BOOLEAN *found)
 {
     UNICODE_STRING busId, id;
     ULONG bytes = 512, needed = 0;
     PWCHAR ids = NULL, p, end;
-    BOOLEAN found = FALSE;
     NTSTATUS status;
 
+    *found = FALSE;
     RtlInitUnicodeString(&busId, LBK_BUS_HARDWARE_ID);
     do {
         LbkFree(ids, LBK_TAG_NAME);
         ids = LbkAllocate(bytes + 2 * sizeof(WCHAR), LBK_TAG_NAME); /* zeroed: two NULs end it whatever came */
         if (ids == NULL)
-            return FALSE;
+            return STATUS_INSUFFICIENT_RESOURCES;
         status = IoGetDeviceProperty(pdo, DevicePropertyHardwareID, bytes, ids, &needed);
     } while (status == STATUS_BUFFER_TOO_SMALL && needed > bytes && (bytes = needed) <= 0x10000);
     if (NT_SUCCESS(status)) {
         end = ids + bytes / sizeof(WCHAR);
-        for (p = ids; p < end && *p != L'\0' && !found; p += id.Length / sizeof(WCHAR) + 1) {
+        for (p = ids; p < end && *p != L'\0' && !*found; p += id.Length / sizeof(WCHAR) + 1) {
             RtlInitUnicodeString(&id, p);
-            found = RtlEqualUnicodeString(&id, &busId, TRUE);
+            *found = RtlEqualUnicodeString(&id, &busId, TRUE);
         }
     }
     LbkFree(ids, LBK_TAG_NAME);
-    return found;
+    return status;
 }
 
 NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
@@ -75,8 +75,16 @@ NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo)
     PDEVICE_OBJECT fdo;
     PLBK_BUS_EXTENSION bus;
     NTSTATUS status;
+    BOOLEAN isBus;
 
-    if (!LbkIsBusNode(pdo))
+    /* Not knowing which node this is must not make a bus node a loopback device: refused. */
+    status = LbkIsBusNode(pdo, &isBus);
+    if (!NT_SUCCESS(status)) {
+        LbkTrace(LBK_TRACE_ERROR, "lbk: a device node's hardware ids cannot be read (0x%08x): not attaching\n",
+                 status);
+        return status;
+    }
+    if (!isBus)
         return STATUS_NOT_FOUND;
     /* Unnamed: clients find it by its interface, and the node's security guards the stack. */
     status = IoCreateDevice(driverObject, sizeof(LBK_BUS_EXTENSION), NULL, FILE_DEVICE_BUS_EXTENDER,
@@ -320,10 +328,14 @@ static VOID LbkLoadPairs(PLBK_BUS_EXTENSION bus)
 
         RtlZeroMemory(info, infoBytes);
         status = ZwEnumerateValueKey(key, index, KeyValueFullInformation, info, infoBytes - sizeof(WCHAR), &bytes);
-        if (status == STATUS_NO_MORE_ENTRIES)
-            break;
-        if (!NT_SUCCESS(status))
+        if (status == STATUS_BUFFER_OVERFLOW || status == STATUS_BUFFER_TOO_SMALL)
             continue; /* a value too long for a pair's is not one */
+        if (!NT_SUCCESS(status)) {
+            if (status != STATUS_NO_MORE_ENTRIES)
+                LbkTrace(LBK_TRACE_ERROR, "lbk: bus: the device key cannot be read (0x%08x): later pairs not made\n",
+                         status);
+            break; /* the same failure would come at every index */
+        }
         name = info->Name;
         nameChars = info->NameLength / sizeof(WCHAR);
         if (nameChars < 5 || nameChars > 6 || _wcsnicmp(name, LBK_BUS_PAIR_VALUE_PREFIX, 4) != 0)
@@ -337,8 +349,8 @@ static VOID LbkLoadPairs(PLBK_BUS_EXTENSION bus)
                                         lbk_config_trim((const uint16_t *)((PUCHAR)info + info->DataOffset),
                                                         info->DataLength / sizeof(WCHAR)),
                                         ports16, 2) != 0) {
-            LbkTrace(LBK_TRACE_ERROR, "lbk: bus: %ws is not \"COM<n>,COM<m>\" (or - for none): pair not made\n",
-                     name);
+            LbkTrace(LBK_TRACE_ERROR, "lbk: bus: %.*ws is not \"COM<n>,COM<m>\" (or - for none): pair not made\n",
+                     (int)nameChars, name); /* the name is not NUL-terminated: its data follows */
             continue;
         }
         ports[0] = ports16[0];
@@ -503,6 +515,9 @@ static NTSTATUS LbkBusPnp(PLBK_BUS_EXTENSION bus, PIRP irp)
         return LbkBusPassDown(bus, irp);
     case IRP_MN_SURPRISE_REMOVAL:
         LbkBusSetInterface(bus, FALSE);
+        LbkBusAcquire();
+        bus->Removed = TRUE; /* no pair is added or changed from now on: REMOVE destroys them */
+        LbkBusRelease();
         irp->IoStatus.Status = STATUS_SUCCESS;
         return LbkBusPassDown(bus, irp);
     case IRP_MN_REMOVE_DEVICE:
@@ -558,6 +573,8 @@ static NTSTATUS LbkSetPortLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_port *req
 
     if (request->pair >= LBK_BUS_MAX_PAIRS || request->end > 1 || request->port > LBK_MAX_COM_PORT)
         return STATUS_INVALID_PARAMETER;
+    if (bus->Removed)
+        return STATUS_DEVICE_REMOVED; /* going (SURPRISE_REMOVAL came): REMOVE destroys its pairs */
     pair = LbkBusPairs[request->pair];
     if (pair == NULL || pair->Bus != bus || !pair->Present)
         return STATUS_NOT_FOUND;
@@ -574,7 +591,9 @@ static NTSTATUS LbkSetPortLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_port *req
     end->Serial.Port = request->port;
     if (linked)
         (VOID)LbkSerialLinkPort(end);
-    LbkPortWritePortName(end);
+    /* An end the PnP manager has not seen yet gets its PortName at START (port.c). */
+    if (pair->EndKnown[request->end])
+        LbkPortWritePortName(end);
     LbkSavePairLocked(bus, pair, TRUE);
     LbkTrace(LBK_TRACE_INFO, "lbk: %ls: COM name now %u%s\n", end->Name, request->port,
              linked && !end->Serial.PortLinked && request->port != 0 ? " (taken: not linked)" : "");
@@ -594,6 +613,8 @@ static NTSTATUS LbkSetOptionsLocked(PLBK_BUS_EXTENSION bus, const lbk_bus_end_op
     if (request->pair >= LBK_BUS_MAX_PAIRS || request->end > 1 || request->paced > 1 || request->reserved != 0 ||
         !lbk_flow_wiring_is_valid(&wiring))
         return STATUS_INVALID_PARAMETER;
+    if (bus->Removed)
+        return STATUS_DEVICE_REMOVED;
     pair = LbkBusPairs[request->pair];
     if (pair == NULL || pair->Bus != bus || !pair->Present)
         return STATUS_NOT_FOUND;
@@ -656,6 +677,10 @@ static NTSTATUS LbkBusControl(PLBK_BUS_EXTENSION bus, PIRP irp)
             break;
         }
         RtlCopyMemory(&number, buffer, sizeof(number));
+        if (bus->Removed) {
+            status = STATUS_DEVICE_REMOVED;
+            break;
+        }
         pair = number < LBK_BUS_MAX_PAIRS ? LbkBusPairs[number] : NULL;
         if (pair == NULL || pair->Bus != bus || !pair->Present) {
             status = STATUS_NOT_FOUND;

@@ -140,8 +140,8 @@ typedef struct _LBK_SERIAL {
     LONG XoffCounterLeft;
     BOOLEAN XoffCounterSent;
     USHORT Port;          /* its COM<n> (PortNames), 0 for none */
-    BOOLEAN PortLinked;   /* \DosDevices\COM<n> is ours (the name was free) */
-    UNICODE_STRING PortLink; /* \DosDevices\COM<n>; Buffer from pool */
+    BOOLEAN PortLinked;   /* \DosDevices\Global\COM<n> is ours (the name was free) */
+    UNICODE_STRING PortLink; /* \DosDevices\Global\COM<n>; Buffer from pool */
 } LBK_SERIAL, *PLBK_SERIAL;
 
 /* One direction of data: its writer's WRITEs wait here, its reader's READs too. */
@@ -208,7 +208,7 @@ typedef struct _LBK_DEVICE_EXTENSION {
     PDEVICE_OBJECT LowerDevice;
     UNICODE_STRING InterfaceName;
     BOOLEAN InterfaceEnabled;
-    UNICODE_STRING LinkName;            /* \DosDevices\<Name>; Buffer from pool */
+    UNICODE_STRING LinkName;            /* \DosDevices\Global\<Name>; Buffer from pool */
     WCHAR Name[LBK_MAX_NAME_CHARS + 1]; /* NUL-terminated */
     enum lbk_io_method IoMethod;
     enum lbk_role Role;
@@ -630,12 +630,16 @@ typedef struct _LBK_BUS_PAIR {
     BOOLEAN Reported;             /* a BusRelations reply listed its ends */
     BOOLEAN EndRemoved[2];        /* REMOVE_DEVICE came for the end once it was not present */
     BOOLEAN EndStarted[2];        /* START came, and no removal since: its COM name is linked */
+    /* The PnP manager sent the end a request: it knows the PDO, whose device key may be opened
+       now (IoOpenDeviceRegistryKey on a PDO it has not seen bugchecks 0xCA). */
+    BOOLEAN EndKnown[2];
 } LBK_BUS_PAIR, *PLBK_BUS_PAIR;
 
 VOID LbkBusInitialize(VOID);
 VOID LbkBusAcquire(VOID);
 VOID LbkBusRelease(VOID);
-/* AddDevice's part for a bus node: STATUS_NOT_FOUND when pdo is not one. */
+/* AddDevice's part for a bus node: STATUS_NOT_FOUND when pdo is not one, a failure when
+   its hardware ids cannot be read (the node is then not attached at all). */
 NTSTATUS LbkBusAddDevice(PDRIVER_OBJECT driverObject, PDEVICE_OBJECT pdo);
 NTSTATUS LbkBusDispatch(PDEVICE_OBJECT deviceObject, PIRP irp);
 /* Bus lock held: the end of any bus's pair that has COM<port>, other than except (NULL for none),

@@ -5,7 +5,7 @@
  *   QUERY_ID, QUERY_DEVICE_TEXT, QUERY_CAPABILITIES, QUERY_BUS_INFORMATION, TargetDeviceRelation
  *                     who it is: LBK\SerialPort, instance <pair><end>, raw-capable (its INF
  *                     installs no function driver), surprise-removable, in the Ports class by its INF
- *   START             GUID_DEVINTERFACE_COMPORT registered and enabled, \DosDevices\COM<n> and
+ *   START             GUID_DEVINTERFACE_COMPORT registered and enabled, \DosDevices\Global\COM<n> and
  *                     the SERIALCOMM entry made, PortName written to its device key; held
  *                     requests sent again, as on a function device (pnp.c)
  *   the stops and queries  the state rules of a function device (core/lbk_pnp.c)
@@ -275,6 +275,11 @@ NTSTATUS LbkDispatchPortPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     PLBK_DEVICE_EXTENSION ext = LbkExtension(deviceObject);
     NTSTATUS status = irp->IoStatus.Status;
 
+    if (!ext->BusPair->EndKnown[ext->BusEnd]) {
+        LbkBusAcquire();
+        ext->BusPair->EndKnown[ext->BusEnd] = TRUE; /* SET_PORT may write its PortName from now on */
+        LbkBusRelease();
+    }
     switch (IoGetCurrentIrpStackLocation(irp)->MinorFunction) {
     case IRP_MN_START_DEVICE:
         status = LbkPortStart(ext);
@@ -330,15 +335,18 @@ NTSTATUS LbkDispatchPortPnp(PDEVICE_OBJECT deviceObject, PIRP irp)
     return status;
 }
 
-/* The bottom of its stack: power changes need nothing of a software device, and succeed. */
+/* The bottom of its stack: power changes need nothing of a software device, and succeed. The
+   power manager is told of a device state it sets, as the bus driver of a PDO must. */
 _Use_decl_annotations_
 NTSTATUS LbkDispatchPortPower(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
+    UCHAR minor = stack->MinorFunction;
     NTSTATUS status = irp->IoStatus.Status;
 
-    UNREFERENCED_PARAMETER(deviceObject);
     PoStartNextPowerIrp(irp);
+    if (minor == IRP_MN_SET_POWER && stack->Parameters.Power.Type == DevicePowerState)
+        PoSetPowerState(deviceObject, DevicePowerState, stack->Parameters.Power.State);
     if (minor == IRP_MN_SET_POWER || minor == IRP_MN_QUERY_POWER)
         status = STATUS_SUCCESS;
     irp->IoStatus.Status = status;
