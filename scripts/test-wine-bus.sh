@@ -206,6 +206,8 @@ check "a_bad_pair_value_in_the_device_key_is_logged_by_its_name" bash -c \
     '! wine "$0" pair list | tr -d "\r" | grep -Eq "^5 " && grep -q "bus: Pair5 is not \"COM<n>,COM<m>\"" "$1"' \
     "$bin/lbkctl.exe" "$LBK_DRIVER_LOG"
 suite 300 integration.exe --suite port-states --device LBKP0A --method buffered
+# Last: the probe surprise-removes the bus, which then takes no change until its REMOVE.
+suite 60 integration.exe --suite bus-surprise --method buffered
 lbkctl bus-remove >/dev/null
 lbkctl stop >/dev/null 2>&1
 unloads=$((unloads + 1))

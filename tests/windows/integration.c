@@ -15,6 +15,9 @@
  *                                      peer B, with pnpprobe.sys beside the driver, as for pnp-states)
  *   integration --suite bus-requests --method M  (a serial port bus with pair 0, as lbk.inf makes
  *                                      it: the bus's requests with bad buffers and values)
+ *   integration --suite bus-surprise --method M  (a serial port bus with pair 0, pnpprobe.sys beside it:
+ *                                      the probe surprise-removes the bus, which refuses changes after;
+ *                                      the bus must be removed afterwards)
  *   integration --suite serial-access --device BASE --service S --method M  (a serial pair BASEA/
  *                                      BASEB of service S, with pnpprobe.sys in its winedevice process)
  *   integration child-read NAME      (helper: blocks in a read until killed)
@@ -2949,6 +2952,87 @@ static const test_case bus_request_tests[] = {
 
 static int run_suite(const test_case *suite, size_t count, int (*reset)(void), const char *label);
 
+/* ---- bus-surprise suite: a bus the probe surprise-removed (Wine's PnP manager never does) ---- */
+
+/* One bus request sent by pnpprobe on no handle; its final NTSTATUS, or 0xFFFFFFFF when the
+   probe could not send it. */
+static DWORD probe_bus(DWORD code, const void *input, DWORD length)
+{
+    lbk_probe_bus_request request;
+    lbk_probe_bus_result result;
+    HANDLE h = CreateFileW(LBK_PROBE_USER_PATH, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    DWORD n = 0;
+    BOOL ok;
+
+    if (h == INVALID_HANDLE_VALUE || length > LBK_PROBE_BUS_BYTES)
+        return 0xFFFFFFFFu;
+    memset(&request, 0, sizeof(request));
+    memset(&result, 0, sizeof(result));
+    request.code = code;
+    request.input_length = length;
+    request.output_length = code == IOCTL_LBK_BUS_ADD_PAIR ? (DWORD)sizeof(lbk_bus_pair) : 0;
+    wcscpy((wchar_t *)request.service, g_service);
+    memcpy(request.input, input, length);
+    ok = DeviceIoControl(h, IOCTL_LBK_PROBE_BUS_CONTROL, &request, sizeof(request), &result, sizeof(result), &n, NULL);
+    CloseHandle(h);
+    return ok && n == sizeof(result) ? result.status : 0xFFFFFFFFu;
+}
+
+#define NT_STATUS_DEVICE_NOT_READY 0xC00000A3u
+#define NT_STATUS_DEVICE_REMOVED 0xC00002B6u
+#define LBK_PROBE_MN_SURPRISE_REMOVAL 0x17u
+
+/*
+ * After SURPRISE_REMOVAL the bus is going: a handle opened before (here: the probe's requests,
+ * which need none) may still list it, but no pair is added, removed or changed, so nothing
+ * touches a device key or a link of a bus whose REMOVE is on its way.
+ */
+TEST(bus_after_surprise_removal_refuses_changes)
+{
+    lbk_bus_end_options options;
+    lbk_bus_pair pair;
+    lbk_bus_port port;
+    lbk_probe_request request;
+    lbk_probe_result result;
+    lbk_u32 number = 0;
+    HANDLE h;
+    DWORD n = 0;
+
+    memset(&options, 0, sizeof(options)); /* pair 0, end A, as it is: null-modem, not paced */
+    options.wiring[0] = LBK_WIRE_PEER_RTS;
+    options.wiring[1] = LBK_WIRE_PEER_DTR;
+    options.wiring[2] = LBK_WIRE_PEER_DTR;
+    options.wiring[3] = LBK_WIRE_OFF;
+    ASSERT_EQ(NT_STATUS_SUCCESS, probe_bus(IOCTL_LBK_BUS_SET_OPTIONS, &options, sizeof(options)));
+    memset(&request, 0, sizeof(request));
+    request.major = LBK_PROBE_MJ_PNP;
+    request.minor = LBK_PROBE_MN_SURPRISE_REMOVAL;
+    request.flags = LBK_PROBE_TO_BUS;
+    wcscpy((wchar_t *)request.service, g_service);
+    h = CreateFileW(LBK_PROBE_USER_PATH, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    ASSERT_TRUE(h != INVALID_HANDLE_VALUE);
+    ASSERT_TRUE(DeviceIoControl(h, IOCTL_LBK_PROBE_SEND, &request, sizeof(request), &result, sizeof(result), &n, NULL));
+    CloseHandle(h);
+    ASSERT_EQ(NT_STATUS_SUCCESS, result.status);
+    memset(&pair, 0, sizeof(pair));
+    pair.pair = LBK_BUS_ANY_PAIR;
+    ASSERT_EQ(NT_STATUS_DEVICE_NOT_READY, probe_bus(IOCTL_LBK_BUS_ADD_PAIR, &pair, sizeof(pair)));
+    memset(&port, 0, sizeof(port));
+    port.port = 7;
+    ASSERT_EQ(NT_STATUS_DEVICE_REMOVED, probe_bus(IOCTL_LBK_BUS_SET_PORT, &port, sizeof(port)));
+    ASSERT_EQ(NT_STATUS_DEVICE_REMOVED, probe_bus(IOCTL_LBK_BUS_SET_OPTIONS, &options, sizeof(options)));
+    ASSERT_EQ(NT_STATUS_DEVICE_REMOVED, probe_bus(IOCTL_LBK_BUS_REMOVE_PAIR, &number, sizeof(number)));
+}
+
+static const test_case bus_surprise_tests[] = {
+    T(bus_after_surprise_removal_refuses_changes),
+};
+
+static int no_reset(void)
+{
+    return 1;
+}
+
 static int run_bus_requests(void)
 {
     DWORD error = lbk_bus_open(10000, &g_bus);
@@ -3072,6 +3156,9 @@ int wmain(int argc, wchar_t **argv)
         return run_serial_access() != 0;
     if (wcscmp(suite, L"bus-requests") == 0)
         return run_bus_requests() != 0;
+    if (wcscmp(suite, L"bus-surprise") == 0)
+        return run_suite(bus_surprise_tests, sizeof(bus_surprise_tests) / sizeof(bus_surprise_tests[0]), no_reset,
+                         ",bus-surprise") != 0;
     if (wcscmp(suite, L"port-states") == 0) {
         /* --device is end A of a bus pair (LBKP0A), whose peer ends in B; the probe sends to A */
         swprintf(g_port_peer, LBK_MAX_NAME_CHARS + 1, L"%.*lsB", (int)wcslen(g_device) - 1, g_device);

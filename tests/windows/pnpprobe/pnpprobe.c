@@ -4,7 +4,8 @@
  * \\.\LbkPnpProbe takes IOCTL_LBK_PROBE_SEND; the IRP goes to the top of the stack of the named
  * driver's first device, and the IOCTL returns its final status. It also takes
  * IOCTL_LBK_PROBE_ACCESS: a serial end opened with a chosen access, as the I/O manager would open
- * it, and the statuses of the requests sent on that handle.
+ * it, and the statuses of the requests sent on that handle. IOCTL_LBK_PROBE_BUS_CONTROL sends the
+ * driver's bus one of its requests on no handle, as a kernel-mode caller would.
  */
 #define __INTRINSIC_DEFINED_InterlockedBitTestAndSet
 #define __INTRINSIC_DEFINED_InterlockedBitTestAndReset
@@ -90,6 +91,27 @@ static PDEVICE_OBJECT ProbeTarget(const lbk_u16 *service, NTSTATUS *status)
 
 static PDEVICE_OBJECT ProbeNamedDevice(const lbk_u16 *service, const lbk_u16 *deviceName, NTSTATUS *status);
 
+/* The driver's bus device (FILE_DEVICE_BUS_EXTENDER: it has no name), referenced; NULL if none.
+   The driver's list is read as ProbeNamedDevice reads it. */
+static PDEVICE_OBJECT ProbeBus(const lbk_u16 *service, NTSTATUS *status)
+{
+    PDRIVER_OBJECT driver = ProbeDriver(service, status);
+    PDEVICE_OBJECT device, found = NULL;
+
+    if (driver == NULL)
+        return NULL;
+    for (device = driver->DeviceObject; device != NULL && found == NULL; device = device->NextDevice) {
+        if (device->DeviceType == FILE_DEVICE_BUS_EXTENDER) {
+            ObReferenceObject(device);
+            found = device;
+        }
+    }
+    ObDereferenceObject(driver);
+    if (found == NULL)
+        *status = STATUS_NO_SUCH_DEVICE;
+    return found;
+}
+
 static NTSTATUS ProbeSend(const lbk_probe_request *request, lbk_probe_result *result)
 {
     IO_STATUS_BLOCK ioStatus;
@@ -103,7 +125,14 @@ static NTSTATUS ProbeSend(const lbk_probe_request *request, lbk_probe_result *re
         return STATUS_INVALID_PARAMETER;
     if (request->major == IRP_MJ_PNP && request->minor == IRP_MN_QUERY_CAPABILITIES)
         return STATUS_INVALID_PARAMETER; /* it needs a buffer of the sender's; not probed */
-    if (request->device[0] != 0) {
+    if (request->flags & LBK_PROBE_TO_BUS) {
+        PDEVICE_OBJECT bus = ProbeBus(request->service, &status);
+
+        if (bus == NULL)
+            return status;
+        top = IoGetAttachedDeviceReference(bus);
+        ObDereferenceObject(bus);
+    } else if (request->device[0] != 0) {
         PDEVICE_OBJECT named = ProbeNamedDevice(request->service, request->device, &status);
 
         if (named == NULL)
@@ -206,6 +235,7 @@ typedef struct _PROBE_CALL {
         SERIAL_BAUD_RATE BaudRate;
         ULONG Mask; /* PURGE's and SET_WAIT_MASK's */
         UCHAR Char; /* IMMEDIATE_CHAR's */
+        UCHAR Bytes[LBK_PROBE_BUS_BYTES]; /* a bus request's */
     } Buffer; /* a serial IOCTL's system buffer: METHOD_BUFFERED, its input, then its output */
 } PROBE_CALL, *PPROBE_CALL;
 
@@ -295,6 +325,39 @@ static NTSTATUS ProbeSerialControl(PDEVICE_OBJECT top, PFILE_OBJECT fileObject, 
     stack->Parameters.DeviceIoControl.InputBufferLength = inputLength;
     stack->Parameters.DeviceIoControl.OutputBufferLength = outputLength;
     return ProbeCall(top, call, output, outputLength);
+}
+
+/* IOCTL_LBK_PROBE_BUS_CONTROL: one bus request, on no file object, as a kernel-mode caller sends it. */
+static NTSTATUS ProbeBusControl(const lbk_probe_bus_request *request, lbk_probe_bus_result *result)
+{
+    PDEVICE_OBJECT bus, top;
+    PPROBE_CALL call;
+    PIO_STACK_LOCATION stack;
+    NTSTATUS status;
+
+    if (request->input_length > LBK_PROBE_BUS_BYTES || request->output_length > LBK_PROBE_BUS_BYTES ||
+        (request->code & 3u) != METHOD_BUFFERED)
+        return STATUS_INVALID_PARAMETER;
+    bus = ProbeBus(request->service, &status);
+    if (bus == NULL)
+        return status;
+    top = IoGetAttachedDeviceReference(bus);
+    ObDereferenceObject(bus);
+    call = ProbeBeginCall(top, NULL, IRP_MJ_DEVICE_CONTROL);
+    if (call == NULL) {
+        ObDereferenceObject(top);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    RtlCopyMemory(call->Buffer.Bytes, request->input, request->input_length);
+    call->Irp->AssociatedIrp.SystemBuffer = &call->Buffer;
+    stack = IoGetNextIrpStackLocation(call->Irp);
+    stack->Parameters.DeviceIoControl.IoControlCode = request->code;
+    stack->Parameters.DeviceIoControl.InputBufferLength = request->input_length;
+    stack->Parameters.DeviceIoControl.OutputBufferLength = request->output_length;
+    result->status = (lbk_u32)ProbeCall(top, call, result->output, request->output_length);
+    if (result->status != (lbk_u32)PROBE_STATUS_ABANDONED)
+        ObDereferenceObject(top); /* an abandoned request keeps its device referenced */
+    return STATUS_SUCCESS;
 }
 
 /* FLUSH_BUFFERS, CLEANUP or CLOSE on fileObject: requests with no parameters. */
@@ -455,6 +518,26 @@ static NTSTATUS ProbeControlSend(PVOID buffer, ULONG inputLength, ULONG outputLe
     return status;
 }
 
+/* IOCTL_LBK_PROBE_BUS_CONTROL; buffer: the request in, the result out. */
+static NTSTATUS ProbeControlBus(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
+{
+    lbk_probe_bus_request request;
+    lbk_probe_bus_result result;
+    NTSTATUS status;
+
+    if (inputLength != sizeof(request) || outputLength != sizeof(result))
+        return STATUS_INVALID_PARAMETER;
+    RtlCopyMemory(&request, buffer, sizeof(request));
+    request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
+    RtlZeroMemory(&result, sizeof(result));
+    status = ProbeBusControl(&request, &result);
+    if (NT_SUCCESS(status)) {
+        RtlCopyMemory(buffer, &result, sizeof(result));
+        *information = sizeof(result);
+    }
+    return status;
+}
+
 /* IOCTL_LBK_PROBE_ACCESS; buffer: the request in, the result out. */
 static NTSTATUS ProbeControlAccess(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
 {
@@ -491,6 +574,9 @@ static NTSTATUS ProbeDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
         break;
     case IOCTL_LBK_PROBE_ACCESS:
         status = ProbeControlAccess(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
+        break;
+    case IOCTL_LBK_PROBE_BUS_CONTROL:
+        status = ProbeControlBus(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
         break;
     default:
         status = STATUS_INVALID_DEVICE_REQUEST;

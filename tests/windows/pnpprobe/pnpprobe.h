@@ -42,7 +42,7 @@ typedef struct lbk_probe_request {
     lbk_u32 major;          /* IRP_MJ_PNP (0x1b) or IRP_MJ_POWER (0x16) */
     lbk_u32 minor;          /* IRP_MN_*; for power, IRP_MN_QUERY_POWER or IRP_MN_SET_POWER (system working) */
     lbk_u32 id_type;        /* IRP_MN_QUERY_ID: BusQueryDeviceID and so on */
-    lbk_u32 reserved;
+    lbk_u32 flags;          /* LBK_PROBE_TO_BUS, or 0 */
     lbk_u16 service[32];    /* the driver's service name, NUL-terminated: its first device gets the IRP */
     lbk_u16 device[32];     /* or, when not empty, its device of that kernel name (\Device\LBKP0A, a bus's end) */
 } lbk_probe_request;
@@ -52,6 +52,32 @@ typedef struct lbk_probe_result {
     lbk_u32 reserved;
     lbk_u16 text[128];      /* IRP_MN_QUERY_ID: the id the stack returned, NUL-terminated */
 } lbk_probe_result;
+
+/* lbk_probe_request.flags: the IRP goes to the driver's serial port bus (its one
+   FILE_DEVICE_BUS_EXTENDER device, which has no name), not to its first or named device. */
+#define LBK_PROBE_TO_BUS 0x1u
+
+/*
+ * Input lbk_probe_bus_request, output lbk_probe_bus_result: one IOCTL_LBK_BUS_* request sent to
+ * the driver's bus as a kernel-mode caller sends it, on no handle: for a bus the PnP manager
+ * under Wine never surprise-removes, whose interface is gone once the probe has.
+ */
+#define IOCTL_LBK_PROBE_BUS_CONTROL \
+    (((lbk_u32)LBK_PROBE_DEVICE_TYPE << 16) | ((lbk_u32)LBK_ANY_ACCESS << 14) | (0x902u << 2) | LBK_METHOD_BUFFERED)
+#define LBK_PROBE_BUS_BYTES 16u
+typedef struct lbk_probe_bus_request {
+    lbk_u32 code;                      /* IOCTL_LBK_BUS_*, METHOD_BUFFERED */
+    lbk_u32 input_length;              /* of input, at most LBK_PROBE_BUS_BYTES */
+    lbk_u32 output_length;             /* at most LBK_PROBE_BUS_BYTES */
+    lbk_u32 reserved;
+    lbk_u16 service[32];               /* the driver's service name, NUL-terminated */
+    lbk_u8 input[LBK_PROBE_BUS_BYTES];
+} lbk_probe_bus_request;
+typedef struct lbk_probe_bus_result {
+    lbk_u32 status;                     /* the request's final status (an NTSTATUS) */
+    lbk_u32 reserved;
+    lbk_u8 output[LBK_PROBE_BUS_BYTES]; /* what it returned, when it succeeded */
+} lbk_probe_bus_result;
 
 /* Input lbk_probe_access_request, output lbk_probe_access_result. */
 #define IOCTL_LBK_PROBE_ACCESS \
@@ -97,5 +123,7 @@ typedef struct lbk_probe_access_result {
 
 LBK_STATIC_ASSERT(sizeof(lbk_probe_access_request) == 216, "the probe's contract, user and kernel mode");
 LBK_STATIC_ASSERT(sizeof(lbk_probe_access_result) == 56, "the probe's contract, user and kernel mode");
+LBK_STATIC_ASSERT(sizeof(lbk_probe_bus_request) == 96, "the probe's contract, user and kernel mode");
+LBK_STATIC_ASSERT(sizeof(lbk_probe_bus_result) == 24, "the probe's contract, user and kernel mode");
 
 #endif /* LBK_PNPPROBE_H */
