@@ -497,92 +497,65 @@ static NTSTATUS ProbeAccess(const lbk_probe_access_request *request, lbk_probe_a
 
 /* ---- the probe's own device ------------------------------------------------------------------ */
 
-/* IOCTL_LBK_PROBE_SEND; buffer: the request in, the result out. */
-static NTSTATUS ProbeControlSend(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
+/* The probe's requests are METHOD_BUFFERED, a fixed-size request in and a fixed-size result out
+   of one buffer. Copies the request out and zeroes the result; FALSE for any other sizes. */
+static BOOLEAN ProbeTake(PIRP irp, PVOID request, ULONG requestSize, PVOID result, ULONG resultSize)
 {
-    lbk_probe_request request;
-    lbk_probe_result result;
-    NTSTATUS status;
+    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
 
-    if (inputLength != sizeof(request) || outputLength != sizeof(result))
-        return STATUS_INVALID_PARAMETER;
-    RtlCopyMemory(&request, buffer, sizeof(request));
-    request.service[31] = 0;
-    request.device[31] = 0;
-    RtlZeroMemory(&result, sizeof(result));
-    status = ProbeSend(&request, &result);
-    if (NT_SUCCESS(status)) {
-        RtlCopyMemory(buffer, &result, sizeof(result));
-        *information = sizeof(result);
-    }
-    return status;
+    if (stack->Parameters.DeviceIoControl.InputBufferLength != requestSize ||
+        stack->Parameters.DeviceIoControl.OutputBufferLength != resultSize)
+        return FALSE;
+    RtlCopyMemory(request, irp->AssociatedIrp.SystemBuffer, requestSize);
+    RtlZeroMemory(result, resultSize);
+    return TRUE;
 }
 
-/* IOCTL_LBK_PROBE_BUS_CONTROL; buffer: the request in, the result out. */
-static NTSTATUS ProbeControlBus(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
+/* Completes the request, with its result when the probe could act on it. */
+static NTSTATUS ProbeGive(PIRP irp, NTSTATUS status, const VOID *result, ULONG resultSize)
 {
-    lbk_probe_bus_request request;
-    lbk_probe_bus_result result;
-    NTSTATUS status;
-
-    if (inputLength != sizeof(request) || outputLength != sizeof(result))
-        return STATUS_INVALID_PARAMETER;
-    RtlCopyMemory(&request, buffer, sizeof(request));
-    request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
-    RtlZeroMemory(&result, sizeof(result));
-    status = ProbeBusControl(&request, &result);
-    if (NT_SUCCESS(status)) {
-        RtlCopyMemory(buffer, &result, sizeof(result));
-        *information = sizeof(result);
-    }
-    return status;
-}
-
-/* IOCTL_LBK_PROBE_ACCESS; buffer: the request in, the result out. */
-static NTSTATUS ProbeControlAccess(PVOID buffer, ULONG inputLength, ULONG outputLength, PULONG_PTR information)
-{
-    lbk_probe_access_request request;
-    lbk_probe_access_result result;
-    NTSTATUS status;
-
-    if (inputLength != sizeof(request) || outputLength != sizeof(result))
-        return STATUS_INVALID_PARAMETER;
-    RtlCopyMemory(&request, buffer, sizeof(request));
-    request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
-    request.device[RTL_NUMBER_OF(request.device) - 1] = 0;
-    RtlZeroMemory(&result, sizeof(result));
-    status = ProbeAccess(&request, &result);
-    if (NT_SUCCESS(status)) {
-        RtlCopyMemory(buffer, &result, sizeof(result));
-        *information = sizeof(result);
-    }
-    return status;
+    if (!NT_SUCCESS(status))
+        return ProbeComplete(irp, status, 0);
+    RtlCopyMemory(irp->AssociatedIrp.SystemBuffer, result, resultSize);
+    return ProbeComplete(irp, status, resultSize);
 }
 
 static NTSTATUS ProbeDeviceControl(PDEVICE_OBJECT deviceObject, PIRP irp)
 {
-    PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
-    ULONG inputLength = stack->Parameters.DeviceIoControl.InputBufferLength;
-    ULONG outputLength = stack->Parameters.DeviceIoControl.OutputBufferLength;
-    ULONG_PTR information = 0;
-    NTSTATUS status;
-
     UNREFERENCED_PARAMETER(deviceObject);
-    switch (stack->Parameters.DeviceIoControl.IoControlCode) {
-    case IOCTL_LBK_PROBE_SEND:
-        status = ProbeControlSend(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
-        break;
-    case IOCTL_LBK_PROBE_ACCESS:
-        status = ProbeControlAccess(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
-        break;
-    case IOCTL_LBK_PROBE_BUS_CONTROL:
-        status = ProbeControlBus(irp->AssociatedIrp.SystemBuffer, inputLength, outputLength, &information);
-        break;
-    default:
-        status = STATUS_INVALID_DEVICE_REQUEST;
-        break;
+    switch (IoGetCurrentIrpStackLocation(irp)->Parameters.DeviceIoControl.IoControlCode) {
+    case IOCTL_LBK_PROBE_SEND: {
+        lbk_probe_request request;
+        lbk_probe_result result;
+
+        if (!ProbeTake(irp, &request, sizeof(request), &result, sizeof(result)))
+            return ProbeComplete(irp, STATUS_INVALID_PARAMETER, 0);
+        request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
+        request.device[RTL_NUMBER_OF(request.device) - 1] = 0;
+        return ProbeGive(irp, ProbeSend(&request, &result), &result, sizeof(result));
     }
-    return ProbeComplete(irp, status, information);
+    case IOCTL_LBK_PROBE_ACCESS: {
+        lbk_probe_access_request request;
+        lbk_probe_access_result result;
+
+        if (!ProbeTake(irp, &request, sizeof(request), &result, sizeof(result)))
+            return ProbeComplete(irp, STATUS_INVALID_PARAMETER, 0);
+        request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
+        request.device[RTL_NUMBER_OF(request.device) - 1] = 0;
+        return ProbeGive(irp, ProbeAccess(&request, &result), &result, sizeof(result));
+    }
+    case IOCTL_LBK_PROBE_BUS_CONTROL: {
+        lbk_probe_bus_request request;
+        lbk_probe_bus_result result;
+
+        if (!ProbeTake(irp, &request, sizeof(request), &result, sizeof(result)))
+            return ProbeComplete(irp, STATUS_INVALID_PARAMETER, 0);
+        request.service[RTL_NUMBER_OF(request.service) - 1] = 0;
+        return ProbeGive(irp, ProbeBusControl(&request, &result), &result, sizeof(result));
+    }
+    default:
+        return ProbeComplete(irp, STATUS_INVALID_DEVICE_REQUEST, 0);
+    }
 }
 
 static VOID ProbeUnload(PDRIVER_OBJECT driverObject)
