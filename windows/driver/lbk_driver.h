@@ -494,8 +494,9 @@ extern FAST_MUTEX LbkUnitsLock;
  * it is done, which turns line and queue changes into events and completes a WaitCommEvent.
  */
 VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced);
-/* A bus end's options (bus.c), at once: events for the inputs its new wiring changes, output
-   a hold kept back goes. PASSIVE_LEVEL (the bus's lock held); takes the unit lock. */
+/* A bus end's options (bus.c), at once; the timer thread then pumps the unit: events for the
+   inputs its new wiring changes, output a hold kept back goes. IRQL <= DISPATCH_LEVEL (bus.c
+   calls it with the bus's lock held); takes the unit lock, completes nothing, copies nothing. */
 VOID LbkSerialSetOptions(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *wiring, BOOLEAN paced);
 /* How many of want bytes the writer may send now: none while its handshake holds it or its
    reader's input is at its XOFF limit (flow.c), then as many as its line lets through under

@@ -64,25 +64,24 @@ VOID LbkSerialInitialize(PLBK_DEVICE_EXTENSION ext, USHORT port, BOOLEAN paced)
 
 VOID LbkSerialSetOptions(PLBK_DEVICE_EXTENSION ext, const struct lbk_flow_wiring *wiring, BOOLEAN paced)
 {
+    PLBK_UNIT unit = ext->Unit;
     KLOCK_QUEUE_HANDLE lockHandle;
-    LBK_PUMP pump;
-    LIST_ENTRY done;
+    LONGLONG now = KeQueryPerformanceCounter(NULL).QuadPart;
 
-    InitializeListHead(&done);
-    LbkPumpInit(&pump, ext->Unit, &lockHandle, &done);
-    /* The bus's caller may be a writer's process: no write's user buffer is read in its
-       context here, under the bus's lock. The writers' own requests or the timer move them. */
-    pump.Context = NULL;
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+    KeAcquireInStackQueuedSpinLock(&unit->Lock, &lockHandle);
     ext->Serial.Wiring = *wiring;
     if (ext->Serial.Paced != paced)
         ext->Out->PaceLimited = FALSE; /* the pacer's note is for the old rate: start afresh */
     ext->Serial.Paced = paced;
-    /* The pump compares the inputs with what the end last saw (EV_CTS, EV_DSR, ...) and moves
-       what a hold by the old wiring kept back. */
-    LbkPumpLocked(&pump);
+    /* The timer thread pumps the unit now: the pump compares the inputs with what the end last
+       saw (EV_CTS, EV_DSR, ...) and moves what a hold by the old wiring kept back. Not on this
+       thread, which holds the bus's lock: a pump may complete a read into its requestor's
+       memory, or read a write's, and a page fault there would hold up every bus request and
+       the Plug and Play requests of every end. */
+    if (unit->PumpDue == 0 || now < unit->PumpDue)
+        unit->PumpDue = now;
     KeReleaseInStackQueuedSpinLock(&lockHandle);
-    LbkCompleteList(&done);
+    LbkTimerWake();
 }
 
 /* The lines an end drives: only while a handle has it open, as a port's are while it is open. */

@@ -54,7 +54,9 @@ typedef struct lbk_probe_result {
 } lbk_probe_result;
 
 /* lbk_probe_request.flags: the IRP goes to the driver's serial port bus (its one
-   FILE_DEVICE_BUS_EXTENDER device, which has no name), not to its first or named device. */
+   FILE_DEVICE_BUS_EXTENDER device, which has no name), not to its first or named device. For
+   Wine only, like the probe: on Windows a SURPRISE_REMOVAL sent this way would reach the root
+   enumerator's PDO, which the PnP manager still thinks started. */
 #define LBK_PROBE_TO_BUS 0x1u
 
 /*
