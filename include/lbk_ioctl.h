@@ -385,7 +385,9 @@ typedef struct lbk_bus_port {
 #define LBK_WIRE_OWN_RTS 4u
 #define LBK_WIRE_OWN_DTR 5u
 
-/* SET_OPTIONS: one end's options, taking effect at once, while it may be in use. */
+/* SET_OPTIONS: one end's options, while it may be in use. The modem status both ends read
+   changes before the request completes; the events it raises (EV_CTS, ...) and the output it
+   releases follow from the driver's timer thread a moment later. */
 typedef struct lbk_bus_end_options {
     lbk_u32 pair;
     lbk_u16 end;       /* 0 A, 1 B */

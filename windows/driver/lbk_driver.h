@@ -177,8 +177,10 @@ typedef struct _LBK_UNIT {
     BOOLEAN Pumping;
     BOOLEAN PumpAgain;
     ULONG MaxLockedCopy; /* the most bytes the pump copied in one hold (GET_STATS) */
-    /* A waiting write went (cancelled, timed out): the timer thread pumps the unit at this time,
-       in performance-counter ticks; 0 for no such pump wanted. */
+    /* The timer thread pumps the unit at this time, in performance-counter ticks (0: no such
+       pump wanted), for what may not pump where it happens: a waiting write went (cancelled,
+       timed out), an XOFF_COUNTER request's timeout came, SET_OPTIONS changed the wiring or
+       pacing. A writer keeps an earlier due time; every writer and the timer hold the unit lock. */
     LONGLONG PumpDue;
     /* The timer thread is visiting the unit (interlocked): it took the unit from its slot under
        LbkUnitsLock, and works on it without that mutex. REMOVE waits for this to be 0 once it has

@@ -3,10 +3,12 @@
  *
  * One system thread serves every device: it sleeps until the earliest deadline of any queued
  * request, completes what has expired and sleeps again. Dispatch wakes it when it queues a request
- * with a deadline, so the sleep is always to the right time. It also pumps a unit whose waiting
- * write went, as the writes and WAITs behind it may now go on: at once after a timeout, and
- * LBK_PUMP_AFTER_CANCEL_MS after a cancel (the cancel routine itself may run at DISPATCH_LEVEL,
- * where the pump may not). A thread rather than a KTIMER DPC:
+ * with a deadline, so the sleep is always to the right time. It also pumps a unit when its
+ * PumpDue comes: a waiting write went, so the writes and WAITs behind it may go on (at once after
+ * a timeout, LBK_PUMP_AFTER_CANCEL_MS after a cancel, whose routine may run at DISPATCH_LEVEL,
+ * where the pump may not); an XOFF_COUNTER request's timeout came; the bus's SET_OPTIONS changed
+ * an end's wiring or pacing (it holds the bus lock, and a pump may touch a client's memory).
+ * A thread rather than a KTIMER DPC:
  * under Wine a timer's DPC runs on a thread pool whose KeCancelTimer and KeSetTimer wait for a
  * running DPC, which deadlocks when the caller holds the lock that DPC needs.
  */
