@@ -3,10 +3,12 @@
 # Needs root (apt-get); on a machine that has everything it does nothing.
 set -euo pipefail
 packages=(make clang lld llvm gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
+          qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
           wine wine64 libclang-rt-14-dev gcc valgrind clang-tidy cppcheck gnuplot-nox linux-perf
           osslsigncode openssl)
 commands=(make clang ld.lld x86_64-w64-mingw32-gcc x86_64-w64-mingw32-objdump wine wineserver wineboot
-          gcc valgrind clang-tidy cppcheck gnuplot taskset perf osslsigncode openssl llvm-readobj llvm-objdump)
+          gcc valgrind clang-tidy cppcheck gnuplot taskset perf osslsigncode openssl llvm-readobj llvm-objdump
+          qemu-aarch64 aarch64-linux-gnu-gcc llvm-dlltool)
 
 missing=()
 for p in "${packages[@]}"; do
