@@ -18,7 +18,7 @@ cp "$BUILD/windows/lbk.inf" "$BUILD/windows/lbkport.inf" "$BUILD/sign/lbk-test.c
 result $? "build/package holds amd64/lbk.sys, arm64/lbk.sys, lbk.inf, lbkport.inf and the test certificate"
 for arch in amd64 arm64; do
     # Where lbk.inf says the image of this architecture is: SourceDisksFiles.<arch>'s folder.
-    folder=$(awk -v section="[sourcedisksfiles.$arch]" '
+    folder=$(awk -v section="$([ $arch = amd64 ] && echo "[sourcedisksfiles]" || echo "[sourcedisksfiles.$arch]")" '
         /^\[/ { inside = tolower($0) == section; next }
         inside && /^lbk.sys *=/ { sub(/^[^,]*,[ ]*/, ""); print; exit }' "$out/lbk.inf")
     [ "$arch" = amd64 ] && machine=x64 || machine=arm64

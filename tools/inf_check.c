@@ -278,20 +278,22 @@ static void check_sections_named(const entry *e)
 static const char *const architectures[] = {"amd64", "arm64"};
 #define ARCHITECTURE_COUNT (sizeof(architectures) / sizeof(architectures[0]))
 
-/* Each file copied must come, on each architecture, from a disk that exists; a file listed for
-   one architecture from that architecture's folder of the package. */
+/* Each file copied must come, on each architecture, from a disk that exists and from that
+   architecture's folder of the package: [SourceDisksFiles.<arch>], or [SourceDisksFiles] where
+   that has no entry for it. */
 static void check_files(const char *copy_section)
 {
     int i;
     size_t a;
 
     for (i = 0; i < entry_count; i++) {
-        const entry *file = &entries[i], *source;
+        const entry *file = &entries[i];
 
         if (!same(file->section, copy_section))
             continue;
         for (a = 0; a < ARCHITECTURE_COUNT; a++) {
             char files[MAX_TEXT];
+            const entry *source;
 
             snprintf(files, sizeof(files), "SourceDisksFiles.%s", architectures[a]);
             source = find(files, file->fields[0]);
@@ -303,8 +305,7 @@ static void check_files(const char *copy_section)
             }
             if (find("SourceDisksNames", source->fields[0]) == NULL)
                 problem(source->line, "disk %s is not in [SourceDisksNames]", source->fields[0]);
-            if (same(source->section, files) &&
-                (source->field_count < 2 || !same(source->fields[1], architectures[a])))
+            if (source->field_count < 2 || !same(source->fields[1], architectures[a]))
                 problem(source->line, "%s for %s must come from the package's %s folder (%s = 1,%s)",
                         file->fields[0], architectures[a], architectures[a], file->fields[0], architectures[a]);
         }

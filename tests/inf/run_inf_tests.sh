@@ -45,9 +45,11 @@ arm64_without_the_bus|/^\[LbkModels.NTarm64\]/,/^$/{/LBKBUS/d}|[LbkModels.NTarm6
 arm64_other_install|/^\[LbkModels.NTarm64\]/,/^$/s/= LbkInstall,/= LbkBusInstall,/|must list the same models
 no_root_hardware_id|s/Root\\LBK/Root\\OTHER/|hardware id Root\LBK
 undefined_string|s/%DiskName%/%NoSuchString%/|%NoSuchString% is not defined
-file_not_on_a_disk|s/^lbk.sys = 1,arm64$/other.sys = 1,arm64/|lbk.sys is not in [SourceDisksFiles.arm64]
+file_not_on_a_disk|s/^lbk.sys = /other.sys = /|lbk.sys is not in [SourceDisksFiles.arm64]
 x64_file_not_on_a_disk|s/^lbk.sys = 1,amd64$/other.sys = 1,amd64/|lbk.sys is not in [SourceDisksFiles.amd64]
 arm64_image_from_the_x64_folder|s/^lbk.sys = 1,arm64$/lbk.sys = 1,amd64/|lbk.sys for arm64 must come from the package's arm64 folder
+x64_image_from_the_package_root|s/^lbk.sys = 1,amd64$/lbk.sys = 1/|lbk.sys for amd64 must come from the package's amd64 folder
+arm64_falls_back_to_the_x64_image|/^\[SourceDisksFiles.arm64\]/,/^$/d|lbk.sys for arm64 must come from the package's arm64 folder
 file_on_no_disk|s/^lbk.sys = 1,amd64$/lbk.sys = 2,amd64/|disk 2 is not in [SourceDisksNames]
 missing_section|s/^CopyFiles = LbkCopyFiles/CopyFiles = LbkNoSuchFiles/|names [LbkNoSuchFiles], which does not exist
 not_the_function_driver|s/^AddService = LBK, 0x00000002,/AddService = LBK, 0x00000000,/|flag it 0x00000002
