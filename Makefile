@@ -85,8 +85,11 @@ $(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) scripts/check
 	mv $@.tmp $@
 
 # ---- The ARM64 image: the same sources, clang for aarch64-w64-windows-gnu (docs/driver.md) ----
-# mingw-w64's wdm.h and ntddk.h know no ARM64: copies whose ARM branch also takes __aarch64__
-# include the project's windows/driver/arm64/armddk.h. The import libraries are made from the
+# mingw-w64's wdm.h and ntddk.h know no ARM64: in copies of them the ARM branch also takes
+# __aarch64__ and includes the project's windows/driver/arm64/armddk.h, and what wdm.h keeps for
+# _AMD64_ (64-bit layouts: IO_STACK_LOCATION is packed to 4 bytes otherwise) holds for _ARM64_
+# too. scripts/check-arm64-layouts.sh then compares every structure the driver uses, as laid out
+# for each architecture. The import libraries are made from the
 # project's own lists of what the driver imports (windows/driver/imports/), which the image check
 # holds both images to.
 ARM64_CLANG := clang --target=aarch64-w64-windows-gnu
@@ -98,21 +101,38 @@ IMPORT_LISTS := windows/driver/imports/ntoskrnl.def windows/driver/imports/hal.d
 
 $(ARM64_DDK)/%.h: $(DDK_INC)/%.h Makefile
 	@mkdir -p $(dir $@)
-	@grep -c '^#elif defined(_M_ARM)$$' $< | grep -qx 1 || { echo "$<: not one '#elif defined(_M_ARM)' line" >&2; exit 1; }
-	sed 's/^#elif defined(_M_ARM)$$/#elif defined(_M_ARM) || defined(__aarch64__)/' $< >$@
+	sed -e 's/^#elif defined(_M_ARM)$$/#elif defined(_M_ARM) || defined(__aarch64__)/' \
+	    $(if $(filter wdm.h,$(notdir $@)),-e 's/defined(_AMD64_)/(defined(_AMD64_) || defined(_ARM64_))/g') $< >$@
 
 $(ARM64_LIB)/lib%.a: windows/driver/imports/%.def
 	@mkdir -p $(dir $@)
 	llvm-dlltool -m arm64 -d $< -l $@
 
 $(ARM64_DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) windows/driver/arm64/armddk.h \
-                 $(ARM64_DDK)/wdm.h $(ARM64_DDK)/ntddk.h $(ARM64_LIB)/libntoskrnl.a $(ARM64_LIB)/libhal.a \
-                 scripts/check-driver-image.sh $(PE_CHECKSUM) Makefile
+                 $(ARM64_DDK)/wdm.h $(ARM64_DDK)/ntddk.h $(ARM64_LIB)/libntoskrnl.a \
+                 $(ARM64_LIB)/libhal.a scripts/check-driver-image.sh scripts/check-arm64-layouts.sh \
+                 $(PE_CHECKSUM) Makefile
 	@mkdir -p $(dir $@)
+	scripts/check-arm64-layouts.sh $(BUILD) "$(CLANG_WIN) $(DRIVER_CFLAGS)" "$(ARM64_CLANG) $(ARM64_CFLAGS)" $(DRIVER_SRC)
 	$(ARM64_CLANG) $(ARM64_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(DRIVER_SRC) $(CORE_SRC) -L$(ARM64_LIB) $(DRIVER_LIBS)
 	$(PE_CHECKSUM) set $@.tmp >/dev/null
 	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) arm64
 	mv $@.tmp $@
+
+# The ARM64 driver's client under Debian's arm64 Wine (scripts/test-wine-arm64.sh): freestanding,
+# kernel32 only, as Debian has no aarch64 mingw-w64 runtime.
+ARM64_SMOKE := $(BUILD)/windows/arm64/smoke.exe
+all: $(ARM64_SMOKE)
+
+$(ARM64_LIB)/libkernel32.a: tests/windows/arm64/kernel32.def
+	@mkdir -p $(dir $@)
+	llvm-dlltool -m arm64 -d $< -l $@
+
+$(ARM64_SMOKE): tests/windows/arm64/smoke.c include/lbk_ioctl.h $(ARM64_LIB)/libkernel32.a
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) -O2 -std=gnu11 -ffreestanding -nostdlib $(WARN) -isystem /usr/share/mingw-w64/include \
+	    -municode -DUNICODE -D_WIN32_WINNT=0x0A00 -fuse-ld=lld -Wl,--subsystem,console -Wl,--entry,SmokeMain \
+	    -o $@ $< -L$(ARM64_LIB) -lkernel32
 
 # A test driver that sends the loopback device the PnP and power IRPs Wine's PnP manager never
 # sends (tests/windows/pnpprobe/pnpprobe.h); built and checked like the driver, never shipped.
