@@ -17,6 +17,7 @@ mkdir -p "$BUILD"
     "$here/package.sh" "$BUILD" 2>&1
     "$here/test-wine.sh" "$BUILD" 2>&1
     "$here/test-wine-checked.sh" "$BUILD" 2>&1
+    "$here/test-wine-arm64.sh" "$BUILD" 2>&1
     "$here/stress.sh" "$BUILD" short 2>&1
     "$here/bench-smoke.sh" "$BUILD" 2>&1
 } | tee -a "$log"
