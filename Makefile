@@ -11,14 +11,15 @@ HOST_CC    ?= clang
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # The DDK headers use unnamed unions, MS extensions and multi-character constants of their own.
-DRIVER_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestanding -fno-builtin -funwind-tables \
-                 -isystem $(DDK_INC) -D_AMD64_ -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
+DRIVER_COMMON_CFLAGS := -O2 -std=gnu11 -fms-extensions -fno-stack-protector -ffreestanding -fno-builtin \
+                 -funwind-tables -DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 \
                  $(WARN) -Wno-microsoft-anon-tag -Wno-language-extension-token \
                  -Wno-unknown-pragmas -Wno-pragma-pack
 # make CHECKED=1: a DBG build, whose assertions (IRQL where user memory is touched) are live.
 ifdef CHECKED
-DRIVER_CFLAGS += -DDBG=1
+DRIVER_COMMON_CFLAGS += -DDBG=1
 endif
+DRIVER_CFLAGS := $(DRIVER_COMMON_CFLAGS) -isystem $(DDK_INC) -D_AMD64_
 DRIVER_LDFLAGS := -nostdlib -shared -fuse-ld=lld -Wl,--subsystem,native -Wl,--entry,DriverEntry \
                   -Wl,--exclude-all-symbols -Wl,--image-base,0x140000000
 DRIVER_LIBS := -lntoskrnl -lhal
@@ -28,6 +29,7 @@ DRIVER_SRC := $(wildcard windows/driver/*.c)
 DRIVER_HDR := $(wildcard windows/driver/*.h core/*.h) include/lbk_ioctl.h
 
 DRIVER     := $(BUILD)/windows/lbk.sys
+ARM64_DRIVER := $(BUILD)/windows/arm64/lbk.sys
 
 .PHONY: all driver setup demo test lint fuzz stress bench sign package clean
 all: driver
@@ -66,7 +68,7 @@ clean:
 	-[ -d $(BUILD)/wineprefix ] && WINEPREFIX=$(abspath $(BUILD))/wineprefix wineserver -k 2>/dev/null; true
 	rm -rf $(BUILD)
 
-driver: $(DRIVER)
+driver: $(DRIVER) $(ARM64_DRIVER)
 
 PE_CHECKSUM := $(BUILD)/tools/pe_checksum
 
@@ -75,12 +77,62 @@ $(PE_CHECKSUM): tools/pe_checksum.c
 	$(HOST_CC) -O2 -std=c11 $(WARN) -o $@ $<
 
 # Windows checks an image's checksum, which lld leaves 0: set it, then check the whole image.
-$(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) scripts/check-driver-image.sh $(PE_CHECKSUM) Makefile
+$(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) scripts/check-driver-image.sh $(PE_CHECKSUM) Makefile
 	@mkdir -p $(dir $@)
 	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_LIBS)
 	$(PE_CHECKSUM) set $@.tmp >/dev/null
-	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM)
+	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) x64
 	mv $@.tmp $@
+
+# ---- The ARM64 image: the same sources, clang for aarch64-w64-windows-gnu (docs/driver.md) ----
+# mingw-w64's wdm.h and ntddk.h know no ARM64: in copies of them the ARM branch also takes
+# __aarch64__ and includes the project's windows/driver/arm64/armddk.h, and what wdm.h keeps for
+# _AMD64_ (64-bit layouts: IO_STACK_LOCATION is packed to 4 bytes otherwise) holds for _ARM64_
+# too. scripts/check-arm64-layouts.sh then compares every structure the driver uses, as laid out
+# for each architecture. The import libraries are made from the
+# project's own lists of what the driver imports (windows/driver/imports/), which the image check
+# holds both images to.
+ARM64_CLANG := clang --target=aarch64-w64-windows-gnu
+ARM64_DDK   := $(BUILD)/arm64/ddk
+ARM64_LIB   := $(BUILD)/arm64/lib
+ARM64_CFLAGS := $(DRIVER_COMMON_CFLAGS) -isystem $(ARM64_DDK) -isystem windows/driver/arm64 \
+                -isystem $(DDK_INC) -isystem /usr/share/mingw-w64/include -D_ARM64_
+IMPORT_LISTS := windows/driver/imports/ntoskrnl.def windows/driver/imports/hal.def
+
+$(ARM64_DDK)/%.h: $(DDK_INC)/%.h Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's/^#elif defined(_M_ARM)$$/#elif defined(_M_ARM) || defined(__aarch64__)/' \
+	    $(if $(filter wdm.h,$(notdir $@)),-e 's/defined(_AMD64_)/(defined(_AMD64_) || defined(_ARM64_))/g') $< >$@
+
+$(ARM64_LIB)/lib%.a: windows/driver/imports/%.def
+	@mkdir -p $(dir $@)
+	llvm-dlltool -m arm64 -d $< -l $@
+
+$(ARM64_DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) windows/driver/arm64/armddk.h \
+                 $(ARM64_DDK)/wdm.h $(ARM64_DDK)/ntddk.h $(ARM64_LIB)/libntoskrnl.a \
+                 $(ARM64_LIB)/libhal.a scripts/check-driver-image.sh scripts/check-arm64-layouts.sh \
+                 $(PE_CHECKSUM) Makefile
+	@mkdir -p $(dir $@)
+	scripts/check-arm64-layouts.sh $(BUILD) "$(CLANG_WIN) $(DRIVER_CFLAGS)" "$(ARM64_CLANG) $(ARM64_CFLAGS)" $(DRIVER_SRC)
+	$(ARM64_CLANG) $(ARM64_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(DRIVER_SRC) $(CORE_SRC) -L$(ARM64_LIB) $(DRIVER_LIBS)
+	$(PE_CHECKSUM) set $@.tmp >/dev/null
+	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) arm64
+	mv $@.tmp $@
+
+# The ARM64 driver's client under Debian's arm64 Wine (scripts/test-wine-arm64.sh): freestanding,
+# kernel32 only, as Debian has no aarch64 mingw-w64 runtime.
+ARM64_SMOKE := $(BUILD)/windows/arm64/smoke.exe
+all: $(ARM64_SMOKE)
+
+$(ARM64_LIB)/libkernel32.a: tests/windows/arm64/kernel32.def
+	@mkdir -p $(dir $@)
+	llvm-dlltool -m arm64 -d $< -l $@
+
+$(ARM64_SMOKE): tests/windows/arm64/smoke.c include/lbk_ioctl.h $(ARM64_LIB)/libkernel32.a
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) -O2 -std=gnu11 -ffreestanding -nostdlib $(WARN) -isystem /usr/share/mingw-w64/include \
+	    -municode -DUNICODE -D_WIN32_WINNT=0x0A00 -fuse-ld=lld -Wl,--subsystem,console -Wl,--entry,SmokeMain \
+	    -o $@ $< -L$(ARM64_LIB) -lkernel32
 
 # A test driver that sends the loopback device the PnP and power IRPs Wine's PnP manager never
 # sends (tests/windows/pnpprobe/pnpprobe.h); built and checked like the driver, never shipped.
@@ -92,7 +144,7 @@ $(PROBE): $(PROBE_SRC) tests/windows/pnpprobe/pnpprobe.h include/lbk_ioctl.h scr
 	@mkdir -p $(dir $@)
 	$(CLANG_WIN) $(DRIVER_CFLAGS) $(DRIVER_LDFLAGS) -o $@.tmp $(PROBE_SRC) $(DRIVER_LIBS)
 	$(PE_CHECKSUM) set $@.tmp >/dev/null
-	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) >/dev/null
+	scripts/check-driver-image.sh $@.tmp $(PE_CHECKSUM) x64 - >/dev/null
 	mv $@.tmp $@
 
 # Test-signs a copy of the image for a Windows machine in test mode (scripts/sign.sh).

@@ -40,8 +40,10 @@ echo
 step stop --name CABLE
 step uninstall --name CABLE
 
-# The INF install: the build's lbk.inf beside its lbk.sys, as a driver package.
-step pnp-install "$(win_path "$BUILD/windows/lbk.inf")"
+# The INF install: the build's lbk.inf with its x64 image in amd64/, as in a driver package.
+mkdir -p "$BUILD/demo-pnp/amd64"
+cp "$BUILD/windows/lbk.inf" "$BUILD/demo-pnp/" && cp "$BUILD/windows/lbk.sys" "$BUILD/demo-pnp/amd64/"
+step pnp-install "$(win_path "$BUILD/demo-pnp/lbk.inf")"
 step list
 step write --device LBK0 "through Plug and Play"
 printf '\n$ lbkctl read --device LBK0\n'
@@ -53,8 +55,8 @@ step uninstall
 
 # The serial port bus: COM ports that Windows enumerates. (Wine's SetupCopyOEMInf wants a catalog
 # that only Windows can make, so the demo's lbkport.inf names none.)
-mkdir -p "$BUILD/demo-bus"
-cp "$BUILD/windows/lbk.sys" "$BUILD/windows/lbk.inf" "$BUILD/demo-bus/"
+mkdir -p "$BUILD/demo-bus/amd64"
+cp "$BUILD/windows/lbk.inf" "$BUILD/demo-bus/" && cp "$BUILD/windows/lbk.sys" "$BUILD/demo-bus/amd64/"
 sed '/^CatalogFile/d' "$BUILD/windows/lbkport.inf" >"$BUILD/demo-bus/lbkport.inf"
 step bus-install "$(win_path "$BUILD/demo-bus/lbk.inf")"
 step pair add --port-names COM7,COM8

@@ -5,7 +5,7 @@
 # Wine's SetupCopyOEMInf refuses an INF whose catalog it cannot add (lbkport.cat is made on
 # Windows only), so the test's copy of lbkport.inf names none (docs/reliability.md, Wine finding 19).
 bus_dir=$BUILD/bus
-mkdir -p "$bus_dir" && cp "$BUILD/package/lbk.sys" "$bus_dir/" &&
+mkdir -p "$bus_dir/amd64" && cp "$BUILD/package/amd64/lbk.sys" "$bus_dir/amd64/" &&
     sed -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' -e 's/BufferSize,0x00010001,65536/BufferSize,0x00010001,4096/' \
         "$BUILD/package/lbk.inf" >"$bus_dir/lbk.inf" &&
     sed '/^CatalogFile/d' "$BUILD/package/lbkport.inf" >"$bus_dir/lbkport.inf"

@@ -11,9 +11,9 @@ if ! make -s CHECKED=1 BUILD="$checked" driver >"$BUILD/checked-build.log" 2>&1;
     echo "FAIL checked: the DBG driver does not build"; sed 's/^/  /' "$BUILD/checked-build.log"; exit 0
 fi
 # The same programs, INF and probe driver as the release run; only the image differs.
-mkdir -p "$checked/windows" "$checked/tests" "$checked/package"
+mkdir -p "$checked/windows" "$checked/tests" "$checked/package/amd64"
 for f in "$BUILD"/windows/*.exe; do ln -sf "$(realpath "$f")" "$checked/windows/"; done
 ln -sf "$(realpath "$BUILD/tests/pnpprobe.sys")" "$checked/tests/"
 cp "$BUILD/package/lbk.inf" "$BUILD/package/lbkport.inf" "$checked/package/"
-cp "$checked/windows/lbk.sys" "$checked/package/"
+cp "$checked/windows/lbk.sys" "$checked/package/amd64/"
 "$(dirname "$0")/test-wine.sh" "$checked" 2>&1 | sed -E 's/^(PASS|FAIL) /\1 checked /'

@@ -398,7 +398,7 @@ lbkctl uninstall >/dev/null
 inf=$(win_path "$BUILD/package/lbk.inf")
 pnp_inf() { # METHOD -> the Windows path of that method's INF, beside a copy of the image
     local dir=$BUILD/pnp-$1
-    mkdir -p "$dir" && cp "$BUILD/package/lbk.sys" "$dir/" &&
+    mkdir -p "$dir/amd64" && cp "$BUILD/package/amd64/lbk.sys" "$dir/amd64/" &&
         sed -e "s/IoMethod,0x00000000,\"buffered\"/IoMethod,0x00000000,\"$1\"/" \
             -e 's/BufferSize,0x00010001,65536/BufferSize,0x00010001,4096/' \
             -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' "$BUILD/package/lbk.inf" >"$dir/lbk.inf" &&
@@ -467,7 +467,7 @@ done
 # The PnP requests Wine never sends (QUERY_STOP, STOP, the cancels, QUERY_REMOVE, others, power),
 # sent by the test driver pnpprobe.sys, which finds the device through \Driver\LBK: both services
 # in one load order group, so that Wine runs them in one winedevice process.
-mkdir -p "$BUILD/pnp-states" && cp "$BUILD/package/lbk.sys" "$BUILD/pnp-states/" &&
+mkdir -p "$BUILD/pnp-states/amd64" && cp "$BUILD/package/amd64/lbk.sys" "$BUILD/pnp-states/amd64/" &&
     sed -e 's/TraceLevel,0x00010001,0/TraceLevel,0x00010001,2/' -e 's/^ServiceBinary .*/&\nLoadOrderGroup = LbkPnpTest/' \
         "$BUILD/package/lbk.inf" >"$BUILD/pnp-states/lbk.inf"
 wine sc create LBKPROBE type= kernel start= demand group= LbkPnpTest binPath= "$(win_path "$BUILD/tests/pnpprobe.sys")" >/dev/null

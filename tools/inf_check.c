@@ -273,22 +273,42 @@ static void check_sections_named(const entry *e)
             problem(e->line, "%s names [%s], which does not exist", e->key, e->fields[f]);
 }
 
+/* The architectures the INFs install on: Windows' decoration of each, and the package's folder of
+   its image (scripts/package.sh). */
+static const char *const architectures[] = {"amd64", "arm64"};
+#define ARCHITECTURE_COUNT (sizeof(architectures) / sizeof(architectures[0]))
+
+/* Each file copied must come, on each architecture, from a disk that exists and from that
+   architecture's folder of the package: [SourceDisksFiles.<arch>], or [SourceDisksFiles] where
+   that has no entry for it. */
 static void check_files(const char *copy_section)
 {
     int i;
+    size_t a;
 
     for (i = 0; i < entry_count; i++) {
-        const entry *file = &entries[i], *source;
+        const entry *file = &entries[i];
 
         if (!same(file->section, copy_section))
             continue;
-        source = find("SourceDisksFiles", file->fields[0]);
-        if (source == NULL) {
-            problem(file->line, "%s is not in [SourceDisksFiles]", file->fields[0]);
-            continue;
+        for (a = 0; a < ARCHITECTURE_COUNT; a++) {
+            char files[MAX_TEXT];
+            const entry *source;
+
+            snprintf(files, sizeof(files), "SourceDisksFiles.%s", architectures[a]);
+            source = find(files, file->fields[0]);
+            if (source == NULL)
+                source = find("SourceDisksFiles", file->fields[0]);
+            if (source == NULL) {
+                problem(file->line, "%s is not in [%s]", file->fields[0], files);
+                continue;
+            }
+            if (find("SourceDisksNames", source->fields[0]) == NULL)
+                problem(source->line, "disk %s is not in [SourceDisksNames]", source->fields[0]);
+            if (source->field_count < 2 || !same(source->fields[1], architectures[a]))
+                problem(source->line, "%s for %s must come from the package's %s folder (%s = 1,%s)",
+                        file->fields[0], architectures[a], architectures[a], file->fields[0], architectures[a]);
         }
-        if (find("SourceDisksNames", source->fields[0]) == NULL)
-            problem(source->line, "disk %s is not in [SourceDisksNames]", source->fields[0]);
     }
 }
 
@@ -590,6 +610,34 @@ static void check_port_install(const char *models)
         problem(e != NULL ? e->line : 0, "[%s] must install no function driver: AddService = , 0x00000002", name);
 }
 
+/* Both architectures install the same devices the same way: one models section checked in full,
+   the other the same entries in any order. */
+static int has_entry(const char *section, const entry *e)
+{
+    int i, f;
+
+    for (i = 0; i < entry_count; i++) {
+        if (!same(entries[i].section, section) || !same(entries[i].key, e->key) ||
+            entries[i].field_count != e->field_count)
+            continue;
+        for (f = 0; f < e->field_count && same(entries[i].fields[f], e->fields[f]); f++)
+            ;
+        if (f == e->field_count)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_same_models(const char *models, const char *other)
+{
+    int i;
+
+    for (i = 0; i < entry_count; i++)
+        if ((same(entries[i].section, models) && !has_entry(other, &entries[i])) ||
+            (same(entries[i].section, other) && !has_entry(models, &entries[i])))
+            problem(entries[i].line, "[%s] must list the same models as [%s]", other, models);
+}
+
 static void check_install(const char *models)
 {
     char install[MAX_TEXT] = "", name[MAX_TEXT];
@@ -640,20 +688,27 @@ int main(int argc, char **argv)
     if (manufacturer == NULL) {
         problem(0, "no [Manufacturer] entry");
     } else {
-        char models[MAX_TEXT];
-        int amd64 = 0;
+        char models[MAX_TEXT], arm64_models[MAX_TEXT];
+        int amd64 = 0, arm64 = 0;
 
-        for (f = 1; f < manufacturer->field_count; f++)
+        for (f = 1; f < manufacturer->field_count; f++) {
             amd64 |= same(manufacturer->fields[f], "NTamd64");
-        if (!amd64)
-            problem(manufacturer->line, "[Manufacturer] must decorate its models NTamd64 (x64)");
+            arm64 |= same(manufacturer->fields[f], "NTarm64");
+        }
+        if (!amd64 || !arm64)
+            problem(manufacturer->line, "[Manufacturer] must decorate its models NTamd64 (x64) and NTarm64 (ARM64)");
         snprintf(models, sizeof(models), "%.400s.NTamd64", manufacturer->fields[0]);
+        snprintf(arm64_models, sizeof(arm64_models), "%.400s.NTarm64", manufacturer->fields[0]);
         if (!has_section(models))
             problem(manufacturer->line, "[%s] does not exist", models);
         else if (ports_inf)
             check_port_install(models);
         else
             check_install(models);
+        if (arm64 && !has_section(arm64_models))
+            problem(manufacturer->line, "[%s] does not exist", arm64_models);
+        else if (arm64)
+            check_same_models(models, arm64_models);
     }
     for (f = 0; f < entry_count; f++)
         if (same(entries[f].key, "AddReg") || same(entries[f].key, "CopyFiles"))

@@ -38,10 +38,19 @@ defects "$here/../../windows/inf/lbk.inf" <<'CASES'
 wrong_class_guid|s/^ClassGuid .*/ClassGuid = {00000000-0000-0000-0000-000000000000}/|ClassGuid must be
 bad_signature|s/\$Windows NT\$/$Chicago$/|Signature must be
 bad_driver_ver|s/^DriverVer .*/DriverVer = 2026-12-02,1.0/|DriverVer must be
-no_x64_models|s/LbkModels, NTamd64/LbkModels/|must decorate its models NTamd64
+no_x64_models|s/LbkModels, NTamd64, NTarm64/LbkModels, NTarm64/|must decorate its models NTamd64
+no_arm64_models|s/LbkModels, NTamd64, NTarm64/LbkModels, NTamd64/|and NTarm64 (ARM64)
+no_arm64_models_section|s/^\[LbkModels.NTarm64\]/[LbkOtherModels.NTarm64]/|[LbkModels.NTarm64] does not exist
+arm64_without_the_bus|/^\[LbkModels.NTarm64\]/,/^$/{/LBKBUS/d}|[LbkModels.NTarm64] must list the same models as [LbkModels.NTamd64]
+arm64_other_install|/^\[LbkModels.NTarm64\]/,/^$/s/= LbkInstall,/= LbkBusInstall,/|must list the same models
 no_root_hardware_id|s/Root\\LBK/Root\\OTHER/|hardware id Root\LBK
 undefined_string|s/%DiskName%/%NoSuchString%/|%NoSuchString% is not defined
-file_not_on_a_disk|s/^lbk.sys = 1$/other.sys = 1/|lbk.sys is not in [SourceDisksFiles]
+file_not_on_a_disk|s/^lbk.sys = /other.sys = /|lbk.sys is not in [SourceDisksFiles.arm64]
+x64_file_not_on_a_disk|s/^lbk.sys = 1,amd64$/other.sys = 1,amd64/|lbk.sys is not in [SourceDisksFiles.amd64]
+arm64_image_from_the_x64_folder|s/^lbk.sys = 1,arm64$/lbk.sys = 1,amd64/|lbk.sys for arm64 must come from the package's arm64 folder
+x64_image_from_the_package_root|s/^lbk.sys = 1,amd64$/lbk.sys = 1/|lbk.sys for amd64 must come from the package's amd64 folder
+arm64_falls_back_to_the_x64_image|/^\[SourceDisksFiles.arm64\]/,/^$/d|lbk.sys for arm64 must come from the package's arm64 folder
+file_on_no_disk|s/^lbk.sys = 1,amd64$/lbk.sys = 2,amd64/|disk 2 is not in [SourceDisksNames]
 missing_section|s/^CopyFiles = LbkCopyFiles/CopyFiles = LbkNoSuchFiles/|names [LbkNoSuchFiles], which does not exist
 not_the_function_driver|s/^AddService = LBK, 0x00000002,/AddService = LBK, 0x00000000,/|flag it 0x00000002
 boot_start|s/^StartType .*/StartType = 0/|StartType must be 3
@@ -66,6 +75,8 @@ bus_pair_as_a_dword|s/^HKR,,Pair0,0x00000002,.*/HKR,,Pair0,0x00010001,1/|must be
 bus_another_service|/^\[LbkBusInstall.NT.Services\]/,/^AddService/s/^AddService = LBK,/AddService = OTHER,/|the bus's AddService must be the device's
 CASES
 defects "$here/../../windows/inf/lbkport.inf" <<'CASES'
+port_without_arm64_models|s/LbkPortModels, NTamd64, NTarm64/LbkPortModels, NTamd64/|and NTarm64 (ARM64)
+port_arm64_models_differ|/^\[LbkPortModels.NTarm64\]/,/^$/s/LBK\\SerialPort/LBK\\OtherPort/|[LbkPortModels.NTarm64] must list the same models
 port_not_in_the_ports_class|s/^ClassGuid .*/ClassGuid = {a6dca497-3d01-4241-b405-1568ba72dbc1}/|ClassGuid must be {4d36e978
 port_without_its_hardware_id|s/LBK\\SerialPort/LBK\\Other/|hardware id LBK\SerialPort
 port_with_a_function_driver|s/^AddService = , 0x00000002/AddService = LBK, 0x00000002, LbkPortInstall.NT/|must install no function driver

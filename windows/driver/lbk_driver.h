@@ -24,6 +24,11 @@
 #include "../../core/lbk_serial.h"
 #include "../../core/lbk_flow.h"
 
+/* A load that the loads after it cannot pass (Windows' ReadAcquire), for a value shared between
+   CPUs without a lock when what is read next depends on it: ARM64 may reorder two plain loads
+   (x64 does not). */
+#define LbkReadAcquire(pointer) __atomic_load_n((pointer), __ATOMIC_ACQUIRE)
+
 /* mingw-w64 defines the other SAL role annotations as empty but not this one. */
 #ifndef _Dispatch_type_
 #define _Dispatch_type_(type)

@@ -269,11 +269,11 @@ NTSTATUS LbkEnterIo(PLBK_DEVICE_EXTENSION ext, PIRP irp)
     if (!NT_SUCCESS(status))
         return status; /* STATUS_DELETE_PENDING: REMOVE is waiting for the lock */
     /* Read without the lock: a request racing a state change may see either state, and the
-       queueing paths check again under the lock (LbkRefusedLocked). */
-    admission = lbk_pnp_admit(*(volatile enum lbk_pnp_state *)&ext->Pnp.state, request);
+       queueing paths check again under the lock (LbkRefusedLocked). An acquire load, so that
+       Replaying below is read after it, as it was set before the state changed. */
+    admission = lbk_pnp_admit(LbkReadAcquire(&ext->Pnp.state), request);
     /* Held ones being sent again: LbkHoldUntilStart decides, under the lock, whether this one
-       waits behind them (the interlocked read orders it after the state's, which changed after
-       Replaying was set). */
+       waits behind them. */
     if (admission == LBK_PNP_ADMIT && request == LBK_PNP_IO && !replayed &&
         InterlockedCompareExchange(&ext->Replaying, 0, 0) != 0)
         admission = LBK_PNP_HOLD;

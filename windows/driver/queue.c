@@ -1004,7 +1004,10 @@ VOID LbkWaitForRequestsLocked(PLBK_DEVICE_EXTENSION ext, PKLOCK_QUEUE_HANDLE loc
         LARGE_INTEGER interval;
 
         LbkFlushLocked(ext, fileObject, status, done);
-        if (context != NULL ? context->InFlight == 0 && IsListEmpty(done) : !ext->Unit->Pumping)
+        /* InFlight drops outside the lock (interlocked), after the request's last touch of the
+           context: read it likewise, so that nothing after this is done before it. */
+        if (context != NULL ? InterlockedCompareExchange(&context->InFlight, 0, 0) == 0 && IsListEmpty(done)
+                            : !ext->Unit->Pumping)
             return;
         KeReleaseInStackQueuedSpinLock(lockHandle);
         LbkCompleteList(done);
