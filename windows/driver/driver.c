@@ -635,6 +635,9 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT driverObject, PUNICODE_STRING registryPath)
     LbkEndDispatch[IRP_MJ_SYSTEM_CONTROL] = LbkDispatchSystemControl;
     driverObject->DriverExtension->AddDevice = LbkAddDevice;
     driverObject->DriverUnload = LbkUnload;
+    /* Once a device's DO_DEVICE_INITIALIZING is clear, another CPU may open it and dispatch
+       through both tables: they must be visible first (ARM64 may reorder two stores). */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     for (i = 0; i < LBK_MAX_DEVICE_COUNT; i++) {
         ULONG e;
 
