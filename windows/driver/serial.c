@@ -221,9 +221,9 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
 /*
  * How a READ or WRITE of a serial end waits, by its COMMTIMEOUTS, copied under the unit lock
  * (SET_TIMEOUTS writes them under it: an unlocked copy could mix old and new fields). A request
- * racing SetCommTimeouts gets either whole setting. Not called with the lock held. A FILL read keeps its interval in its stack
- * location's Key and its total deadline in ByteOffset, which a device without a file system
- * leaves unused.
+ * racing SetCommTimeouts gets either whole setting. Not called with the lock held. A FILL read
+ * keeps its interval in its stack location's Key and its total deadline in ByteOffset, which a
+ * device without a file system leaves unused.
  */
 VOID LbkSerialPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs)
 {

@@ -82,11 +82,6 @@ FORCEINLINE LONG InterlockedExchange(LONG volatile *target, LONG value)
     return LBK_ARM64_INTERLOCKED(__atomic_exchange_n(target, value, __ATOMIC_SEQ_CST));
 }
 
-FORCEINLINE LONG InterlockedExchangeAdd(LONG volatile *addend, LONG value)
-{
-    return LBK_ARM64_INTERLOCKED(__atomic_fetch_add(addend, value, __ATOMIC_SEQ_CST));
-}
-
 FORCEINLINE LONG64 InterlockedExchangeAdd64(LONG64 volatile *addend, LONG64 value)
 {
     return LBK_ARM64_INTERLOCKED(__atomic_fetch_add(addend, value, __ATOMIC_SEQ_CST));
