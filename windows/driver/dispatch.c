@@ -224,7 +224,9 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN pending = FALSE;
-    ULONG flags, timeout = 0;
+    ULONG flags = 0, timeout = 0;
+    lbk_handle_options options;
+    struct lbk_serial_timeouts serialTimeouts;
 
     status = LbkEnterIo(ext, irp);
     if (status == STATUS_PENDING)
@@ -236,14 +238,20 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[0] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
-    /* Read without the lock: a handle changes its own options, and a request racing that
-       change may see either. */
-    flags = context != NULL && (context->Options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0;
-    /* A serial end's requests time out by its COMMTIMEOUTS, not by the handle's options. */
     if (context != NULL) {
-        timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
+        /* The handle's options and a serial end's COMMTIMEOUTS change under the unit lock: copied
+           under it, a request racing SET_HANDLE_OPTIONS or SetCommTimeouts gets the old setting
+           or the new, never a mix of their fields. */
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        options = context->Options;
         if (ext->IsSerial)
-            LbkSerialPrepareTransfer(ext, irp, length, &flags, &timeout);
+            serialTimeouts = ext->Serial.Settings.timeouts;
+        KeReleaseInStackQueuedSpinLock(&lockHandle);
+        flags = (options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0;
+        timeout = isWrite ? options.write_timeout_ms : options.read_timeout_ms;
+        /* A serial end's requests time out by its COMMTIMEOUTS, not by the handle's options. */
+        if (ext->IsSerial)
+            LbkSerialPrepareTransfer(irp, length, &serialTimeouts, &flags, &timeout);
     }
     LbkSetIrpContext1(irp, 0, flags);
     if (context == NULL) {

@@ -219,28 +219,22 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
 }
 
 /*
- * How a READ or WRITE of a serial end waits, by its COMMTIMEOUTS, copied under the unit lock
- * (SET_TIMEOUTS writes them under it: an unlocked copy could mix old and new fields). A request
- * racing SetCommTimeouts gets either whole setting. Not called with the lock held. A FILL read
- * keeps its interval in its stack location's Key and its total deadline in ByteOffset, which a
- * device without a file system leaves unused.
+ * How a READ or WRITE of a serial end waits, by its COMMTIMEOUTS as the caller copied them under
+ * the unit lock (SET_TIMEOUTS writes them under it: an unlocked copy could mix old and new
+ * fields). A FILL read keeps its interval in its stack location's Key and its total deadline in
+ * ByteOffset, which a device without a file system leaves unused.
  */
-VOID LbkSerialPrepareTransfer(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs)
+VOID LbkSerialPrepareTransfer(PIRP irp, ULONG length, const struct lbk_serial_timeouts *timeouts, ULONG *flags,
+                              ULONG *timeoutMs)
 {
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
-    struct lbk_serial_timeouts timeouts;
     struct lbk_serial_read_plan plan;
-    KLOCK_QUEUE_HANDLE lockHandle;
-
-    KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
-    timeouts = ext->Serial.Settings.timeouts;
-    KeReleaseInStackQueuedSpinLock(&lockHandle);
 
     if (stack->MajorFunction == IRP_MJ_WRITE) {
-        *timeoutMs = lbk_serial_write_timeout(&timeouts, length);
+        *timeoutMs = lbk_serial_write_timeout(timeouts, length);
         return;
     }
-    lbk_serial_read_plan(&timeouts, length, &plan);
+    lbk_serial_read_plan(timeouts, length, &plan);
     *timeoutMs = plan.total_ms;
     switch (plan.mode) {
     case LBK_SERIAL_READ_IMMEDIATE:
