@@ -86,10 +86,11 @@ $(DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) scripts/check
 
 # ---- The ARM64 image: the same sources, clang for aarch64-w64-windows-gnu (docs/driver.md) ----
 # mingw-w64's wdm.h and ntddk.h know no ARM64: in copies of them the ARM branch also takes
-# __aarch64__ and includes the project's windows/driver/arm64/armddk.h, and what wdm.h keeps for
-# _AMD64_ (64-bit layouts: IO_STACK_LOCATION is packed to 4 bytes otherwise) holds for _ARM64_
-# too. scripts/check-arm64-layouts.sh then compares every structure the driver uses, as laid out
-# for each architecture. The import libraries are made from the
+# __aarch64__ and includes the project's windows/driver/arm64/armddk.h, and wdm.h's
+# `!defined(_AMD64_) && !defined(_IA64_)` (32-bit layouts: IO_STACK_LOCATION packed to 4 bytes, the
+# lookaside lists' old locks) leaves out _ARM64_ too, as the WDK's does; its `defined(_AMD64_)`
+# parts stay x64's. scripts/check-arm64-layouts.sh then compares every structure the driver uses,
+# as laid out for each architecture. The import libraries are made from the
 # project's own lists of what the driver imports (windows/driver/imports/), which the image check
 # holds both images to.
 ARM64_CLANG := clang --target=aarch64-w64-windows-gnu
@@ -102,7 +103,7 @@ IMPORT_LISTS := windows/driver/imports/ntoskrnl.def windows/driver/imports/hal.d
 $(ARM64_DDK)/%.h: $(DDK_INC)/%.h Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's/^#elif defined(_M_ARM)$$/#elif defined(_M_ARM) || defined(__aarch64__)/' \
-	    $(if $(filter wdm.h,$(notdir $@)),-e 's/defined(_AMD64_)/(defined(_AMD64_) || defined(_ARM64_))/g') $< >$@
+	    $(if $(filter wdm.h,$(notdir $@)),-e 's/!defined(_AMD64_) && !defined(_IA64_)/!defined(_AMD64_) \&\& !defined(_ARM64_) \&\& !defined(_IA64_)/') $< >$@
 
 $(ARM64_LIB)/lib%.a: windows/driver/imports/%.def
 	@mkdir -p $(dir $@)
