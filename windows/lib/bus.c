@@ -22,6 +22,8 @@ DWORD lbk_bus_install(const wchar_t *inf_path, BOOL *reboot_needed)
     wchar_t *file_part = NULL;
 
     *reboot_needed = FALSE;
+    if (lbk_pnp_host_check() != ERROR_SUCCESS) /* before lbkport.inf goes into the driver store */
+        return lbk_pnp_host_check();
     if (GetFullPathNameW(inf_path, MAX_PATH, full_path, &file_part) == 0 || file_part == NULL)
         return GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_NAME;
     /* The ends' INF goes into the driver store first, where Windows looks when the bus reports them. */

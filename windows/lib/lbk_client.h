@@ -193,6 +193,18 @@ DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed);
 /* The same with another hardware id (the bus's, LBK_BUS_HARDWARE_ID). */
 DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BOOL *reboot_needed);
 
+/*
+ * Whether a program built for one machine (IMAGE_FILE_MACHINE_*) may make the INF install on a
+ * Windows that runs natively on another: ERROR_EXE_MACHINE_TYPE_MISMATCH when they differ.
+ * SetupAPI picks the INF section of the program's machine, so the x64 lbkctl emulated on ARM64
+ * would install the x64 image, which that Windows cannot load (Code 39); both lbk_pnp_install
+ * calls and lbk_bus_install refuse then. IMAGE_FILE_MACHINE_UNKNOWN (a Windows that cannot say) passes.
+ */
+DWORD lbk_pnp_machine_check(unsigned short built_for, unsigned short native_machine);
+
+/* lbk_pnp_machine_check for this program on the Windows it runs on. */
+DWORD lbk_pnp_host_check(void);
+
 /* Removes every device with hardware id LBK_HARDWARE_ID; *removed counts them. */
 DWORD lbk_pnp_remove(DWORD *removed);
 

@@ -5,8 +5,48 @@
 #include <windows.h>
 #include <setupapi.h>
 #include <newdev.h>
+#include <string.h>
 
 #include "lbk_client.h"
+
+/* The machine this library is built for, named as IsWow64Process2 names machines. */
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define LBK_BUILT_FOR IMAGE_FILE_MACHINE_ARM64
+#elif defined(__x86_64__) || defined(_M_AMD64)
+#define LBK_BUILT_FOR IMAGE_FILE_MACHINE_AMD64
+#else
+#define LBK_BUILT_FOR IMAGE_FILE_MACHINE_I386
+#endif
+
+DWORD lbk_pnp_machine_check(unsigned short built_for, unsigned short native_machine)
+{
+    if (native_machine == IMAGE_FILE_MACHINE_UNKNOWN || native_machine == built_for)
+        return ERROR_SUCCESS;
+    return ERROR_EXE_MACHINE_TYPE_MISMATCH;
+}
+
+/* IsWow64Process2 (Windows 10 1709 and later) names the machine even to an emulated x64 program,
+   which GetNativeSystemInfo does not; without it, the machine is taken to be the program's. */
+static unsigned short lbk__native_machine(void)
+{
+    typedef BOOL(WINAPI * is_wow64_process2_fn)(HANDLE, USHORT *, USHORT *);
+    HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
+    FARPROC found = kernel32 != NULL ? GetProcAddress(kernel32, "IsWow64Process2") : NULL;
+    is_wow64_process2_fn is_wow64_process2;
+    USHORT process = IMAGE_FILE_MACHINE_UNKNOWN, native = IMAGE_FILE_MACHINE_UNKNOWN;
+
+    if (found == NULL)
+        return IMAGE_FILE_MACHINE_UNKNOWN;
+    memcpy(&is_wow64_process2, &found, sizeof(found)); /* one function pointer type to another */
+    if (!is_wow64_process2(GetCurrentProcess(), &process, &native))
+        return IMAGE_FILE_MACHINE_UNKNOWN;
+    return native;
+}
+
+DWORD lbk_pnp_host_check(void)
+{
+    return lbk_pnp_machine_check(LBK_BUILT_FOR, lbk__native_machine());
+}
 
 DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)
 {
@@ -23,6 +63,9 @@ DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BO
     BOOL reboot = FALSE;
 
     *reboot_needed = FALSE;
+    error = lbk_pnp_host_check();
+    if (error != ERROR_SUCCESS)
+        return error;
     /* A multi-string, "Root\\LBK\\0\\0", as SPDRP_HARDWAREID wants it. */
     if (wcslen(hardware_id) + 2 > sizeof(hardware_ids) / sizeof(hardware_ids[0]))
         return ERROR_INVALID_PARAMETER;
