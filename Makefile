@@ -125,15 +125,19 @@ $(ARM64_DRIVER): $(DRIVER_SRC) $(CORE_SRC) $(DRIVER_HDR) $(IMPORT_LISTS) windows
 ARM64_SMOKE := $(BUILD)/windows/arm64/smoke.exe
 all: $(ARM64_SMOKE)
 
-$(ARM64_LIB)/libkernel32.a: tests/windows/arm64/kernel32.def
+# Import libraries for the ARM64 programs, from the lists of what they call (tests/windows/arm64/*.def).
+ARM64_USER := $(BUILD)/arm64/user
+ARM64_USER_DLLS := kernel32 msvcrt advapi32 setupapi newdev user32
+
+$(ARM64_USER)/lib%.a: tests/windows/arm64/%.def
 	@mkdir -p $(dir $@)
 	llvm-dlltool -m arm64 -d $< -l $@
 
-$(ARM64_SMOKE): tests/windows/arm64/smoke.c include/lbk_ioctl.h $(ARM64_LIB)/libkernel32.a
+$(ARM64_SMOKE): tests/windows/arm64/smoke.c include/lbk_ioctl.h $(ARM64_USER)/libkernel32.a
 	@mkdir -p $(dir $@)
 	$(ARM64_CLANG) -O2 -std=gnu11 -ffreestanding -nostdlib $(WARN) -isystem /usr/share/mingw-w64/include \
 	    -municode -DUNICODE -D_WIN32_WINNT=0x0A00 -fuse-ld=lld -Wl,--subsystem,console -Wl,--entry,SmokeMain \
-	    -o $@ $< -L$(ARM64_LIB) -lkernel32
+	    -o $@ $< -L$(ARM64_USER) -lkernel32
 
 # A test driver that sends the loopback device the PnP and power IRPs Wine's PnP manager never
 # sends (tests/windows/pnpprobe/pnpprobe.h); built and checked like the driver, never shipped.
@@ -265,3 +269,44 @@ all: $(FEEDTEST)
 $(FEEDTEST): tests/windows/feedtest.c include/lbk_ioctl.h
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $<
+
+# lbkctl and the loopback suite's programs for ARM64 (scripts/test-wine-arm64.sh runs them against
+# the ARM64 image under arm64 Wine): the same sources, linked against msvcrt.dll through
+# tests/windows/arm64/runtime.c, as Debian has no aarch64 mingw-w64 runtime. lbkstress is not
+# among them: it prints doubles, which runtime.c's forwarding to msvcrt.dll cannot carry.
+ARM64_USER_CFLAGS := -O2 -std=gnu11 $(WARN) -isystem /usr/share/mingw-w64/include -municode -DUNICODE -D_UNICODE \
+                     -D_WIN32_WINNT=0x0A00 -D__MSVCRT_VERSION__=0x700 -D__USE_MINGW_ANSI_STDIO=0
+ARM64_USER_LINK := -nostdlib -fuse-ld=lld -Wl,--subsystem,console -Wl,--entry,mainCRTStartup \
+                   -L$(ARM64_USER) $(addprefix -l,$(ARM64_USER_DLLS))
+ARM64_RUNTIME := $(ARM64_USER)/runtime.o $(ARM64_USER)/chkstk.o
+ARM64_CLIENT_LIB := $(patsubst windows/lib/%.c,$(ARM64_USER)/lib/%.o,$(LIB_SRC)) $(ARM64_USER)/lib/lbk_flow.o
+ARM64_PROGRAMS := $(addprefix $(BUILD)/windows/arm64/,lbkctl.exe integration.exe sweep.exe feedtest.exe serialtest.exe)
+ARM64_PROGRAM_DEPS := $(ARM64_RUNTIME) $(ARM64_CLIENT_LIB) $(foreach d,$(ARM64_USER_DLLS),$(ARM64_USER)/lib$(d).a)
+all: $(ARM64_PROGRAMS)
+
+$(ARM64_USER)/runtime.o: tests/windows/arm64/runtime.c
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) $(ARM64_USER_CFLAGS) -c -o $@ $<
+
+$(ARM64_USER)/chkstk.o: tests/windows/arm64/chkstk.S
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) -c -o $@ $<
+
+$(ARM64_USER)/lib/%.o: windows/lib/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) $(ARM64_USER_CFLAGS) -c -o $@ $<
+
+$(ARM64_USER)/lib/lbk_flow.o: core/lbk_flow.c $(wildcard core/*.h) include/lbk_ioctl.h
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) $(ARM64_USER_CFLAGS) -c -o $@ $<
+
+$(BUILD)/windows/arm64/lbkctl.exe: windows/tool/lbkctl.c $(LIB_HDR) $(ARM64_PROGRAM_DEPS)
+$(BUILD)/windows/arm64/integration.exe: tests/windows/integration.c tests/core/test_main.h $(LIB_HDR) $(ARM64_PROGRAM_DEPS)
+$(BUILD)/windows/arm64/sweep.exe: tests/windows/sweep.c include/lbk_ioctl.h $(ARM64_PROGRAM_DEPS)
+$(BUILD)/windows/arm64/feedtest.exe: tests/windows/feedtest.c include/lbk_ioctl.h $(ARM64_PROGRAM_DEPS)
+$(BUILD)/windows/arm64/serialtest.exe: tests/windows/serialtest.c $(ARM64_PROGRAM_DEPS)
+$(ARM64_PROGRAMS):
+	@mkdir -p $(dir $@)
+	$(ARM64_CLANG) $(ARM64_USER_CFLAGS) $(if $(filter integration.exe,$(notdir $@)),-Wno-missing-prototypes) \
+	    -o $@ $< $(ARM64_RUNTIME) $(if $(filter lbkctl.exe integration.exe,$(notdir $@)),$(ARM64_CLIENT_LIB)) \
+	    $(ARM64_USER_LINK)

@@ -1575,6 +1575,24 @@ typedef struct test_case {
 } test_case;
 
 #define T(name) { #name, test_##name }
+/* The x64 lbkctl emulated on ARM64 would install the INF's x64 image (lbk_client.h): refused, with
+   ERROR_EXE_MACHINE_TYPE_MISMATCH, before any device node or driver-store entry is made. */
+TEST(inf_install_refuses_a_program_built_for_another_machine)
+{
+    BOOL reboot = FALSE;
+
+    ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_AMD64));
+    ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_ARM64, IMAGE_FILE_MACHINE_ARM64));
+    ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_UNKNOWN));
+    ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_ARM64));
+    ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_ARM64, IMAGE_FILE_MACHINE_AMD64));
+    ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_I386, IMAGE_FILE_MACHINE_AMD64));
+    /* Each build runs on a Wine of its own machine, which IsWow64Process2 names (or cannot). */
+    ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_host_check());
+    /* A missing INF still fails for being missing, not for the machine. */
+    ASSERT_TRUE(lbk_pnp_install(L"C:\\no-such-dir\\lbk.inf", &reboot) != ERROR_EXE_MACHINE_TYPE_MISMATCH);
+}
+
 static const test_case tests[] = {
     T(round_trip_between_two_handles),
     T(statistics_exact_after_each_step),
@@ -1625,6 +1643,7 @@ static const test_case tests[] = {
     T(wait_writable_needs_min_room),
     T(wait_is_cancellable_and_times_out),
     T(close_handle_with_wait_pending),
+    T(inf_install_refuses_a_program_built_for_another_machine),
     T(stop_with_read_pending_then_reload), /* last: it reloads the driver */
 };
 
