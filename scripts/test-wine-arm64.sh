@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The ARM64 driver under Debian's arm64 Wine, run by qemu's user-mode emulation: the ARM64 image
 # loads as a kernel service, the ARM64 smoke client (tests/windows/arm64/smoke.c) moves data
-# through it, and it stops. Debian's arm64 Wine runs only ARM64 programs, and Debian has no aarch64
-# mingw-w64 runtime to build the x64 suite's programs for ARM64: this is the part of the suite a
-# kernel32-only client can do (docs/install.md). Prints PASS/FAIL lines. Usage: test-wine-arm64.sh BUILD_DIR
+# through it, then the loopback suite (wine-checks.sh's loopback_suites: integration, sweep,
+# feedtest, pairs, serial pairs, large and limited devices) runs once per I/O method, its programs
+# and lbkctl built for ARM64 (tests/windows/arm64/runtime.c). Debian's arm64 Wine runs only ARM64
+# programs. Prints PASS/FAIL lines, the suite's tagged "arm64". Usage: test-wine-arm64.sh BUILD_DIR
 #
 # Wine's processes start one another, so the kernel must run aarch64 programs by itself: a
 # binfmt_misc entry for qemu-aarch64 ("lbk-aarch64"), registered here (as root) when missing.
@@ -93,3 +94,29 @@ grep -q 'lbk: unload: no pool held' "$log"
 result $? "the unload found no pool still held"
 ! grep -q 'Unhandled\|EXCEPTION' "$log"
 result $? "no exception in Wine's log"
+
+# The loopback suite, through the shared scripts: their `wine` and `wineserver` are this Wine's.
+mkdir -p "$home/bin"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$wine" >"$home/bin/wine"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$WINESERVER" >"$home/bin/wineserver"
+chmod +x "$home/bin/wine" "$home/bin/wineserver"
+export PATH="$home/bin:$PATH"
+. "$here/wine-env.sh"
+. "$here/wine-checks.sh"
+export WINEPREFIX=$home/prefix # wine-env.sh names the x64 prefix
+unset WINEARCH
+LBK_DRIVER_LOG=$log
+# Windows paths: with QEMU_LD_PREFIX, qemu looks for "/" under $root first, so this Wine does not
+# see Z: as the Linux root, names a program started by its Linux path "unix\...", and such a
+# program cannot start itself again (the suite's child processes).
+bin=$(win_path "$BUILD/windows/arm64")
+image=$(win_path "$BUILD/windows/arm64/lbk.sys")
+cd "$WINEPREFIX/drive_c" || exit 1
+remove_stale_services LBK PAIRS SERIAL
+unload_log_mark=$(driver_log | wc -l) # the smoke run's unload is not the suite's
+unloads=0
+{
+    for method in buffered direct neither; do
+        loopback_suites "$method"
+    done
+} | sed -u 's/^\(PASS\|FAIL\) /\1 arm64 /'
