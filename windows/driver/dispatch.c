@@ -225,8 +225,6 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN pending = FALSE;
     ULONG flags = 0, timeout = 0;
-    lbk_handle_options options;
-    struct lbk_serial_timeouts serialTimeouts;
 
     status = LbkEnterIo(ext, irp);
     if (status == STATUS_PENDING)
@@ -239,6 +237,9 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
     if (context != NULL) {
+        lbk_handle_options options;
+        struct lbk_serial_timeouts serialTimeouts;
+
         /* The handle's options and a serial end's COMMTIMEOUTS change under the unit lock: copied
            under it, a request racing SET_HANDLE_OPTIONS or SetCommTimeouts gets the old setting
            or the new, never a mix of their fields. */
