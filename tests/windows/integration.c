@@ -1579,7 +1579,13 @@ typedef struct test_case {
    ERROR_EXE_MACHINE_TYPE_MISMATCH, before any device node or driver-store entry is made. */
 TEST(inf_install_refuses_a_program_built_for_another_machine)
 {
+#if defined(__aarch64__)
+    const unsigned short this_machine = IMAGE_FILE_MACHINE_ARM64;
+#else
+    const unsigned short this_machine = IMAGE_FILE_MACHINE_AMD64;
+#endif
     BOOL reboot = FALSE;
+    DWORD host;
 
     ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_AMD64));
     ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_ARM64, IMAGE_FILE_MACHINE_ARM64));
@@ -1587,10 +1593,32 @@ TEST(inf_install_refuses_a_program_built_for_another_machine)
     ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_ARM64));
     ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_ARM64, IMAGE_FILE_MACHINE_AMD64));
     ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_I386, IMAGE_FILE_MACHINE_AMD64));
-    /* Each build runs on a Wine of its own machine, which IsWow64Process2 names (or cannot). */
-    ASSERT_EQ(ERROR_SUCCESS, lbk_pnp_host_check());
-    /* A missing INF still fails for being missing, not for the machine. */
-    ASSERT_TRUE(lbk_pnp_install(L"C:\\no-such-dir\\lbk.inf", &reboot) != ERROR_EXE_MACHINE_TYPE_MISMATCH);
+    /* Here: refused only where this program runs on another machine's Windows (the x64 build
+       emulated on ARM64), and then before the INF is even looked for. */
+    host = lbk_pnp_machine_check(this_machine, lbk_pnp_native_machine());
+    ASSERT_EQ(host, lbk_pnp_host_check());
+    if (host == ERROR_SUCCESS)
+        ASSERT_TRUE(lbk_pnp_install(L"C:\\no-such-dir\\lbk.inf", &reboot) != ERROR_EXE_MACHINE_TYPE_MISMATCH);
+    else
+        ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_install(L"C:\\no-such-dir\\lbk.inf", &reboot));
+}
+
+/* The port INF's path is the INF's folder and "lbkport.inf": refused when that does not fit in
+   MAX_PATH, though the INF's own path does (mingw-w64's swprintf reports the truncation by the
+   length it needed, not by -1). */
+TEST(bus_install_refuses_an_inf_path_too_long_for_its_port_inf)
+{
+    wchar_t path[MAX_PATH];
+    BOOL reboot = TRUE;
+    int i;
+
+    wcscpy(path, L"C:\\");
+    for (i = 0; i < 246; i++)
+        path[3 + i] = L'x';
+    wcscpy(path + 249, L"\\lbk.inf"); /* 257 characters; its folder and lbkport.inf, 261 */
+    ASSERT_EQ(lbk_pnp_host_check() == ERROR_SUCCESS ? ERROR_FILENAME_EXCED_RANGE : ERROR_EXE_MACHINE_TYPE_MISMATCH,
+              lbk_bus_install(path, &reboot));
+    ASSERT_EQ(FALSE, reboot);
 }
 
 static const test_case tests[] = {
@@ -1644,6 +1672,7 @@ static const test_case tests[] = {
     T(wait_is_cancellable_and_times_out),
     T(close_handle_with_wait_pending),
     T(inf_install_refuses_a_program_built_for_another_machine),
+    T(bus_install_refuses_an_inf_path_too_long_for_its_port_inf),
     T(stop_with_read_pending_then_reload), /* last: it reloads the driver */
 };
 

@@ -202,6 +202,9 @@ DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BO
  */
 DWORD lbk_pnp_machine_check(unsigned short built_for, unsigned short native_machine);
 
+/* The machine Windows runs on natively (IsWow64Process2), or IMAGE_FILE_MACHINE_UNKNOWN. */
+unsigned short lbk_pnp_native_machine(void);
+
 /* lbk_pnp_machine_check for this program on the Windows it runs on. */
 DWORD lbk_pnp_host_check(void);
 

@@ -27,7 +27,7 @@ DWORD lbk_pnp_machine_check(unsigned short built_for, unsigned short native_mach
 
 /* IsWow64Process2 (Windows 10 1709 and later) names the machine even to an emulated x64 program,
    which GetNativeSystemInfo does not; without it, the machine is taken to be the program's. */
-static unsigned short lbk__native_machine(void)
+unsigned short lbk_pnp_native_machine(void)
 {
     typedef BOOL(WINAPI * is_wow64_process2_fn)(HANDLE, USHORT *, USHORT *);
     HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
@@ -45,7 +45,7 @@ static unsigned short lbk__native_machine(void)
 
 DWORD lbk_pnp_host_check(void)
 {
-    return lbk_pnp_machine_check(LBK_BUILT_FOR, lbk__native_machine());
+    return lbk_pnp_machine_check(LBK_BUILT_FOR, lbk_pnp_native_machine());
 }
 
 DWORD lbk_pnp_install(const wchar_t *inf_path, BOOL *reboot_needed)

@@ -554,16 +554,18 @@ static int cmd_device(const wchar_t *command, const options *opts)
     return result;
 }
 
-/* A failed INF install; for a program of another machine than Windows's, what to use instead. */
-static int fail_install(const wchar_t *what, const wchar_t *inf_path, DWORD error)
+/* A failed INF install; for a program built for another processor than Windows runs on (the x64
+   lbkctl emulated on ARM64), what does the same job there. */
+static int fail_install(const wchar_t *what, const wchar_t *inf_path, DWORD error, const wchar_t *instead)
 {
     int result = fail(what, inf_path, error);
 
     if (error == ERROR_EXE_MACHINE_TYPE_MISMATCH)
-        fwprintf(stderr, L"lbkctl: this lbkctl is built for another processor than this Windows runs on (an x64 "
-                         L"program on ARM64 runs emulated, and SetupAPI would install the x64 driver): use the "
-                         L"ARM64 lbkctl (windows\\arm64\\lbkctl.exe in the build), or pnputil /add-driver lbk.inf "
-                         L"/install\n");
+        fwprintf(stderr,
+                 L"lbkctl: this lbkctl is built for another processor than this Windows runs on, and SetupAPI would "
+                 L"install that processor's driver: use the lbkctl built for this one (windows\\arm64\\lbkctl.exe "
+                 L"in the build, for ARM64), or %ls\n",
+                 instead);
     return result;
 }
 
@@ -576,7 +578,8 @@ static int cmd_pnp_install(const options *opts)
         return bad_usage(L"pnp-install needs one INF path", L"");
     error = lbk_pnp_install(opts->argv[opts->first_text], &reboot);
     if (error != ERROR_SUCCESS)
-        return fail_install(L"cannot install from", opts->argv[opts->first_text], error);
+        return fail_install(L"cannot install from", opts->argv[opts->first_text], error,
+                            L"the machine's own devcon: devcon install lbk.inf Root\\LBK");
     wprintf(L"installed %ls from %ls%ls\n", LBK_HARDWARE_ID, opts->argv[opts->first_text],
             reboot ? L"; Windows asks for a restart to finish" : L"");
     return EXIT_OK;
@@ -607,7 +610,9 @@ static int cmd_bus_install(const options *opts)
         return bad_usage(L"bus-install needs the path of lbk.inf", L"");
     error = lbk_bus_install(opts->argv[opts->first_text], &reboot);
     if (error != ERROR_SUCCESS)
-        return fail_install(L"cannot install the bus from", opts->argv[opts->first_text], error);
+        return fail_install(L"cannot install the bus from", opts->argv[opts->first_text], error,
+                            L"pnputil /add-driver lbkport.inf, then the machine's own devcon: devcon install lbk.inf "
+                            L"Root\\LBKBUS");
     wprintf(L"installed %ls from %ls%ls\n", LBK_BUS_HARDWARE_ID, opts->argv[opts->first_text],
             reboot ? L"; Windows asks for a restart to finish" : L"");
     return EXIT_OK;
