@@ -20,6 +20,7 @@ DWORD lbk_bus_install(const wchar_t *inf_path, BOOL *reboot_needed)
 {
     wchar_t full_path[MAX_PATH], port_inf[MAX_PATH];
     wchar_t *file_part = NULL;
+    int length;
 
     *reboot_needed = FALSE;
     if (lbk_pnp_host_check() != ERROR_SUCCESS) /* before lbkport.inf goes into the driver store */
@@ -27,7 +28,9 @@ DWORD lbk_bus_install(const wchar_t *inf_path, BOOL *reboot_needed)
     if (GetFullPathNameW(inf_path, MAX_PATH, full_path, &file_part) == 0 || file_part == NULL)
         return GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_NAME;
     /* The ends' INF goes into the driver store first, where Windows looks when the bus reports them. */
-    if (swprintf(port_inf, MAX_PATH, L"%.*lslbkport.inf", (int)(file_part - full_path), full_path) < 0)
+    /* mingw-w64's swprintf returns the length it needed, not -1, when the text did not fit. */
+    length = swprintf(port_inf, MAX_PATH, L"%.*lslbkport.inf", (int)(file_part - full_path), full_path);
+    if (length < 0 || length >= MAX_PATH)
         return ERROR_FILENAME_EXCED_RANGE;
     if (!SetupCopyOEMInfW(port_inf, NULL, SPOST_PATH, 0, NULL, 0, NULL, NULL))
         return GetLastError();
