@@ -66,12 +66,21 @@ static int __cdecl forward_vscprintf(const char *format, va_list args)
 }
 int(__cdecl *__imp__vscprintf)(const char *, va_list) = forward_vscprintf;
 
+/* Reached by mingw-w64's swprintf, whose x64 build (mingw's own printf) always terminates the text
+   and returns the length it needs: so does this one, as msvcrt's _snwprintf does neither. */
 static int __cdecl forward_vsnwprintf(wchar_t *buffer, size_t size, const wchar_t *format, va_list args)
 {
     unsigned long long slot[LBK_FORWARDED_SLOTS];
+    int written;
 
     TAKE_SLOTS(args, slot);
-    return _snwprintf(buffer, size, format, SLOTS(slot));
+    written = _snwprintf(buffer, size, format, SLOTS(slot));
+    if (written < 0 || (size_t)written >= size) {
+        if (size != 0)
+            buffer[size - 1] = L'\0';
+        written = _scwprintf(format, SLOTS(slot));
+    }
+    return written;
 }
 int(__cdecl *__imp__vsnwprintf)(wchar_t *, size_t, const wchar_t *, va_list) = forward_vsnwprintf;
 
