@@ -1595,6 +1595,9 @@ TEST(inf_install_refuses_a_program_built_for_another_machine)
     ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_machine_check(IMAGE_FILE_MACHINE_I386, IMAGE_FILE_MACHINE_AMD64));
     /* Here: refused only where this program runs on another machine's Windows (the x64 build
        emulated on ARM64), and then before the INF is even looked for. */
+    /* Windows 10 1709 and later, and Wine, say what they run on. */
+    if (GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "IsWow64Process2") != NULL)
+        ASSERT_TRUE(lbk_pnp_native_machine() != IMAGE_FILE_MACHINE_UNKNOWN);
     host = lbk_pnp_machine_check(this_machine, lbk_pnp_native_machine());
     ASSERT_EQ(host, lbk_pnp_host_check());
     if (host == ERROR_SUCCESS)
@@ -1603,21 +1606,34 @@ TEST(inf_install_refuses_a_program_built_for_another_machine)
         ASSERT_EQ(ERROR_EXE_MACHINE_TYPE_MISMATCH, lbk_pnp_install(L"C:\\no-such-dir\\lbk.inf", &reboot));
 }
 
-/* The port INF's path is the INF's folder and "lbkport.inf": refused when that does not fit in
-   MAX_PATH, though the INF's own path does (mingw-w64's swprintf reports the truncation by the
-   length it needed, not by -1). */
-TEST(bus_install_refuses_an_inf_path_too_long_for_its_port_inf)
+/* A C:\ path of `length` characters ending in \lbk.inf, into path[0..length]. */
+static void long_inf_path(wchar_t *path, int length)
 {
-    wchar_t path[MAX_PATH];
-    BOOL reboot = TRUE;
     int i;
 
     wcscpy(path, L"C:\\");
-    for (i = 0; i < 246; i++)
-        path[3 + i] = L'x';
-    wcscpy(path + 249, L"\\lbk.inf"); /* 257 characters; its folder and lbkport.inf, 261 */
-    ASSERT_EQ(lbk_pnp_host_check() == ERROR_SUCCESS ? ERROR_FILENAME_EXCED_RANGE : ERROR_EXE_MACHINE_TYPE_MISMATCH,
-              lbk_bus_install(path, &reboot));
+    for (i = 3; i < length - 8; i++)
+        path[i] = L'x';
+    wcscpy(path + length - 8, L"\\lbk.inf");
+}
+
+/* The port INF's path is the INF's folder and "lbkport.inf", three characters longer than the
+   INF's: refused (ERROR_FILENAME_EXCED_RANGE) from the first length that does not fit MAX_PATH
+   (mingw-w64's swprintf reports the truncation by the length it needed, not by -1), as is an INF
+   path that does not fit itself (GetFullPathNameW then writes nothing). */
+TEST(inf_installs_refuse_paths_longer_than_MAX_PATH)
+{
+    wchar_t path[400];
+    BOOL reboot = TRUE;
+    DWORD refused = lbk_pnp_host_check() == ERROR_SUCCESS ? ERROR_FILENAME_EXCED_RANGE : ERROR_EXE_MACHINE_TYPE_MISMATCH;
+
+    long_inf_path(path, MAX_PATH - 3); /* 257 characters; the port INF's, 260 */
+    ASSERT_EQ(refused, lbk_bus_install(path, &reboot));
+    ASSERT_EQ(FALSE, reboot);
+    long_inf_path(path, 300);
+    ASSERT_EQ(refused, lbk_bus_install(path, &reboot));
+    reboot = TRUE;
+    ASSERT_EQ(refused, lbk_pnp_install(path, &reboot));
     ASSERT_EQ(FALSE, reboot);
 }
 
@@ -1672,7 +1688,7 @@ static const test_case tests[] = {
     T(wait_is_cancellable_and_times_out),
     T(close_handle_with_wait_pending),
     T(inf_install_refuses_a_program_built_for_another_machine),
-    T(bus_install_refuses_an_inf_path_too_long_for_its_port_inf),
+    T(inf_installs_refuse_paths_longer_than_MAX_PATH),
     T(stop_with_read_pending_then_reload), /* last: it reloads the driver */
 };
 

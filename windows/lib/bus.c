@@ -20,13 +20,17 @@ DWORD lbk_bus_install(const wchar_t *inf_path, BOOL *reboot_needed)
 {
     wchar_t full_path[MAX_PATH], port_inf[MAX_PATH];
     wchar_t *file_part = NULL;
+    DWORD error;
     int length;
 
     *reboot_needed = FALSE;
-    if (lbk_pnp_host_check() != ERROR_SUCCESS) /* before lbkport.inf goes into the driver store */
-        return lbk_pnp_host_check();
-    if (GetFullPathNameW(inf_path, MAX_PATH, full_path, &file_part) == 0 || file_part == NULL)
-        return GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_NAME;
+    error = lbk_pnp_host_check(); /* before lbkport.inf goes into the driver store */
+    if (error == ERROR_SUCCESS)
+        error = lbk_full_path(inf_path, full_path, &file_part);
+    if (error != ERROR_SUCCESS)
+        return error;
+    if (file_part == NULL)
+        return ERROR_INVALID_NAME; /* a folder, not a file */
     /* The ends' INF goes into the driver store first, where Windows looks when the bus reports them. */
     /* mingw-w64's swprintf returns the length it needed, not -1, when the text did not fit. */
     length = swprintf(port_inf, MAX_PATH, L"%.*lslbkport.inf", (int)(file_part - full_path), full_path);

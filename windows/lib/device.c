@@ -358,3 +358,12 @@ void lbk_format_error(DWORD code, wchar_t *text, size_t chars)
     if (n == 0)
         wcsncpy(text, L"unknown error", chars - 1), text[chars - 1] = L'\0';
 }
+
+DWORD lbk_full_path(const wchar_t *path, wchar_t full[MAX_PATH], wchar_t **file_part)
+{
+    DWORD n = GetFullPathNameW(path, MAX_PATH, full, file_part);
+
+    if (n == 0)
+        return GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_NAME;
+    return n >= MAX_PATH ? ERROR_FILENAME_EXCED_RANGE : ERROR_SUCCESS;
+}

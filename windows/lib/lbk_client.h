@@ -138,6 +138,13 @@ const wchar_t *lbk_io_method_name(uint32_t method);
  */
 void lbk_format_error(DWORD code, wchar_t *text, size_t chars);
 
+/*
+ * path made absolute into full[MAX_PATH] (GetFullPathNameW), with *file_part, when not NULL, at its
+ * last component. ERROR_FILENAME_EXCED_RANGE when it does not fit: GetFullPathNameW then returns
+ * the size it needs and writes nothing.
+ */
+DWORD lbk_full_path(const wchar_t *path, wchar_t full[MAX_PATH], wchar_t **file_part);
+
 /* ---- The driver service ----------------------------------------------------------------- */
 
 typedef struct lbk_service_config {

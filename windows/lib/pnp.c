@@ -72,8 +72,9 @@ DWORD lbk_pnp_install_id(const wchar_t *inf_path, const wchar_t *hardware_id, BO
     wcscpy(hardware_ids, hardware_id);
     ZeroMemory(&device, sizeof(device));
     device.cbSize = sizeof(device);
-    if (GetFullPathNameW(inf_path, MAX_PATH, full_path, NULL) == 0)
-        return GetLastError();
+    error = lbk_full_path(inf_path, full_path, NULL);
+    if (error != ERROR_SUCCESS)
+        return error;
     if (!SetupDiGetINFClassW(full_path, &class_guid, class_name, MAX_CLASS_NAME, NULL))
         return GetLastError();
     set = SetupDiCreateDeviceInfoList(&class_guid, NULL);

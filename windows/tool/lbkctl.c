@@ -203,8 +203,9 @@ static int cmd_install(const options *opts)
     if (opts->image == NULL)
         return bad_usage(L"install needs --image PATH", L"");
     /* The SCM keeps the path as given; a relative one would mean nothing to it. */
-    if (GetFullPathNameW(opts->image, MAX_PATH, full_path, NULL) == 0)
-        return fail(L"cannot resolve", opts->image, GetLastError());
+    error = lbk_full_path(opts->image, full_path, NULL);
+    if (error != ERROR_SUCCESS)
+        return fail(L"cannot resolve", opts->image, error);
     if (GetFileAttributesW(full_path) == INVALID_FILE_ATTRIBUTES)
         return fail(L"cannot find", full_path, GetLastError());
     config.name = opts->name;
@@ -562,7 +563,7 @@ static int fail_install(const wchar_t *what, const wchar_t *inf_path, DWORD erro
 
     if (error == ERROR_EXE_MACHINE_TYPE_MISMATCH)
         fwprintf(stderr,
-                 L"lbkctl: this lbkctl is built for another processor than this Windows runs on, and SetupAPI would "
+                 L"lbkctl: this lbkctl is built for another processor than this Windows runs on, and SetupAPI may "
                  L"install that processor's driver: use the lbkctl built for this one (windows\\arm64\\lbkctl.exe "
                  L"in the build, for ARM64), or %ls\n",
                  instead);
