@@ -224,7 +224,7 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     LIST_ENTRY done;
     NTSTATUS status = STATUS_SUCCESS;
     BOOLEAN pending = FALSE;
-    ULONG timeout = 0;
+    ULONG flags = 0, timeout = 0;
 
     status = LbkEnterIo(ext, irp);
     if (status == STATUS_PENDING)
@@ -236,7 +236,25 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[0] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
-    LbkSetIrpContext1(irp, 0, 0);
+    if (context != NULL) {
+        lbk_handle_options options;
+        struct lbk_serial_timeouts serialTimeouts;
+
+        /* The handle's options and a serial end's COMMTIMEOUTS change under the unit lock: copied
+           under it, a request racing SET_HANDLE_OPTIONS or SetCommTimeouts gets the old setting
+           or the new, never a mix of their fields. */
+        KeAcquireInStackQueuedSpinLock(&ext->Unit->Lock, &lockHandle);
+        options = context->Options;
+        if (ext->IsSerial)
+            serialTimeouts = ext->Serial.Settings.timeouts;
+        KeReleaseInStackQueuedSpinLock(&lockHandle);
+        flags = (options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0;
+        timeout = isWrite ? options.write_timeout_ms : options.read_timeout_ms;
+        /* A serial end's requests time out by its COMMTIMEOUTS, not by the handle's options. */
+        if (ext->IsSerial)
+            LbkSerialPrepareTransfer(irp, length, &serialTimeouts, &flags, &timeout);
+    }
+    LbkSetIrpContext1(irp, 0, flags);
     if (context == NULL) {
         status = STATUS_INVALID_DEVICE_STATE; /* its CREATE failed; Wine opened it anyway */
     } else if (isWrite && length > lbk_channel_max_message(&ext->Out->Data)) {
@@ -251,17 +269,6 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
         ext->WriteRequests++;
     else
         ext->ReadRequests++;
-    if (context != NULL) {
-        /* Read under the lock, where SET_HANDLE_OPTIONS and SetCommTimeouts write them: a request
-           racing either gets the old setting or the new, never a mix of their fields. A serial
-           end's requests time out by its COMMTIMEOUTS, not by the handle's options. */
-        ULONG flags = (context->Options.flags & LBK_HANDLE_NONBLOCKING) ? LBK_IRP_NONBLOCKING : 0;
-
-        timeout = isWrite ? context->Options.write_timeout_ms : context->Options.read_timeout_ms;
-        if (ext->IsSerial)
-            LbkSerialPrepareTransferLocked(ext, irp, length, &flags, &timeout);
-        LbkSetIrpContext1(irp, LBK_IRP_WINDOW(irp), LBK_IRP_FLAGS(irp) | flags);
-    }
     if (NT_SUCCESS(status) && context != NULL)
         status = LbkRefusedLocked(ext, context);
     if (NT_SUCCESS(status) && length != 0) {

@@ -520,7 +520,8 @@ VOID LbkSerialPostReceivedLocked(PLBK_CHANNEL channel, ULONG events);
 VOID LbkSerialSendImmediateLocked(PLBK_UNIT unit);
 VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done);
 VOID LbkSerialOpenedLocked(PLBK_DEVICE_EXTENSION ext);
-VOID LbkSerialPrepareTransferLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs);
+VOID LbkSerialPrepareTransfer(PIRP irp, ULONG length, const struct lbk_serial_timeouts *timeouts, ULONG *flags,
+                              ULONG *timeoutMs);
 BOOLEAN LbkSerialReadGotBytesLocked(PLBK_DEVICE_EXTENSION ext, PIRP read);
 NTSTATUS LbkSerialLinkPort(PLBK_DEVICE_EXTENSION ext);
 VOID LbkSerialUnlinkPort(PLBK_DEVICE_EXTENSION ext);

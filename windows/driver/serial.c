@@ -219,13 +219,14 @@ VOID LbkSerialUpdateLocked(PLBK_UNIT unit, PLIST_ENTRY done)
 }
 
 /*
- * How a READ or WRITE of a serial end waits, by its COMMTIMEOUTS, read under the unit lock, where
- * SET_TIMEOUTS writes them. A FILL read keeps its interval in its stack location's Key and its
- * total deadline in ByteOffset, which a device without a file system leaves unused.
+ * How a READ or WRITE of a serial end waits, by its COMMTIMEOUTS as the caller copied them under
+ * the unit lock (SET_TIMEOUTS writes them under it: an unlocked copy could mix old and new
+ * fields). A FILL read keeps its interval in its stack location's Key and its total deadline in
+ * ByteOffset, which a device without a file system leaves unused.
  */
-VOID LbkSerialPrepareTransferLocked(PLBK_DEVICE_EXTENSION ext, PIRP irp, ULONG length, ULONG *flags, ULONG *timeoutMs)
+VOID LbkSerialPrepareTransfer(PIRP irp, ULONG length, const struct lbk_serial_timeouts *timeouts, ULONG *flags,
+                              ULONG *timeoutMs)
 {
-    const struct lbk_serial_timeouts *timeouts = &ext->Serial.Settings.timeouts;
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(irp);
     struct lbk_serial_read_plan plan;
 
