@@ -236,6 +236,8 @@ static NTSTATUS LbkDispatchTransfer(PDEVICE_OBJECT deviceObject, PIRP irp, BOOLE
     irp->Tail.Overlay.DriverContext[0] = NULL;
     irp->Tail.Overlay.DriverContext[2] = NULL;
     irp->Tail.Overlay.DriverContext[3] = NULL;
+    /* Before LbkPrepareTransfer: it sizes a neither read's bounce by LbkTransferLength, which
+       reads LBK_IRP_FILL, so the IRP's flags must be final by then. */
     if (context != NULL) {
         lbk_handle_options options;
         struct lbk_serial_timeouts serialTimeouts;
